@@ -1,0 +1,247 @@
+"""The one interface every ERP connector implements, and the typed values that cross it.
+
+All other code talks to Sage X3, Sage 300 and Sage Pro through `ErpConnector`; nothing outside
+`integrations/sage/` knows an ERP's field names. Amounts are Decimal, dates are `date`.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+
+class ErpError(Exception):
+    """An ERP refused or failed a call. `code` and `message` are the ERP's own."""
+
+    def __init__(self, message: str, *, code: str = "", http_status: int | None = None, raw: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+        self.raw = raw
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}" if self.code else self.message
+
+
+class ErpTransientError(ErpError):
+    """Worth retrying later: timeout, connection error, 5xx, 429 / TooManyRequests, locks."""
+
+    def __init__(self, message: str, *, maybe_applied: bool = False, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.maybe_applied = maybe_applied
+
+
+class ErpPermanentError(ErpError):
+    """Retrying the same request cannot succeed: validation, unknown account, customer or item."""
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """What we send: `number` blank lets the ERP number a new customer."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+    number: str = ""
+    currency: str = "USD"
+    address: Address = field(default_factory=Address)
+    reference: str = ""  # our customer reference (PayTrace customer id), kept by the ERP where it can
+
+
+@dataclass(frozen=True)
+class ErpCustomer:
+    number: str
+    name: str
+    email: str = ""
+    phone: str = ""
+    currency: str = ""
+    address: Address = field(default_factory=Address)
+    updated_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class ErpInvoice:
+    number: str
+    customer_number: str
+    currency: str
+    amount: Decimal
+    balance: Decimal
+    issued_on: date
+    due_on: date | None = None
+    reference: str = ""  # the order / storefront reference the invoice carries, if any
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class SalesOrderLine:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SalesOrderData:
+    reference: str  # storefront order id
+    customer_number: str
+    currency: str
+    order_date: date
+    lines: tuple[SalesOrderLine, ...]
+    defaults: dict[str, str] = field(default_factory=dict)  # FieldDefault rows, e.g. SALFCY
+
+
+@dataclass(frozen=True)
+class ReceiptApplication:
+    invoice_number: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ReceiptData:
+    reference: str  # PayTrace transaction id
+    customer_number: str
+    amount: Decimal
+    currency: str
+    receipt_date: date
+    payment_code: str  # PaymentMethodMapping: PAYTYP / PaymentCode
+    bank_code: str = ""
+    cash_account: str = ""
+    applications: tuple[ReceiptApplication, ...] = ()
+    description: str = ""
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unapplied(self) -> Decimal:
+        return self.amount - sum((a.amount for a in self.applications), Decimal("0"))
+
+
+@dataclass(frozen=True)
+class CreditMemoData:
+    reference: str  # PayTrace refund transaction id
+    customer_number: str
+    amount: Decimal
+    currency: str
+    document_date: date
+    original_reference: str = ""  # the sale's PayTrace id
+    invoice_number: str = ""  # the invoice it credits, if any
+    account: str = ""  # GL refunds account
+    description: str = ""
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReversalData:
+    """Undo a posted receipt (a void of a posted sale, or an un-application)."""
+
+    reference: str
+    original_reference: str  # the receipt's reference
+    original_document_number: str
+    customer_number: str
+    amount: Decimal
+    currency: str
+    document_date: date
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    account: str
+    debit: Decimal = Decimal("0")
+    credit: Decimal = Decimal("0")
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class JournalEntryData:
+    reference: str
+    entry_date: date
+    currency: str
+    description: str
+    lines: tuple[JournalLine, ...]
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ErpDocument:
+    document_type: str  # ErpPosting.DocumentType value
+    number: str  # the ERP's own document number
+    reference: str  # ours
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    sku: str
+    location: str
+    on_hand: Decimal
+    allocated: Decimal
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.allocated
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchItemResult:
+    """One receipt of a batched post: either a document or the error that refused it."""
+
+    reference: str
+    document: ErpDocument | None = None
+    error: ErpError | None = None
+
+
+@runtime_checkable
+class ErpConnector(Protocol):
+    system: str
+    receipt_batch_size: int  # how many receipts one round trip may carry (1 = no batching)
+
+    def connection_test(self) -> ConnectionCheck: ...
+
+    def customer_upsert(self, *, customer: CustomerData) -> ErpCustomer: ...
+
+    def customer_get(self, *, number: str) -> ErpCustomer | None: ...
+
+    def customer_find_by_email(self, *, email: str) -> list[ErpCustomer]: ...
+
+    def customer_find_by_name(self, *, name: str) -> list[ErpCustomer]: ...
+
+    def customers_changed(self, *, since: datetime | None) -> Iterator[ErpCustomer]: ...
+
+    def invoices_open(self, *, customer_number: str) -> list[ErpInvoice]: ...
+
+    def invoice_get(self, *, number: str) -> ErpInvoice | None: ...
+
+    def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument: ...
+
+    def receipts_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]: ...
+
+    def receipt_reverse(self, *, reversal: ReversalData) -> ErpDocument: ...
+
+    def credit_memo_post(self, *, memo: CreditMemoData) -> ErpDocument: ...
+
+    def journal_entry_post(self, *, entry: JournalEntryData) -> ErpDocument: ...
+
+    def document_find(self, *, document_type: str, reference: str) -> ErpDocument | None: ...
+
+    def stock_levels(self, *, skus: list[str]) -> list[StockLevel]: ...
+
+    def transcript_take(self) -> list[dict[str, Any]]: ...

@@ -1,0 +1,47 @@
+"""One JSON error shape for the whole API: {"error": {"code", "message", "fields"?}}."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class ApplicationError(Exception):
+    def __init__(self, message: str, *, code: str = "error", status_code: int = 400, extra: dict | None = None):
+        super().__init__(message)
+        self.message, self.code, self.status_code, self.extra = message, code, status_code, extra or {}
+
+
+def error_body(*, code: str, message: str, fields: Any = None, **extra: Any) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    error.update(extra)
+    return {"error": error}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(code=exc.code, message=exc.message, **exc.extra), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body(code="invalid", message="The request is not valid.", fields=response.data)
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        body = error_body(code=str(code), message=str(detail))
+    response.data = body
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and getattr(exc, "wait", None):
+        response.data["error"]["retry_after_seconds"] = int(exc.wait)
+    return response

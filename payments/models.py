@@ -1,0 +1,517 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from customers.models import Customer
+from integrations.models import Connection
+from portal.models import BaseModel
+
+ZERO = Decimal("0")
+
+
+def money_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+class Transaction(BaseModel):
+    """Mirror of one PayTrace transaction, keyed by its PayTrace id. Status only moves forward."""
+
+    class Type(models.TextChoices):
+        SALE = "sale", "Sale"
+        AUTHORIZATION = "authorization", "Authorization"
+        REFUND = "refund", "Refund"
+        ACH_SALE = "ach_sale", "ACH sale"
+        ACH_HOLD = "ach_hold", "ACH hold"
+        ACH_REFUND = "ach_refund", "ACH refund"
+        CHARGEBACK = "chargeback", "Chargeback"
+
+    class Status(models.TextChoices):
+        AUTHORIZED = "authorized", "Authorized"
+        APPROVED = "approved", "Approved, pending settlement"
+        SETTLED = "settled", "Settled"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+        CHARGED_BACK = "charged_back", "Charged back"
+        VOIDED = "voided", "Voided"
+        DECLINED = "declined", "Declined"
+
+    TRANSITIONS = {
+        Status.AUTHORIZED: {Status.APPROVED, Status.SETTLED, Status.VOIDED},
+        Status.APPROVED: {Status.SETTLED, Status.VOIDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+        Status.SETTLED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.CHARGED_BACK},
+        Status.PARTIALLY_REFUNDED: {Status.REFUNDED, Status.CHARGED_BACK},
+        Status.REFUNDED: set(),
+        Status.CHARGED_BACK: set(),
+        Status.VOIDED: set(),
+        Status.DECLINED: set(),
+    }
+
+    class PaymentMethod(models.TextChoices):
+        CARD = "card", "Card"
+        ACH = "ach", "ACH"
+
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="transactions")
+    transaction_id = models.CharField(max_length=40)
+    transaction_type = models.CharField(max_length=20, choices=Type.choices)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
+    amount = money_field()
+    currency = models.CharField(max_length=3, default="USD")
+    amount_refunded = money_field(default=ZERO)
+    amount_applied = money_field(default=ZERO, help_text="Applied to invoices through allocations")
+    original = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        help_text="The sale a refund, void or chargeback belongs to",
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+    )
+    paytrace_customer_id = models.CharField(max_length=100, blank=True)
+    order = models.ForeignKey(
+        "Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+    )
+    invoice_reference = models.CharField(max_length=60, blank=True, help_text="PayTrace invoice_id")
+    description = models.CharField(max_length=255, blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    last4 = models.CharField(max_length=4, blank=True)
+    approval_code = models.CharField(max_length=20, blank=True)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    status_message = models.CharField(max_length=255, blank=True)
+    avs_response = models.CharField(max_length=60, blank=True)
+    csc_response = models.CharField(max_length=60, blank=True)
+    paytrace_status_code = models.CharField(max_length=20, blank=True, help_text="Y / N / GB<batch>")
+    settlement_batch = models.ForeignKey(
+        "SettlementBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+    )
+    merchant_id = models.CharField(max_length=40, blank=True)
+    billing_name = models.CharField(max_length=200, blank=True)
+    billing_postal_code = models.CharField(max_length=20, blank=True)
+    billing_country = models.CharField(max_length=2, blank=True)
+    email = models.EmailField(blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True, help_text="Last PayTrace record, redacted")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "transaction_id"], name="transaction_unique_external"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="transaction_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")),
+                name="transaction_refund_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_applied__gte=0, amount_applied__lte=F("amount")),
+                name="transaction_applied_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["transaction_id"], name="transaction_external_idx"),
+            models.Index(fields=["status", "occurred_at"], name="transaction_status_idx"),
+            models.Index(fields=["customer", "occurred_at"], name="transaction_customer_idx"),
+            models.Index(fields=["invoice_reference"], name="transaction_invoice_ref_idx"),
+            models.Index(fields=["occurred_at"], name="transaction_occurred_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_transaction_type_display()} {self.transaction_id} {self.amount} {self.currency}"
+
+
+class Order(BaseModel):
+    """A storefront order on its way to an ERP sales order and a posted receipt."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        CUSTOMER_SYNCED = "customer_synced", "Customer synced"
+        ORDER_CREATED = "order_created", "Sales order created"
+        PAID = "paid", "Paid"
+        POSTED = "posted", "Receipt posted"
+        FAILED = "failed", "Failed"
+        ON_HOLD = "on_hold", "On hold"
+
+    TRANSITIONS = {
+        Status.RECEIVED: {Status.CUSTOMER_SYNCED, Status.FAILED, Status.ON_HOLD},
+        Status.CUSTOMER_SYNCED: {Status.ORDER_CREATED, Status.FAILED, Status.ON_HOLD},
+        Status.ORDER_CREATED: {Status.PAID, Status.FAILED, Status.ON_HOLD},
+        Status.PAID: {Status.POSTED, Status.FAILED, Status.ON_HOLD},
+        Status.ON_HOLD: {Status.RECEIVED, Status.CUSTOMER_SYNCED, Status.ORDER_CREATED, Status.PAID, Status.FAILED},
+        Status.FAILED: {Status.RECEIVED, Status.CUSTOMER_SYNCED, Status.ORDER_CREATED, Status.PAID},
+        Status.POSTED: set(),
+    }
+
+    order_id = models.CharField(max_length=60, unique=True, help_text="The storefront's order id")
+    erp_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="orders")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    status_reason = models.TextField(blank=True)
+    currency = models.CharField(max_length=3)
+    total = money_field()
+    erp_order_number = models.CharField(max_length=60, blank=True)
+    paytrace_transaction_id = models.CharField(max_length=40, blank=True)
+    invoice_number = models.CharField(max_length=60, blank=True)
+    request_body = models.JSONField(default=dict)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical request body")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="order_status_idx"),
+            models.Index(fields=["paytrace_transaction_id"], name="order_paytrace_txn_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveIntegerField()
+    sku = models.CharField(max_length=60)
+    description = models.CharField(max_length=255, blank=True)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    unit_price = money_field()
+    amount = money_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="orderline_unique_number"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0, amount__gte=0), name="orderline_money_non_negative"),
+        ]
+        ordering = ["order_id", "line_number"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"
+
+
+class OrderEvent(models.Model):
+    """The order's status history as the storefront sees it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=20, choices=Order.Status.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.status}"
+
+
+class Invoice(BaseModel):
+    """Mirror of an open (or once-open) ERP receivable invoice."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PARTIALLY_PAID = "partially_paid", "Partially paid"
+        PAID = "paid", "Paid"
+        VOID = "void", "Void"
+
+    TRANSITIONS = {
+        Status.OPEN: {Status.PARTIALLY_PAID, Status.PAID, Status.VOID},
+        Status.PARTIALLY_PAID: {Status.OPEN, Status.PAID, Status.VOID},
+        Status.PAID: {Status.PARTIALLY_PAID, Status.OPEN},
+        Status.VOID: set(),
+    }
+
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="invoices")
+    invoice_number = models.CharField(max_length=60)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices")
+    reference = models.CharField(max_length=60, blank=True, help_text="Order / storefront reference on the invoice")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    currency = models.CharField(max_length=3, default="USD")
+    amount = money_field()
+    balance = money_field()
+    issued_on = models.DateField()
+    due_on = models.DateField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "invoice_number"], name="invoice_unique_external"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="invoice_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(balance__gte=0, balance__lte=F("amount")), name="invoice_balance_within_amount"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status", "due_on"], name="invoice_open_by_customer_idx"),
+            models.Index(fields=["reference"], name="invoice_reference_idx"),
+            models.Index(fields=["invoice_number"], name="invoice_number_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_number} ({self.balance}/{self.amount} {self.currency})"
+
+
+class Allocation(models.Model):
+    """One application of a payment to an invoice. The per-row amount is positive; the totals are
+    held by `Transaction.amount_applied` and `Invoice.balance`, whose check constraints make an
+    over-application fail in the database."""
+
+    class Rule(models.TextChoices):
+        REFERENCE = "reference", "By reference"
+        OLDEST_OPEN = "oldest_open", "Oldest open invoice first"
+        MANUAL = "manual", "By hand"
+
+    payment = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
+        indexes = [
+            models.Index(fields=["payment"], name="allocation_payment_idx"),
+            models.Index(fields=["invoice"], name="allocation_invoice_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.payment_id} → {self.invoice_id}"
+
+
+class SettlementBatch(BaseModel):
+    class Status(models.TextChoices):
+        IMPORTED = "imported", "Imported"
+        RECONCILED = "reconciled", "Reconciled"
+        EXCEPTIONS = "exceptions", "Has exceptions"
+
+    TRANSITIONS = {
+        Status.IMPORTED: {Status.RECONCILED, Status.EXCEPTIONS},
+        Status.EXCEPTIONS: {Status.RECONCILED, Status.IMPORTED},
+        Status.RECONCILED: {Status.IMPORTED},
+    }
+
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="settlement_batches")
+    batch_number = models.CharField(max_length=40)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IMPORTED)
+    settled_at = models.DateTimeField()
+    currency = models.CharField(max_length=3, default="USD")
+    transaction_count = models.PositiveIntegerField(default=0)
+    sales_amount = money_field(default=ZERO)
+    refund_amount = money_field(default=ZERO)
+    net_amount = money_field(default=ZERO, help_text="As reported by PayTrace")
+    fee_amount = money_field(default=ZERO)
+    deposit_amount = money_field(default=ZERO)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "batch_number"], name="settlementbatch_unique_external"),
+            models.CheckConstraint(
+                condition=Q(sales_amount__gte=0, refund_amount__gte=0, fee_amount__gte=0),
+                name="settlementbatch_amounts_non_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "settled_at"], name="settlementbatch_status_idx")]
+        verbose_name_plural = "settlement batches"
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_number}"
+
+
+class CreditMemo(BaseModel):
+    """A refund as the ERP will see it: a credit note against the original sale's invoice."""
+
+    refund = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="credit_memo")
+    original = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_memos_as_original"
+    )
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_memos")
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=255, blank=True)
+    erp_document_number = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="creditmemo_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Credit memo for {self.refund.transaction_id}"
+
+
+class JournalEntry(BaseModel):
+    class Kind(models.TextChoices):
+        CHARGEBACK = "chargeback", "Chargeback"
+        FEES = "fees", "Processing fees"
+        NET_DEPOSIT = "net_deposit", "Net deposit"
+        WRITE_OFF = "write_off", "Write-off"
+        REVERSAL = "reversal", "Reversal"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reference = models.CharField(max_length=60, unique=True)
+    erp_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="journal_entries")
+    entry_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=255, blank=True)
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    settlement_batch = models.ForeignKey(
+        SettlementBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    erp_document_number = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        indexes = [models.Index(fields=["kind", "entry_date"], name="journalentry_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reference}"
+
+
+class JournalEntryLine(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveIntegerField()
+    account = models.CharField(max_length=40)
+    debit = money_field(default=ZERO)
+    credit = money_field(default=ZERO)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "line_number"], name="journalline_unique_number"),
+            models.CheckConstraint(
+                condition=Q(debit__gte=0, credit__gte=0) & (Q(debit=0) | Q(credit=0)),
+                name="journalline_one_side_non_negative",
+            ),
+        ]
+        ordering = ["entry_id", "line_number"]
+
+    def __str__(self) -> str:
+        return f"{self.account} Dr {self.debit} Cr {self.credit}"
+
+
+class Subscription(BaseModel):
+    class Interval(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+        QUARTERLY = "quarterly", "Quarterly"
+        YEARLY = "yearly", "Yearly"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due (dunning)"
+        SUSPENDED = "suspended", "Suspended"
+        CANCELLED = "cancelled", "Cancelled"
+        ENDED = "ended", "Ended"
+
+    TRANSITIONS = {
+        Status.ACTIVE: {Status.PAST_DUE, Status.CANCELLED, Status.ENDED},
+        Status.PAST_DUE: {Status.ACTIVE, Status.SUSPENDED, Status.CANCELLED},
+        Status.SUSPENDED: {Status.ACTIVE, Status.CANCELLED},
+        Status.CANCELLED: set(),
+        Status.ENDED: set(),
+    }
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
+    paytrace_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="subscriptions")
+    erp_connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.PROTECT, related_name="erp_subscriptions"
+    )
+    paytrace_customer_id = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True)
+    amount = money_field()
+    currency = models.CharField(max_length=3, default="USD")
+    interval = models.CharField(max_length=10, choices=Interval.choices, default=Interval.MONTHLY)
+    next_run_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    dunning_schedule_days = models.JSONField(default=list, blank=True, help_text="Retry offsets, e.g. [1, 3, 7]")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="subscription_amount_positive")]
+        indexes = [models.Index(fields=["status", "next_run_on"], name="subscription_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.amount} {self.currency} {self.interval}"
+
+
+class SubscriptionCharge(BaseModel):
+    """One billing period of a subscription; unique per period so it is charged at most once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CHARGING = "charging", "Charging"
+        CHARGED = "charged", "Charged"
+        DECLINED = "declined", "Declined, retry scheduled"
+        FAILED = "failed", "Failed after retries"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.CHARGING},
+        Status.CHARGING: {Status.CHARGED, Status.DECLINED, Status.FAILED, Status.PENDING},
+        Status.DECLINED: {Status.CHARGING, Status.FAILED},
+        Status.CHARGED: set(),
+        Status.FAILED: set(),
+    }
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="charges")
+    period_start = models.DateField()
+    amount = money_field()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_retry_on = models.DateField(null=True, blank=True)
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="subscription_charges"
+    )
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "period_start"], name="subscriptioncharge_once_per_period")
+        ]
+        indexes = [models.Index(fields=["status", "next_retry_on"], name="subscriptioncharge_retry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} period {self.period_start}: {self.status}"
+
+
+class RiskAssessment(BaseModel):
+    class Status(models.TextChoices):
+        CLEARED = "cleared", "Cleared"
+        FLAGGED = "flagged", "Flagged for review"
+        APPROVED = "approved", "Approved by reviewer"
+        REJECTED = "rejected", "Rejected by reviewer"
+
+    TRANSITIONS = {
+        Status.CLEARED: {Status.FLAGGED},
+        Status.FLAGGED: {Status.APPROVED, Status.REJECTED},
+        Status.APPROVED: set(),
+        Status.REJECTED: {Status.APPROVED},
+    }
+
+    transaction = models.OneToOneField(Transaction, on_delete=models.CASCADE, related_name="risk")
+    score = models.PositiveSmallIntegerField()
+    reasons = models.JSONField(default=list, blank=True)
+    model_version = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(score__lte=100), name="riskassessment_score_range")]
+        indexes = [models.Index(fields=["status", "score"], name="riskassessment_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id}: {self.score} ({self.status})"
