@@ -1,0 +1,571 @@
+"""PayTrace v1 JSON API client ("Hermes"): OAuth password grant, card and check transactions, the customer
+vault, recurring payments, exports and settlement.
+
+Every call is a POST over `HttpTransport` (timeouts, redacted transcript). The body is parsed as JSON
+whatever the HTTP status, because PayTrace answers errors and declines with a JSON body on 4xx, and
+classified: approvals return typed results, declines raise `PayTraceDeclined`, errors (`response_code` 1)
+raise `PayTraceValidationError` / `PayTraceAuthenticationError`, and no answer / 5xx / 429 raise
+`PayTraceTransientError`. Amounts go out as two-place decimal strings and come back as `Decimal`.
+"""
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+
+from integrations.http import DEFAULT_TIMEOUT_SECONDS, HttpTransport, TransportError
+from integrations.models import Connection
+from integrations.paytrace.errors import (
+    PayTraceAuthenticationError,
+    PayTraceDeclined,
+    PayTraceError,
+    PayTraceTransientError,
+    PayTraceValidationError,
+)
+from integrations.paytrace.types import (
+    DECLINED_CODES,
+    BankAccount,
+    BillingAddress,
+    Card,
+    CustomerResult,
+    Details,
+    ProtectToken,
+    RecurrenceResult,
+    SettleResult,
+    TransactionResult,
+)
+from portal.money import money_quantize
+from portal.pci import redact
+
+TOKEN_PATH = "oauth/token"
+TOKEN_EXPIRY_MARGIN_SECONDS = 60
+AUTHENTICATION_ERROR_CODES = frozenset({981, 998})
+# 503 (maintenance, our sandbox's injected fault) and 429 are refused before any work is done; any other
+# 5xx may come after PayTrace acted on the request.
+NOT_APPLIED_STATUSES = frozenset({429, 503})
+
+Body = dict[str, Any]
+
+
+def _amount(value: Decimal) -> str:
+    return str(money_quantize(value))
+
+
+def _us_date(value: date) -> str:
+    return value.strftime("%m/%d/%Y")
+
+
+def _compact(**fields: Any) -> Body:
+    return {key: value for key, value in fields.items() if value not in (None, "", {})}
+
+
+def _sale_body(
+    *, amount: Decimal, billing_address: BillingAddress | None, details: Details | None, **fields: Any
+) -> Body:
+    return _compact(
+        amount=_amount(amount),
+        billing_address=billing_address.as_json() if billing_address else None,
+        **(details.as_json() if details else {}),
+        **fields,
+    )
+
+
+def _body_parse(text: str) -> Body | None:
+    try:
+        body = json.loads(text, parse_float=Decimal)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _is_invalid_token(body: Body | None) -> bool:
+    return bool(body) and body.get("error") == "invalid_token"
+
+
+def _body_check(status: int, body: Body | None) -> Body:
+    """Return the body of a successful answer or raise the typed error it stands for."""
+    safe = redact(body)
+    if status == 429 or status >= 500:
+        raise PayTraceTransientError(
+            f"PayTrace answered HTTP {status}",
+            maybe_applied=status not in NOT_APPLIED_STATUSES,
+            http_status=status,
+            body=safe,
+        )
+    if body is None:
+        raise PayTraceError(f"PayTrace answered HTTP {status} without a JSON body", http_status=status)
+    if "error" in body:
+        # OAuth-level refusals: invalid_grant on login, invalid_token that survived one re-login.
+        message = f"{body['error']}: {body.get('error_description', '')}".strip(": ")
+        raise PayTraceAuthenticationError(message, http_status=status, body=safe)
+    code = int(body.get("response_code") or 0)
+    errors = body.get("errors") or {}
+    message = body.get("status_message") or f"HTTP {status}"
+    if errors or body.get("success") is False and code not in DECLINED_CODES:
+        error = PayTraceValidationError(
+            message, errors=errors, http_status=status, response_code=code, body=safe
+        )
+        if error.codes & AUTHENTICATION_ERROR_CODES:
+            raise PayTraceAuthenticationError(str(error), http_status=status, response_code=code, body=safe)
+        raise error
+    if code in DECLINED_CODES:
+        raise PayTraceDeclined(TransactionResult.from_body(body), http_status=status, body=safe)
+    if status >= 400:
+        raise PayTraceError(message, http_status=status, response_code=code, body=safe)
+    return body
+
+
+class PayTraceClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        username: str,
+        password: str,
+        integrator_id: str = "",
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ):
+        self._transport = HttpTransport(base_url=base_url, timeout=timeout)
+        self._username = username
+        self._password = password
+        self._integrator_id = integrator_id
+        digest = hashlib.sha256(f"{base_url.rstrip('/')}|{username}".encode()).hexdigest()
+        self._token_cache_key = f"paytrace:token:{digest}"
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> "PayTraceClient":
+        credentials = connection.credentials or {}
+        return cls(
+            base_url=connection.base_url,
+            username=credentials["username"],
+            password=credentials["password"],
+            integrator_id=credentials.get("integrator_id", ""),
+            timeout=float(connection.options.get("timeout", DEFAULT_TIMEOUT_SECONDS)),
+        )
+
+    def transcript_take(self) -> list[dict[str, Any]]:
+        return self._transport.transcript_take()
+
+    # --- transport and authentication -------------------------------------------------------------
+
+    def _send(self, path: str, **kwargs: Any) -> tuple[int, Body | None]:
+        try:
+            response = self._transport.request("POST", path, **kwargs)
+        except TransportError as exc:
+            raise PayTraceTransientError(str(exc), maybe_applied=exc.maybe_applied) from exc
+        return response.status_code, _body_parse(response.text)
+
+    def _token(self, *, renew: bool = False) -> str:
+        if renew:
+            cache.delete(self._token_cache_key)
+        else:
+            token = cache.get(self._token_cache_key)
+            if token:
+                return token
+        status, body = self._send(
+            TOKEN_PATH,
+            data={"grant_type": "password", "username": self._username, "password": self._password},
+        )
+        body = _body_check(status, body)
+        token = body.get("access_token")
+        if not token:
+            raise PayTraceAuthenticationError("PayTrace issued no access token", http_status=status)
+        lifetime = int(body.get("expires_in") or 0) - TOKEN_EXPIRY_MARGIN_SECONDS
+        cache.set(self._token_cache_key, token, timeout=max(lifetime, 1))
+        return token
+
+    def _post(self, path: str, payload: Body | None = None) -> Body:
+        body = {**(payload or {})}
+        if self._integrator_id:
+            body["integrator_id"] = self._integrator_id
+        status, answer = self._call(path, body, token=self._token())
+        if _is_invalid_token(answer):
+            # Tokens live two hours and can be revoked early: log in again, once.
+            status, answer = self._call(path, body, token=self._token(renew=True))
+        return _body_check(status, answer)
+
+    def _call(self, path: str, body: Body, *, token: str) -> tuple[int, Body | None]:
+        return self._send(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    def _transaction(self, path: str, payload: Body) -> TransactionResult:
+        return TransactionResult.from_body(self._post(path, payload))
+
+    def _customer(self, path: str, payload: Body) -> CustomerResult:
+        return CustomerResult.from_body(self._post(path, payload))
+
+    def ping(self) -> bool:
+        status, _ = self._send("v1/ping")
+        return status == 200
+
+    # --- card sales and authorizations ------------------------------------------------------------
+
+    def _keyed(
+        self,
+        path: str,
+        *,
+        amount: Decimal,
+        card: Card,
+        billing_address: BillingAddress | None,
+        details: Details | None,
+    ) -> TransactionResult:
+        payload = _sale_body(
+            amount=amount,
+            billing_address=billing_address,
+            details=details,
+            credit_card=card.as_json(),
+            csc=card.csc,
+        )
+        return self._transaction(path, payload)
+
+    def sale_keyed(
+        self,
+        *,
+        amount: Decimal,
+        card: Card,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
+    ) -> TransactionResult:
+        return self._keyed(
+            "v1/transactions/sale/keyed",
+            amount=amount,
+            card=card,
+            billing_address=billing_address,
+            details=details,
+        )
+
+    def authorization_keyed(
+        self,
+        *,
+        amount: Decimal,
+        card: Card,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
+    ) -> TransactionResult:
+        return self._keyed(
+            "v1/transactions/authorization/keyed",
+            amount=amount,
+            card=card,
+            billing_address=billing_address,
+            details=details,
+        )
+
+    def _by_customer(
+        self, path: str, *, amount: Decimal, customer_id: str, csc: str, details: Details | None
+    ) -> TransactionResult:
+        payload = _sale_body(
+            amount=amount, billing_address=None, details=details, customer_id=customer_id, csc=csc
+        )
+        return self._transaction(path, payload)
+
+    def sale_by_customer(
+        self, *, amount: Decimal, customer_id: str, csc: str = "", details: Details | None = None
+    ) -> TransactionResult:
+        return self._by_customer(
+            "v1/transactions/sale/by_customer",
+            amount=amount,
+            customer_id=customer_id,
+            csc=csc,
+            details=details,
+        )
+
+    def authorization_by_customer(
+        self, *, amount: Decimal, customer_id: str, csc: str = "", details: Details | None = None
+    ) -> TransactionResult:
+        return self._by_customer(
+            "v1/transactions/authorization/by_customer",
+            amount=amount,
+            customer_id=customer_id,
+            csc=csc,
+            details=details,
+        )
+
+    def sale_by_transaction(self, *, transaction_id: str, amount: Decimal) -> TransactionResult:
+        """Charge the card of an earlier transaction again."""
+        payload = {"transaction_id": int(transaction_id), "amount": _amount(amount)}
+        return self._transaction("v1/transactions/sale/by_transaction", payload)
+
+    def sale_protect(
+        self,
+        *,
+        amount: Decimal,
+        token: ProtectToken,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
+    ) -> TransactionResult:
+        payload = _sale_body(
+            amount=amount,
+            billing_address=billing_address,
+            details=details,
+            hpf_token=token.hpf_token,
+            enc_key=token.enc_key,
+        )
+        return self._transaction("v1/transactions/sale/pt_protect", payload)
+
+    def capture(self, *, transaction_id: str, amount: Decimal | None = None) -> TransactionResult:
+        """Capture an authorization, in full or (with `amount`) partially."""
+        payload = _compact(transaction_id=int(transaction_id), amount=_amount(amount) if amount else None)
+        return self._transaction("v1/transactions/authorization/capture", payload)
+
+    def void(self, *, transaction_id: str) -> TransactionResult:
+        return self._transaction("v1/transactions/void", {"transaction_id": int(transaction_id)})
+
+    # --- refunds ----------------------------------------------------------------------------------
+
+    def refund_for_transaction(
+        self, *, transaction_id: str, amount: Decimal | None = None
+    ) -> TransactionResult:
+        """Refund a settled transaction, in full or partially; the refund gets its own transaction id."""
+        payload = _compact(transaction_id=int(transaction_id), amount=_amount(amount) if amount else None)
+        return self._transaction("v1/transactions/refund/for_transaction", payload)
+
+    def refund_to_customer(
+        self, *, customer_id: str, amount: Decimal, details: Details | None = None
+    ) -> TransactionResult:
+        payload = _sale_body(amount=amount, billing_address=None, details=details, customer_id=customer_id)
+        return self._transaction("v1/transactions/refund/to_customer", payload)
+
+    def refund_keyed(
+        self,
+        *,
+        amount: Decimal,
+        card: Card,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
+    ) -> TransactionResult:
+        return self._keyed(
+            "v1/transactions/refund/keyed",
+            amount=amount,
+            card=card,
+            billing_address=billing_address,
+            details=details,
+        )
+
+    # --- ACH (checks) -----------------------------------------------------------------------------
+
+    def _check_by_account(
+        self,
+        path: str,
+        *,
+        amount: Decimal,
+        account: BankAccount,
+        billing_address: BillingAddress | None,
+        details: Details | None,
+    ) -> TransactionResult:
+        payload = _sale_body(
+            amount=amount, billing_address=billing_address, details=details, check=account.as_json()
+        )
+        return self._transaction(path, payload)
+
+    def check_sale_by_account(
+        self,
+        *,
+        amount: Decimal,
+        account: BankAccount,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
+    ) -> TransactionResult:
+        return self._check_by_account(
+            "v1/checks/sale/by_account",
+            amount=amount,
+            account=account,
+            billing_address=billing_address,
+            details=details,
+        )
+
+    def check_hold_by_account(
+        self,
+        *,
+        amount: Decimal,
+        account: BankAccount,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
+    ) -> TransactionResult:
+        return self._check_by_account(
+            "v1/checks/hold/by_account",
+            amount=amount,
+            account=account,
+            billing_address=billing_address,
+            details=details,
+        )
+
+    def check_sale_by_customer(
+        self, *, amount: Decimal, customer_id: str, details: Details | None = None
+    ) -> TransactionResult:
+        payload = _sale_body(amount=amount, billing_address=None, details=details, customer_id=customer_id)
+        return self._transaction("v1/checks/sale/by_customer", payload)
+
+    def check_hold_by_customer(
+        self, *, amount: Decimal, customer_id: str, details: Details | None = None
+    ) -> TransactionResult:
+        payload = _sale_body(amount=amount, billing_address=None, details=details, customer_id=customer_id)
+        return self._transaction("v1/checks/hold/by_customer", payload)
+
+    def check_fund(self, *, check_transaction_id: str, amount: Decimal | None = None) -> TransactionResult:
+        """Release a held check for settlement, optionally for a smaller amount."""
+        payload = _compact(
+            check_transaction_id=int(check_transaction_id), amount=_amount(amount) if amount else None
+        )
+        return self._transaction("v1/checks/manage/fund", payload)
+
+    def check_void(self, *, check_transaction_id: str) -> TransactionResult:
+        return self._transaction("v1/checks/manage/void", {"check_transaction_id": int(check_transaction_id)})
+
+    def check_refund(self, *, check_transaction_id: str, amount: Decimal | None = None) -> TransactionResult:
+        payload = _compact(
+            check_transaction_id=int(check_transaction_id), amount=_amount(amount) if amount else None
+        )
+        return self._transaction("v1/checks/refund/by_transaction", payload)
+
+    # --- customer vault ---------------------------------------------------------------------------
+
+    def customer_create(
+        self,
+        *,
+        customer_id: str,
+        card: Card,
+        billing_address: BillingAddress | None = None,
+        email: str = "",
+        phone: str = "",
+    ) -> CustomerResult:
+        payload = _compact(
+            customer_id=customer_id,
+            credit_card=card.as_json(),
+            csc=card.csc,
+            billing_address=billing_address.as_json() if billing_address else None,
+            email=email,
+            phone=phone,
+        )
+        return self._customer("v1/customer/create", payload)
+
+    def customer_create_from_transaction(
+        self, *, customer_id: str, transaction_id: str, billing_address: BillingAddress | None = None
+    ) -> CustomerResult:
+        payload = _compact(
+            customer_id=customer_id,
+            transaction_id=int(transaction_id),
+            billing_address=billing_address.as_json() if billing_address else None,
+        )
+        return self._customer("v1/customer/create_from_transaction", payload)
+
+    def customer_update(
+        self,
+        *,
+        customer_id: str,
+        card: Card | None = None,
+        account: BankAccount | None = None,
+        billing_address: BillingAddress | None = None,
+        email: str = "",
+        phone: str = "",
+        new_id: str = "",
+    ) -> CustomerResult:
+        payload = _compact(
+            customer_id=customer_id,
+            credit_card=card.as_json() if card else None,
+            csc=card.csc if card else "",
+            direct_deposit_account=account.account_number if account else "",
+            transit_routing_number=account.routing_number if account else "",
+            billing_address=billing_address.as_json() if billing_address else None,
+            email=email,
+            phone=phone,
+            new_id=new_id,
+        )
+        return self._customer("v1/customer/update", payload)
+
+    def customer_delete(self, *, customer_id: str) -> CustomerResult:
+        return self._customer("v1/customer/delete", {"customer_id": customer_id})
+
+    def customer_export(self, *, customer_id: str = "") -> list[Body]:
+        """Vault records (parse them with `records.customer_record_parse`)."""
+        return self._post("v1/customer/export", _compact(customer_id=customer_id)).get("customers") or []
+
+    # --- recurring payments -----------------------------------------------------------------------
+
+    def recurrence_create(
+        self,
+        *,
+        customer_id: str,
+        amount: Decimal,
+        frequency: int,
+        start_date: date,
+        total_count: int = 999,
+        description: str = "",
+    ) -> RecurrenceResult:
+        """`frequency` is PayTrace's numeric code; `total_count` 999 means "until deleted"."""
+        recurrence = _compact(
+            amount=_amount(amount),
+            frequency=frequency,
+            start_date=_us_date(start_date),
+            total_count=total_count,
+            transaction_type="Sale",
+            description=description,
+        )
+        body = self._post("v1/recurrence/create", {"customer_id": customer_id, "recurrence": recurrence})
+        return RecurrenceResult(
+            recurrence_id=str((body.get("recurrence") or {}).get("id") or ""),
+            response_code=int(body.get("response_code") or 0),
+            status_message=body.get("status_message") or "",
+        )
+
+    def recurrence_delete(self, *, recurrence_id: str) -> None:
+        self._post("v1/recurrence/delete", {"recurrence": {"id": int(recurrence_id)}})
+
+    def recurrence_export_approved(self, *, customer_id: str) -> list[Body]:
+        return (
+            self._post("v1/recurrence/export_approved", {"customer_id": customer_id}).get("transactions")
+            or []
+        )
+
+    # --- exports and settlement -------------------------------------------------------------------
+
+    def transaction_export_by_id(self, *, transaction_id: str, include_bin: bool = False) -> Body | None:
+        payload = _compact(transaction_id=int(transaction_id), include_bin=include_bin or None)
+        transactions = self._post("v1/transactions/export/by_id", payload).get("transactions") or []
+        return transactions[0] if transactions else None
+
+    def transactions_export_by_date_range(
+        self,
+        *,
+        start_date: date,
+        end_date: date,
+        transaction_type: str = "",
+        customer_id: str = "",
+        include_bin: bool = False,
+    ) -> list[Body]:
+        """Records created between the two dates (account-local, inclusive). `transaction_type` is one of
+        PayTrace's filters: SALE, AUTHORIZATION, STR/FWD, REFUND, VOID, SETTLED, PENDING, DECLINED."""
+        payload = _compact(
+            start_date=_us_date(start_date),
+            end_date=_us_date(end_date),
+            transaction_type=transaction_type,
+            customer_id=customer_id,
+            include_bin=include_bin or None,
+        )
+        return self._post("v1/transactions/export/by_date_range", payload).get("transactions") or []
+
+    def batches_export(self, *, start_date: date, end_date: date) -> list[Body]:
+        payload = {"start_date": _us_date(start_date), "end_date": _us_date(end_date)}
+        return self._post("v1/batches/export", payload).get("batches") or []
+
+    def batch_export_one(self, *, batch_number: int | None = None) -> Body:
+        """One batch summary; the latest batch when `batch_number` is omitted."""
+        return self._post("v1/batches/export_one", _compact(batch_number=batch_number)).get("batch") or {}
+
+    def batch_transaction_list(self, *, batch_number: int) -> list[Body]:
+        return (
+            self._post("v1/batches/transaction_list", {"batch_number": batch_number}).get("transactions")
+            or []
+        )
+
+    def settle(self) -> SettleResult:
+        """Force settlement of every transaction pending settlement (PayTrace's sandbox needs it before
+        a refund)."""
+        body = self._post("v1/transactions/settle")
+        number = body.get("batch_number")
+        return SettleResult(
+            response_code=int(body.get("response_code") or 0),
+            status_message=body.get("status_message") or "",
+            batch_number=int(number) if number is not None else None,
+        )
