@@ -1,4 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _roles_resync(sender, app_config, **kwargs) -> None:
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    # post_migrate fires once per app; permissions of every app exist only after the last one.
+    if app_config is not list(apps.get_app_configs())[-1]:
+        return
+
+    from portal.roles import roles_sync
+
+    roles_sync(group_model=Group, permission_model=Permission)
 
 
 class PortalConfig(AppConfig):
@@ -6,4 +20,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Paysage portal"
 
     def ready(self) -> None:
-        from portal import checks  # noqa: F401  (registers system checks)
+        from portal import checks, tasks  # noqa: F401  (registers system checks and task timeouts)
+
+        # After every migrate, so the roles cover models added since the roles migration.
+        post_migrate.connect(_roles_resync, dispatch_uid="paysage-roles-resync")

@@ -16,8 +16,6 @@ def django_q_timeouts_check(app_configs, **kwargs):
                 id="paysage.E001",
             )
         )
-    if getattr(settings, "Q_TASK_TIMEOUT", 0) >= (retry or 0):
-        errors.append(Error("Q_TASK_TIMEOUT must be lower than Q_CLUSTER retry.", id="paysage.E002"))
     if not 0 < conf.get("max_attempts", 0) <= 10:
         errors.append(Error("Q_CLUSTER max_attempts must be between 1 and 10.", id="paysage.E003"))
     if conf.get("ack_failures"):

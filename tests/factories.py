@@ -14,11 +14,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
     is_staff = True
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or "pass-word-123")
+        if create:
+            self.save(update_fields=["password"])
 
 
 class ConnectionFactory(factory.django.DjangoModelFactory):
@@ -78,3 +84,75 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     balance = factory.SelfAttribute("amount")
     issued_on = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=10))
     due_on = factory.LazyFunction(lambda: timezone.now().date() + timedelta(days=20))
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "payments.Order"
+
+    order_id = factory.Sequence(lambda n: f"WEB-{n:05d}")
+    erp_connection = factory.SubFactory(ConnectionFactory, system=System.SAGE_300)
+    customer = factory.SubFactory(CustomerFactory)
+    currency = "USD"
+    total = Decimal("100.00")
+    request_hash = factory.Sequence(lambda n: f"{n:064d}")
+
+
+class ErpPostingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.ErpPosting"
+
+    connection = factory.SubFactory(ConnectionFactory, system=System.SAGE_300)
+    document_type = "receipt"
+    reference = factory.Sequence(lambda n: f"PT-{n}")
+    transaction = factory.SubFactory(TransactionFactory)
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.WebhookEvent"
+
+    event_id = factory.Sequence(lambda n: f"evt_{n}")
+    event_type = "transaction.success"
+    payload = factory.LazyFunction(lambda: {"data": {}})
+
+
+class SettlementBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "payments.SettlementBatch"
+
+    connection = factory.SubFactory(ConnectionFactory)
+    batch_number = factory.Sequence(lambda n: str(500 + n))
+    settled_at = factory.LazyFunction(timezone.now)
+
+
+class JournalEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "payments.JournalEntry"
+
+    kind = "fees"
+    reference = factory.Sequence(lambda n: f"JE-{n}")
+    erp_connection = factory.SubFactory(ConnectionFactory, system=System.SAGE_300)
+    entry_date = factory.LazyFunction(lambda: timezone.now().date())
+    currency = "USD"
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "payments.Subscription"
+
+    customer = factory.SubFactory(CustomerFactory)
+    paytrace_connection = factory.SubFactory(ConnectionFactory)
+    paytrace_customer_id = factory.Sequence(lambda n: f"C{n:04d}")
+    amount = Decimal("49.00")
+    next_run_on = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.AuditEvent"
+
+    actor = factory.SubFactory(UserFactory)
+    action = "posting.replay"
+    subject_type = "erp_posting"
+    subject_id = factory.Sequence(str)

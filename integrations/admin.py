@@ -1,0 +1,209 @@
+from django import forms
+from django.contrib import admin
+
+from integrations.models import (
+    Alert,
+    AuditEvent,
+    Connection,
+    CurrencyRate,
+    ErpPosting,
+    ErpPostingAttempt,
+    FieldDefault,
+    GLAccountRule,
+    PaymentMethodMapping,
+    StatusMapping,
+    SyncCursor,
+    WebhookEvent,
+)
+from portal.admin_mixins import ReadOnlyAdminMixin
+
+
+class ConnectionForm(forms.ModelForm):
+    base_url = forms.URLField(max_length=500, assume_scheme="https")
+    credentials_update = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "autocomplete": "off"}),
+        label="Replace credentials",
+        help_text='JSON, e.g. {"username": "...", "password": "..."}. Leave blank to keep what is stored. '
+        "Stored encrypted; never shown back.",
+    )
+
+    class Meta:
+        model = Connection
+        exclude = ["credentials"]
+
+    def clean_credentials_update(self) -> dict | None:
+        value = self.cleaned_data.get("credentials_update")
+        if value in (None, "", {}):
+            return None
+        if not isinstance(value, dict) or not all(isinstance(v, str | int) for v in value.values()):
+            raise forms.ValidationError("Credentials must be a JSON object of names to string values.")
+        return value
+
+    def save(self, commit: bool = True) -> Connection:
+        update = self.cleaned_data.get("credentials_update")
+        if update is not None:
+            self.instance.credentials = update
+        return super().save(commit=commit)
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionForm
+    list_display = ["name", "system", "environment", "base_url", "is_active", "last_check_ok", "last_checked_at"]
+    list_filter = ["system", "environment", "is_active", "last_check_ok"]
+    search_fields = ["name", "base_url"]
+    readonly_fields = ["stored_credentials", "last_checked_at", "last_check_ok", "last_check_message"]
+    fields = [
+        "name",
+        "system",
+        "environment",
+        "base_url",
+        "is_active",
+        "options",
+        "stored_credentials",
+        "credentials_update",
+        "last_checked_at",
+        "last_check_ok",
+        "last_check_message",
+    ]
+
+    @admin.display(description="Stored credentials")
+    def stored_credentials(self, obj: Connection) -> str:
+        if not obj.pk or not obj.credentials:
+            return "none"
+        return ", ".join(f"{key}: set" for key in sorted(obj.credentials))
+
+
+class ErpPostingAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ErpPostingAttempt
+    extra = 0
+    fields = ["number", "started_at", "duration_ms", "outcome", "error_code", "error_message"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(ErpPosting)
+class ErpPostingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "document_type",
+        "connection",
+        "status",
+        "erp_document_number",
+        "attempt_count",
+        "next_attempt_at",
+        "short_error",
+        "created_at",
+    ]
+    list_filter = ["status", "document_type", "connection__system", "connection"]
+    search_fields = ["reference", "erp_document_number", "transaction__transaction_id", "order__order_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["connection"]
+    raw_id_fields = ["transaction", "order", "customer", "journal_entry", "credit_memo", "connection"]
+    inlines = [ErpPostingAttemptInline]
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: ErpPosting) -> str:
+        return (f"[{obj.last_error_code}] " if obj.last_error_code else "") + obj.last_error[:120]
+
+
+@admin.register(ErpPostingAttempt)
+class ErpPostingAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["posting", "number", "outcome", "error_code", "duration_ms", "started_at"]
+    list_filter = ["outcome"]
+    search_fields = ["posting__reference", "error_code", "error_message"]
+    date_hierarchy = "started_at"
+    list_select_related = ["posting"]
+    raw_id_fields = ["posting"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "event_id",
+        "event_type",
+        "status",
+        "delivery_count",
+        "attempt_count",
+        "transaction",
+        "created_at",
+        "processed_at",
+    ]
+    list_filter = ["status", "event_type", "source"]
+    search_fields = ["event_id", "transaction__transaction_id", "last_error"]
+    date_hierarchy = "created_at"
+    list_select_related = ["transaction"]
+    raw_id_fields = ["transaction"]
+
+
+@admin.register(SyncCursor)
+class SyncCursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["connection", "resource", "position", "last_success_at", "records_seen", "last_error"]
+    list_filter = ["resource", "connection__system"]
+    search_fields = ["connection__name", "resource"]
+    list_select_related = ["connection"]
+
+
+@admin.register(StatusMapping)
+class StatusMappingAdmin(admin.ModelAdmin):
+    list_display = ["erp", "paytrace_status", "erp_status", "action", "reopen_invoice", "updated_at"]
+    list_filter = ["erp", "action"]
+    search_fields = ["paytrace_status", "erp_status"]
+    list_editable = ["erp_status", "action", "reopen_invoice"]
+
+
+@admin.register(PaymentMethodMapping)
+class PaymentMethodMappingAdmin(admin.ModelAdmin):
+    list_display = ["erp", "payment_method", "card_brand", "erp_payment_code", "bank_code", "updated_at"]
+    list_filter = ["erp", "payment_method"]
+    search_fields = ["erp_payment_code", "card_brand", "bank_code"]
+
+
+@admin.register(GLAccountRule)
+class GLAccountRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "erp",
+        "purpose",
+        "transaction_type",
+        "merchant_id",
+        "card_brand",
+        "account",
+        "fee_percent",
+        "fee_fixed",
+    ]
+    list_filter = ["erp", "purpose", "card_brand"]
+    search_fields = ["account", "merchant_id", "transaction_type"]
+
+
+@admin.register(CurrencyRate)
+class CurrencyRateAdmin(admin.ModelAdmin):
+    list_display = ["from_currency", "to_currency", "rate", "valid_from"]
+    list_filter = ["from_currency", "to_currency"]
+    search_fields = ["from_currency", "to_currency"]
+    date_hierarchy = "valid_from"
+
+
+@admin.register(FieldDefault)
+class FieldDefaultAdmin(admin.ModelAdmin):
+    list_display = ["erp", "document_type", "field", "value", "updated_at"]
+    list_filter = ["erp", "document_type"]
+    search_fields = ["field", "value"]
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "severity", "subject_type", "subject_id", "created_at", "emailed_at", "acknowledged_at"]
+    list_filter = ["severity", "subject_type", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "message", "subject_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["acknowledged_by"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "subject_type", "subject_id", "reason"]
+    list_filter = ["action", "subject_type"]
+    search_fields = ["subject_id", "reason", "actor__username", "action"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor"]

@@ -1,0 +1,176 @@
+from django.contrib import admin
+
+from payments.models import (
+    Allocation,
+    CreditMemo,
+    Invoice,
+    JournalEntry,
+    JournalEntryLine,
+    Order,
+    OrderEvent,
+    OrderLine,
+    RiskAssessment,
+    SettlementBatch,
+    Subscription,
+    SubscriptionCharge,
+    Transaction,
+)
+from portal.admin_mixins import ReadOnlyAdminMixin
+
+
+class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Allocation
+    fk_name = "payment"
+    extra = 0
+    fields = ["invoice", "amount", "currency", "rule", "actor", "created_at", "reversed_at"]
+    readonly_fields = fields
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "transaction_id",
+        "transaction_type",
+        "status",
+        "amount",
+        "currency",
+        "card_brand",
+        "last4",
+        "customer",
+        "settlement_batch",
+        "occurred_at",
+    ]
+    list_filter = ["status", "transaction_type", "payment_method", "card_brand", "connection"]
+    search_fields = [
+        "transaction_id",
+        "invoice_reference",
+        "paytrace_customer_id",
+        "approval_code",
+        "customer__name",
+        "customer__email",
+        "order__order_id",
+    ]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["customer", "settlement_batch", "connection"]
+    raw_id_fields = ["original", "customer", "order", "settlement_batch", "connection"]
+    inlines = [AllocationInline]
+
+
+class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    fields = ["line_number", "sku", "description", "quantity", "unit_price", "amount"]
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ["created_at", "status", "reason"]
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order_id", "status", "erp_connection", "customer", "total", "currency", "erp_order_number", "created_at"]
+    list_filter = ["status", "erp_connection__system", "currency"]
+    search_fields = ["order_id", "erp_order_number", "paytrace_transaction_id", "invoice_number", "customer__email"]
+    date_hierarchy = "created_at"
+    list_select_related = ["erp_connection", "customer"]
+    raw_id_fields = ["customer", "erp_connection"]
+    inlines = [OrderLineInline, OrderEventInline]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["invoice_number", "connection", "customer", "status", "amount", "balance", "currency", "issued_on", "due_on"]
+    list_filter = ["status", "connection__system", "currency"]
+    search_fields = ["invoice_number", "reference", "customer__name", "customer__email"]
+    date_hierarchy = "issued_on"
+    list_select_related = ["connection", "customer"]
+    raw_id_fields = ["customer", "order", "connection"]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["payment", "invoice", "amount", "currency", "rule", "actor", "created_at", "reversed_at"]
+    list_filter = ["rule", ("reversed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["payment__transaction_id", "invoice__invoice_number"]
+    date_hierarchy = "created_at"
+    list_select_related = ["payment", "invoice", "actor"]
+    raw_id_fields = ["payment", "invoice"]
+
+
+@admin.register(SettlementBatch)
+class SettlementBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "batch_number",
+        "connection",
+        "status",
+        "settled_at",
+        "transaction_count",
+        "sales_amount",
+        "refund_amount",
+        "net_amount",
+        "fee_amount",
+        "deposit_amount",
+    ]
+    list_filter = ["status", "connection"]
+    search_fields = ["batch_number"]
+    date_hierarchy = "settled_at"
+    list_select_related = ["connection"]
+
+
+@admin.register(CreditMemo)
+class CreditMemoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["refund", "original", "invoice", "amount", "currency", "erp_document_number", "created_at"]
+    search_fields = ["refund__transaction_id", "original__transaction_id", "erp_document_number"]
+    date_hierarchy = "created_at"
+    list_select_related = ["refund", "original", "invoice"]
+    raw_id_fields = ["refund", "original", "invoice"]
+
+
+class JournalEntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = JournalEntryLine
+    extra = 0
+    fields = ["line_number", "account", "debit", "credit", "description"]
+    readonly_fields = fields
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["reference", "kind", "erp_connection", "entry_date", "currency", "erp_document_number"]
+    list_filter = ["kind", "erp_connection"]
+    search_fields = ["reference", "erp_document_number", "transaction__transaction_id", "settlement_batch__batch_number"]
+    date_hierarchy = "entry_date"
+    list_select_related = ["erp_connection"]
+    raw_id_fields = ["transaction", "settlement_batch", "erp_connection"]
+    inlines = [JournalEntryLineInline]
+
+
+class SubscriptionChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SubscriptionCharge
+    extra = 0
+    fields = ["period_start", "amount", "status", "attempt_count", "next_retry_on", "transaction", "last_error"]
+    readonly_fields = fields
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["customer", "amount", "currency", "interval", "next_run_on", "ends_on", "status"]
+    list_filter = ["status", "interval", "currency"]
+    search_fields = ["customer__name", "customer__email", "paytrace_customer_id", "description"]
+    date_hierarchy = "next_run_on"
+    list_select_related = ["customer"]
+    raw_id_fields = ["customer", "paytrace_connection", "erp_connection"]
+    inlines = [SubscriptionChargeInline]
+
+
+@admin.register(RiskAssessment)
+class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["transaction", "score", "status", "model_version", "decided_by", "decided_at", "created_at"]
+    list_filter = ["status", "model_version"]
+    search_fields = ["transaction__transaction_id", "decision_reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["transaction", "decided_by"]
+    raw_id_fields = ["transaction"]

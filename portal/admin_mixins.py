@@ -1,0 +1,66 @@
+"""Admin building blocks shared by every app: read-only mirrors and confirmed actions."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+
+class ReadOnlyAdminMixin:
+    """For rows mirrored from another system or written only by services: viewable, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def confirmed_action(
+    *,
+    description: str,
+    permissions: tuple[str, ...] = ("change",),
+    with_reason: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An admin action that first shows the selected rows on a confirmation page.
+
+    The wrapped function is called as `func(modeladmin, request, queryset, reason)` only after the user
+    confirms; it returns the number of rows it acted on.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @admin.action(description=description, permissions=permissions)
+        def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+            reason = request.POST.get("reason", "").strip()
+            if request.POST.get("confirmed") == "yes":
+                if with_reason and not reason:
+                    modeladmin.message_user(request, "A reason is required.", messages.ERROR)
+                else:
+                    count = func(modeladmin, request, queryset, reason)
+                    modeladmin.message_user(request, f"{description}: {count} row(s).", messages.SUCCESS)
+                    return None
+            context = {
+                **modeladmin.admin_site.each_context(request),
+                "title": f"Confirm: {description}",
+                "action_name": func.__name__,
+                "description": description,
+                "queryset": queryset[:200],
+                "count": queryset.count(),
+                "with_reason": with_reason,
+                "opts": modeladmin.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            }
+            return TemplateResponse(request, "admin/confirm_action.html", context)
+
+        action.__name__ = func.__name__
+        return action
+
+    return decorate

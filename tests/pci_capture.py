@@ -1,0 +1,61 @@
+"""Session-wide capture of everything written to the database and to the logs, for the PCI scan.
+
+Every database connection (the test thread's and the live server's) gets an execute wrapper that keeps
+the parameters of INSERT and UPDATE statements; a root log handler keeps every record's raw message.
+`tests/test_pci_scan.py` runs last and scans both, plus a pg_dump of the test database.
+"""
+
+import logging
+import threading
+from typing import Any
+
+from django.db.backends.signals import connection_created
+
+WRITTEN_VALUES: list[str] = []
+LOG_LINES: list[str] = []
+_lock = threading.Lock()
+
+
+def _flatten(params: Any) -> list[str]:
+    if params is None:
+        return []
+    if isinstance(params, dict):
+        params = list(params.values())
+    if isinstance(params, list | tuple):
+        out = []
+        for item in params:
+            out.extend(_flatten(item))
+        return out
+    return [str(params)]
+
+
+def _capture_writes(execute, sql, params, many, context):
+    if sql.lstrip()[:6].upper() in ("INSERT", "UPDATE"):
+        values = _flatten(params)
+        with _lock:
+            WRITTEN_VALUES.extend(values)
+    return execute(sql, params, many, context)
+
+
+def _on_connection_created(sender, connection, **kwargs) -> None:
+    if _capture_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_capture_writes)
+
+
+class _RawLogCapture(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        with _lock:
+            LOG_LINES.append(text)
+
+
+def install() -> None:
+    connection_created.connect(_on_connection_created, dispatch_uid="pci-capture")
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        _on_connection_created(None, connection)
+    handler = _RawLogCapture(level=logging.DEBUG)
+    logging.getLogger().addHandler(handler)
