@@ -1,0 +1,103 @@
+"""X3 web-service XML: the SOAP names and the `<PARAM>`/`<RESULT>` object codec.
+
+X3 describes an object as groups of fields (`<GRP ID><FLD NAME>`), tables of lines
+(`<TAB ID><LIN NUM><FLD NAME>`) and multi-valued fields (`<LST NAME><ITM>`). This codec is a data
+format, like JSON: the connector and the sandbox both speak it.
+"""
+
+from dataclasses import dataclass, field
+from xml.etree import ElementTree as ET  # noqa: S405 - only fed through xml_parse_safe
+
+SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP_ENC_NS = "http://schemas.xmlsoap.org/soap/encoding/"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+WSS_NS = "http://www.adonix.com/WSS"
+
+# Serialised envelopes read like X3's own (soapenv:, wss:) instead of ns0:, ns1:.
+for _prefix, _uri in (
+    ("soapenv", SOAP_ENV_NS),
+    ("soapenc", SOAP_ENC_NS),
+    ("xsi", XSI_NS),
+    ("xsd", XSD_NS),
+    ("wss", WSS_NS),
+):
+    ET.register_namespace(_prefix, _uri)
+
+Value = str | list[str]
+Fields = dict[str, Value]
+
+
+@dataclass
+class AdxObject:
+    groups: dict[str, Fields] = field(default_factory=dict)
+    tables: dict[str, list[Fields]] = field(default_factory=dict)
+
+    def value(self, group: str, name: str) -> str:
+        found = self.groups.get(group, {}).get(name, "")
+        return found[0] if isinstance(found, list) and found else found or ""
+
+    def all_fields(self) -> Fields:
+        """Every group's fields in one dict; X3 field codes are unique across an object's groups."""
+        merged: Fields = {}
+        for values in self.groups.values():
+            merged.update(values)
+        return merged
+
+
+def xml_parse_safe(text: str | bytes) -> ET.Element:
+    """Parse XML that came over the wire. No DTD is ever legitimate in these payloads, and refusing
+    one up front shuts out entity-expansion attacks."""
+    head = text[:2048].upper() if isinstance(text, str) else text[:2048].upper().decode(errors="replace")
+    if "<!DOCTYPE" in head or "<!ENTITY" in head:
+        raise ValueError("XML with a DTD is refused")
+    return ET.fromstring(text)  # noqa: S314 - DTDs refused above
+
+
+def _fields_append(parent: ET.Element, values: Fields) -> None:
+    for name, value in values.items():
+        if isinstance(value, list):
+            lst = ET.SubElement(parent, "LST", NAME=name, SIZE=str(len(value)))
+            for item in value:
+                ET.SubElement(lst, "ITM").text = item
+        else:
+            ET.SubElement(parent, "FLD", NAME=name).text = value
+
+
+def adx_build(obj: AdxObject, *, root: str = "PARAM") -> str:
+    element = ET.Element(root)
+    for group_id, values in obj.groups.items():
+        _fields_append(ET.SubElement(element, "GRP", ID=group_id), values)
+    for table_id, lines in obj.tables.items():
+        table = ET.SubElement(element, "TAB", ID=table_id, SIZE=str(len(lines)), DIM=str(max(len(lines), 1)))
+        for number, values in enumerate(lines, start=1):
+            _fields_append(ET.SubElement(table, "LIN", NUM=str(number)), values)
+    return ET.tostring(element, encoding="unicode")
+
+
+def _fields_read(parent: ET.Element) -> Fields:
+    values: Fields = {}
+    for child in parent:
+        if child.tag == "FLD":
+            values[child.get("NAME", "")] = child.text or ""
+        elif child.tag == "LST":
+            values[child.get("NAME", "")] = [item.text or "" for item in child.findall("ITM")]
+    return values
+
+
+def adx_parse(text: str) -> AdxObject:
+    """Parse a `<PARAM>` or `<RESULT>` document; an empty text is an empty object."""
+    obj = AdxObject()
+    if not text.strip():
+        return obj
+    for child in xml_parse_safe(text):
+        if child.tag == "GRP":
+            obj.groups[child.get("ID", "")] = _fields_read(child)
+        elif child.tag == "TAB":
+            obj.tables[child.get("ID", "")] = [_fields_read(line) for line in child.findall("LIN")]
+    return obj
+
+
+def xml_local(tag: str) -> str:
+    """`{namespace}name` -> `name`: RPC/encoded bodies mix qualified and unqualified parts."""
+    return tag.rsplit("}", 1)[-1]

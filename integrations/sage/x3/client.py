@@ -1,0 +1,153 @@
+"""Wire layer of the X3 connector: SOAP calls and api1 REST reads over one `HttpTransport`, with
+every failure turned into `ErpTransientError` / `ErpPermanentError`."""
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from integrations.http import HttpTransport, TransportError
+from integrations.sage.base import ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.x3.soap import (
+    MESSAGE_ERROR,
+    SOAP_PATH,
+    AdxResult,
+    CallContext,
+    Part,
+    SoapFormatError,
+    soap_envelope,
+    soap_result_parse,
+)
+
+# X3 says "record in use / being modified / locked" and Syracuse says a pool has no free client:
+# both clear up on their own, so they are worth a retry even though they arrive as status 0.
+_TRANSIENT_TEXT = re.compile(
+    r"in use|being modified|locked|lock |pool .*(busy|full|no client)|no .*client available|timeout", re.I
+)
+_TRANSIENT_SEVERITIES = {"transient"}
+
+
+def _json_decimal(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal)
+
+
+def _diagnoses_message(body: Any) -> tuple[str, str]:
+    """(message, worst severity) from an SData `$diagnoses` body; empty when there is none."""
+    diagnoses = body.get("$diagnoses") if isinstance(body, dict) else None
+    if not isinstance(diagnoses, list) or not diagnoses:
+        return "", ""
+    messages = [str(d.get("$message", "")).strip() for d in diagnoses if isinstance(d, dict)]
+    severities = {str(d.get("$severity", "")).lower() for d in diagnoses if isinstance(d, dict)}
+    severity = "transient" if severities & _TRANSIENT_SEVERITIES else (sorted(severities) or [""])[0]
+    return "; ".join(m for m in messages if m), severity
+
+
+def where_literal(value: str) -> str:
+    """An SData string literal: single quotes, doubled inside."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class X3Client:
+    transport: HttpTransport
+    folder: str
+    context: CallContext
+
+    # --- errors -------------------------------------------------------------------------------
+    def _transport_error(self, exc: TransportError) -> ErpTransientError:
+        return ErpTransientError(str(exc), code="transport", maybe_applied=exc.maybe_applied)
+
+    def _http_error(self, response: requests.Response) -> ErpError:
+        try:
+            body = _json_decimal(response.text)
+        except ValueError:
+            body = None
+        message, severity = _diagnoses_message(body)
+        message = message or f"HTTP {response.status_code}: {response.text[:200].strip()}"
+        status = response.status_code
+        kwargs = {"code": str(status), "http_status": status, "raw": body}
+        if severity == "transient" or status >= 500 or status in (408, 429):
+            # A 5xx on a write may come after X3 applied it; only a lookup can tell.
+            return ErpTransientError(message, maybe_applied=status not in (502, 503), **kwargs)
+        return ErpPermanentError(message, **kwargs)
+
+    @staticmethod
+    def result_error(result: AdxResult) -> ErpError:
+        """The error a status-0 result stands for, carrying X3's own message text."""
+        texts = result.texts(MESSAGE_ERROR) or [m.message for m in result.messages] or ["X3 refused the call"]
+        message = "; ".join(texts)
+        if _TRANSIENT_TEXT.search(message):
+            return ErpTransientError(message, code="status0", raw=result.result_xml)
+        return ErpPermanentError(message, code="status0", raw=result.result_xml)
+
+    # --- SOAP ---------------------------------------------------------------------------------
+    def soap(self, operation: str, parts: dict[str, Part]) -> AdxResult:
+        """One SOAP call. HTTP and transport failures raise; the business result is returned."""
+        envelope = soap_envelope(operation=operation, context=self.context, parts=parts)
+        try:
+            response = self.transport.request(
+                "POST",
+                SOAP_PATH,
+                data=envelope.encode(),
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+            )
+        except TransportError as exc:
+            raise self._transport_error(exc) from exc
+        if response.status_code != 200:
+            raise self._http_error(response)
+        try:
+            return soap_result_parse(response.text)
+        except SoapFormatError as exc:
+            raise ErpTransientError(str(exc), code="format", http_status=200, maybe_applied=True) from exc
+
+    def soap_ok(self, operation: str, parts: dict[str, Part]) -> AdxResult:
+        result = self.soap(operation, parts)
+        if not result.ok:
+            raise self.result_error(result)
+        return result
+
+    # --- REST api1 ----------------------------------------------------------------------------
+    def _rest_path(self, resource: str) -> str:
+        return f"api1/x3/erp/{self.folder}/{resource}"
+
+    def rest_get(self, url: str) -> dict[str, Any] | None:
+        """GET one api1 URL; None on 404 (no such key)."""
+        try:
+            response = self.transport.request("GET", url, headers={"Accept": "application/json"})
+        except TransportError as exc:
+            raise self._transport_error(exc) from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._http_error(response)
+        try:
+            return _json_decimal(response.text)
+        except ValueError as exc:
+            raise ErpTransientError(f"api1 answered non-JSON: {exc}", code="format", http_status=200) from exc
+
+    def details(self, class_name: str, key: str) -> dict[str, Any] | None:
+        quoted = quote(key.replace("'", "''"), safe="~")
+        return self.rest_get(
+            f"{self._rest_path(class_name)}('{quoted}')?representation={class_name}.$details"
+        )
+
+    def feed(
+        self, class_name: str, *, where: str = "", order_by: str = "", count: int = 20
+    ) -> Iterator[dict[str, Any]]:
+        """Every resource of a `$query`, following `$links.$next.$url` until it is absent."""
+        # Quotes stay literal: X3 rejects %27 in `where`.
+        query = f"representation={class_name}.$query&count={count}"
+        if where:
+            query += "&where=" + quote(where, safe="'(),.@:~")
+        if order_by:
+            query += "&orderBy=" + quote(order_by, safe=",")
+        url: str | None = f"{self._rest_path(class_name)}?{query}"
+        while url:
+            page = self.rest_get(url) or {}
+            yield from page.get("$resources", [])
+            url = ((page.get("$links") or {}).get("$next") or {}).get("$url")

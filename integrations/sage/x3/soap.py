@@ -1,0 +1,125 @@
+"""Client side of X3's classic SOAP web service `CAdxWebServiceXmlCC` (SOAP 1.1, RPC/encoded).
+
+Builds the request envelope for one operation and reads the `CAdxResultXml` back. Business outcomes
+(status 0 + typed messages) are returned, not raised: the connector decides what they mean.
+"""
+
+from dataclasses import dataclass, field
+from xml.etree import ElementTree as ET  # noqa: S405 - parsing goes through xml_parse_safe
+
+from integrations.sage.x3.adxml import (
+    SOAP_ENC_NS,
+    SOAP_ENV_NS,
+    WSS_NS,
+    XSI_NS,
+    AdxObject,
+    adx_parse,
+    xml_local,
+    xml_parse_safe,
+)
+
+SOAP_PATH = "soap-generic/syracuse/collaboration/syracuse/CAdxWebServiceXmlCC"
+
+MESSAGE_INFO, MESSAGE_WARNING, MESSAGE_ERROR = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class CallContext:
+    code_lang: str
+    pool_alias: str
+    pool_id: str = ""
+    request_config: str = "adxwss.optreturn=XML&adxwss.beautify=false"
+
+
+@dataclass(frozen=True)
+class AdxMessage:
+    type: int
+    message: str
+
+
+@dataclass
+class AdxResult:
+    status: int
+    messages: list[AdxMessage] = field(default_factory=list)
+    result_xml: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 1
+
+    def texts(self, message_type: int) -> list[str]:
+        return [m.message for m in self.messages if m.type == message_type]
+
+    def obj(self) -> AdxObject:
+        return adx_parse(self.result_xml)
+
+
+class SoapFormatError(ValueError):
+    """The answer is not a CAdxResultXml envelope (a proxy page, a truncated body...)."""
+
+
+Part = str | int | list[tuple[str, str]]
+
+
+def _typed(parent: ET.Element, name: str, xsd_type: str, text: str) -> None:
+    child = ET.SubElement(parent, name, {f"{{{XSI_NS}}}type": xsd_type})
+    child.text = text
+
+
+def soap_envelope(*, operation: str, context: CallContext, parts: dict[str, Part]) -> str:
+    """One RPC call: `callContext` first, then the operation's parts in order. A list part is an
+    `ArrayOfCAdxParamKeyValue` (object keys)."""
+    envelope = ET.Element(f"{{{SOAP_ENV_NS}}}Envelope")
+    ET.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Header")
+    body = ET.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Body")
+    call = ET.SubElement(body, f"{{{WSS_NS}}}{operation}", {f"{{{SOAP_ENV_NS}}}encodingStyle": SOAP_ENC_NS})
+    ctx = ET.SubElement(call, "callContext", {f"{{{XSI_NS}}}type": "wss:CAdxCallContext"})
+    _typed(ctx, "codeLang", "xsd:string", context.code_lang)
+    _typed(ctx, "poolAlias", "xsd:string", context.pool_alias)
+    _typed(ctx, "poolId", "xsd:string", context.pool_id)
+    _typed(ctx, "requestConfig", "xsd:string", context.request_config)
+    for name, value in parts.items():
+        if isinstance(value, list):
+            array = ET.SubElement(
+                call,
+                name,
+                {
+                    f"{{{XSI_NS}}}type": "soapenc:Array",
+                    f"{{{SOAP_ENC_NS}}}arrayType": f"wss:CAdxParamKeyValue[{len(value)}]",
+                },
+            )
+            for key, key_value in value:
+                item = ET.SubElement(array, name, {f"{{{XSI_NS}}}type": "wss:CAdxParamKeyValue"})
+                _typed(item, "key", "xsd:string", key)
+                _typed(item, "value", "xsd:string", key_value)
+        elif isinstance(value, int):
+            _typed(call, name, "xsd:int", str(value))
+        else:
+            _typed(call, name, "xsd:string", value)
+    return ET.tostring(envelope, encoding="unicode", xml_declaration=True)
+
+
+def soap_result_parse(text: str) -> AdxResult:
+    try:
+        root = xml_parse_safe(text)
+    except (ValueError, ET.ParseError) as exc:
+        raise SoapFormatError(f"not a SOAP envelope: {exc}") from exc
+    body = root.find(f"{{{SOAP_ENV_NS}}}Body")
+    if body is None or len(body) == 0:
+        raise SoapFormatError("SOAP envelope without a body")
+    response = body[0]
+    if xml_local(response.tag) == "Fault":
+        raise SoapFormatError(f"SOAP fault: {response.findtext('faultstring') or ''}".strip())
+    returned = response[0] if len(response) else None
+    if returned is None:
+        raise SoapFormatError("SOAP response without a return value")
+    status = returned.findtext("status")
+    if status is None or not status.strip().lstrip("-").isdigit():
+        raise SoapFormatError("CAdxResultXml without a status")
+    messages = [
+        AdxMessage(
+            type=int(item.findtext("type") or MESSAGE_ERROR), message=(item.findtext("message") or "").strip()
+        )
+        for item in returned.findall("messages/messages")
+    ]
+    return AdxResult(status=int(status), messages=messages, result_xml=returned.findtext("resultXml") or "")
