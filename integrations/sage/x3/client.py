@@ -62,7 +62,7 @@ class X3Client:
     def _transport_error(self, exc: TransportError) -> ErpTransientError:
         return ErpTransientError(str(exc), code="transport", maybe_applied=exc.maybe_applied)
 
-    def _http_error(self, response: requests.Response) -> ErpError:
+    def http_error(self, response: requests.Response) -> ErpError:
         try:
             body = _json_decimal(response.text)
         except ValueError:
@@ -99,7 +99,7 @@ class X3Client:
         except TransportError as exc:
             raise self._transport_error(exc) from exc
         if response.status_code != 200:
-            raise self._http_error(response)
+            raise self.http_error(response)
         try:
             return soap_result_parse(response.text)
         except SoapFormatError as exc:
@@ -124,7 +124,7 @@ class X3Client:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise self._http_error(response)
+            raise self.http_error(response)
         try:
             return _json_decimal(response.text)
         except ValueError as exc:

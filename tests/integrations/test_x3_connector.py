@@ -1,0 +1,385 @@
+"""The Sage X3 connector end to end against the X3 sandbox over real HTTP."""
+
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection as db_connection
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.models import System
+from integrations.sage.base import (
+    Address,
+    CreditMemoData,
+    CustomerData,
+    ErpConnector,
+    ErpPermanentError,
+    ErpTransientError,
+    JournalEntryData,
+    JournalLine,
+    ReceiptApplication,
+    ReceiptData,
+    ReversalData,
+    SalesOrderData,
+    SalesOrderLine,
+)
+from integrations.sage.registry import connector_for
+from integrations.sage.x3 import X3Connector
+from integrations.sandbox.models import FaultProfile
+from integrations.sandbox.x3.models import X3Invoice, X3Payment, X3Stock
+from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
+from tests.factories import ConnectionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FOLDER = POOL = "SEED"
+TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture
+def x3_url(sandbox_base) -> str:
+    sandbox_x3_folder_ensure(folder=FOLDER, pool_alias=POOL, username="WSUSER", password="x3-secret")
+    sandbox_x3_seed(folder=FOLDER)
+    return f"{sandbox_base}/x3"
+
+
+def _connection(x3_url: str, **options):
+    return ConnectionFactory(
+        system=System.SAGE_X3,
+        base_url=x3_url,
+        credentials={"username": "WSUSER", "password": "x3-secret"},
+        options={
+            "folder": FOLDER,
+            "pool_alias": POOL,
+            "language": "ENG",
+            "site": "WH1",
+            "timeout": 5,
+            **options,
+        },
+    )
+
+
+@pytest.fixture
+def x3(x3_url) -> X3Connector:
+    return connector_for(_connection(x3_url))
+
+
+def _faults(**counters) -> FaultProfile:
+    return FaultProfile.objects.create(system=System.SAGE_X3, account=POOL, **counters)
+
+
+def _receipt(reference: str, customer: str, amount: str, *applications: tuple[str, str], code: str = "CARD"):
+    return ReceiptData(
+        reference=reference,
+        customer_number=customer,
+        amount=Decimal(amount),
+        currency="USD",
+        receipt_date=TODAY,
+        payment_code=code,
+        applications=tuple(ReceiptApplication(invoice, Decimal(value)) for invoice, value in applications),
+    )
+
+
+def test_connector_satisfies_the_protocol_and_checks_both_surfaces(x3):
+    assert isinstance(x3, ErpConnector)
+    assert x3.system == "sage_x3"
+    assert x3.receipt_batch_size == 20
+    check = x3.connection_test()
+    assert check.ok, check.message
+    calls = x3.transcript_take()
+    assert [c["method"] for c in calls] == ["GET", "POST"]
+    assert "x3-secret" not in str(calls)
+    assert x3.transcript_take() == []
+
+
+def test_connection_test_reports_bad_credentials(x3_url):
+    x3 = X3Connector.from_connection(_connection(x3_url, timeout=5))
+    x3.client.transport.auth = ("WSUSER", "wrong")
+    check = x3.connection_test()
+    assert not check.ok
+    assert "401" in check.message
+
+
+def test_customer_upsert_new_then_existing_and_finders(x3):
+    created = x3.customer_upsert(
+        customer=CustomerData(
+            name="Glacier Gear Co",
+            email="ap@glacier.example",
+            phone="206-555-0199",
+            address=Address(
+                line1="1 Lake Way", city="Seattle", state="WA", postal_code="98109", country="US"
+            ),
+        )
+    )
+    assert created.number.startswith("C")
+    assert created.name == "Glacier Gear Co"
+    assert created.address.city == "Seattle"
+
+    updated = x3.customer_upsert(
+        customer=CustomerData(number=created.number, name="Glacier Gear Company", email="ap@glacier.example")
+    )
+    assert updated.number == created.number
+    assert updated.name == "Glacier Gear Company"
+
+    by_email = x3.customer_find_by_email(email="ap@glacier.example")
+    assert [c.number for c in by_email] == [created.number]
+    assert by_email[0].updated_at is not None and by_email[0].updated_at.tzinfo is not None
+    assert [c.number for c in x3.customer_find_by_name(name="Birch & Maple Cafe")] == ["C1002"]
+    assert x3.customer_find_by_name(name="Nobody's Business") == []
+    assert x3.customer_get(number="C1001").email == "ap@acme-outdoor.example"
+    assert x3.customer_get(number="NOPE") is None
+
+    since = timezone.now() - timedelta(minutes=5)
+    changed = [c.number for c in x3.customers_changed(since=since)]
+    assert created.number in changed
+    assert len(list(x3.customers_changed(since=None))) >= 7
+    assert x3.document_find(document_type="customer", reference=created.number).number == created.number
+
+
+def test_customer_save_refusals_are_permanent_with_x3_message(x3):
+    with pytest.raises(ErpPermanentError, match="BPRNAM : Mandatory field"):
+        x3.customer_upsert(customer=CustomerData(name=""))
+    # A number that exists is modified, not refused; an unknown number is created with it.
+    made = x3.customer_upsert(customer=CustomerData(number="C7777", name="Numbered Customer"))
+    assert made.number == "C7777"
+
+
+def test_open_invoices_page_across_api1_pages_and_invoice_get(x3_url):
+    x3 = X3Connector.from_connection(_connection(x3_url, page_size=1))
+    invoices = x3.invoices_open(customer_number="C1001")
+    assert [i.number for i in invoices] == ["INV-5001", "INV-5002"]  # oldest first
+    assert invoices[0].balance == Decimal("1250.00") and isinstance(invoices[0].balance, Decimal)
+    urls = [c["url"] for c in x3.transcript_take()]
+    assert len(urls) == 2 and "startIndex=2" in urls[1] and "'C1001'" in urls[0]
+
+    invoice = x3.invoice_get(number="INV-5003")
+    assert invoice.customer_number == "C1002"
+    assert invoice.amount == Decimal("89.99")
+    assert invoice.reference == "WEB-1002"
+    assert invoice.due_on == invoice.issued_on + timedelta(days=30)
+    assert x3.invoice_get(number="INV-NOPE") is None
+
+
+def test_sales_order_allocates_stock_and_reports_shortage(x3):
+    order = SalesOrderData(
+        reference="WEB-2001",
+        customer_number="C1001",
+        currency="USD",
+        order_date=TODAY,
+        lines=(
+            SalesOrderLine(sku="TENT-2P", quantity=Decimal("3"), unit_price=Decimal("249.00")),
+            SalesOrderLine(sku="MUG-TI", quantity=Decimal("2"), unit_price=Decimal("19.00")),
+        ),
+    )
+    document = x3.sales_order_create(order=order)
+    assert document.number.startswith("SONWH1")
+    assert document.reference == "WEB-2001"
+    assert any("Shortage" in m["message"] and m["type"] == 2 for m in document.raw["messages"])
+    assert [line["ALLQTY"] for line in document.raw["lines"]] == ["3.000", "0.000"]
+
+    levels = {level.sku: level for level in x3.stock_levels(skus=["TENT-2P", "MUG-TI"])}
+    assert levels["TENT-2P"].allocated == Decimal("3") and levels["TENT-2P"].available == Decimal("37")
+    assert levels["MUG-TI"].on_hand == 0 and levels["MUG-TI"].location == "WH1"
+
+    found = x3.document_find(document_type="sales_order", reference="WEB-2001")
+    assert found.number == document.number
+    with pytest.raises(ErpPermanentError, match="already used on order"):
+        x3.sales_order_create(order=order)
+    assert x3.document_find(document_type="sales_order", reference="WEB-NONE") is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"customer_number": "C9999"}, "Customer C9999 : Record does not exist"),
+        (
+            {"lines": (SalesOrderLine(sku="NOPE", quantity=Decimal("1"), unit_price=Decimal("1")),)},
+            "Item NOPE",
+        ),
+        ({"defaults": {"SALFCY": ""}}, "SALFCY : Mandatory field"),
+    ],
+)
+def test_sales_order_refusals_are_permanent(x3, change, message):
+    values = {
+        "reference": "WEB-BAD",
+        "customer_number": "C1001",
+        "currency": "USD",
+        "order_date": TODAY,
+        "lines": (SalesOrderLine(sku="LAMP-LED", quantity=Decimal("1"), unit_price=Decimal("29.95")),),
+        **change,
+    }
+    with pytest.raises(ErpPermanentError, match=message) as caught:
+        x3.sales_order_create(order=SalesOrderData(**values))
+    assert caught.value.code == "status0" and caught.value.http_status is None
+    assert X3Stock.objects.get(item__itmref="LAMP-LED").cumallqty == 0  # nothing half-applied
+
+
+def test_batched_receipts_one_call_remainder_on_account_and_one_bad_record(x3):
+    receipts = [
+        _receipt("PT-1", "C1001", "1300.00", ("INV-5001", "1250.00")),  # 50.00 on account
+        _receipt("PT-2", "C1003", "500.00", ("INV-5005", "500.00")),  # over-application: refused
+        _receipt("PT-3", "C1003", "4200.00", ("INV-5004", "4200.00"), code="ACH"),
+        _receipt("PT-4", "C9999", "10.00"),  # unknown customer: refused
+    ]
+    results = x3.receipts_post(receipts=receipts)
+    assert len(x3.transcript_take()) == 1  # one AOWSIMPORT call for the whole batch
+    assert [r.reference for r in results] == ["PT-1", "PT-2", "PT-3", "PT-4"]
+    assert results[0].document.number.startswith("PAY") and results[2].document is not None
+    assert isinstance(results[1].error, ErpPermanentError) and "INV-5005" in results[1].error.message
+    assert isinstance(results[3].error, ErpPermanentError) and "C9999" in results[3].error.message
+
+    assert X3Invoice.objects.get(num="INV-5001").paycur == Decimal("1250.00")
+    assert X3Invoice.objects.get(num="INV-5005").paycur == 0
+    assert [i.number for i in x3.invoices_open(customer_number="C1003")] == ["INV-5005"]
+    on_account = X3Payment.objects.get(ref="PT-1").lines.filter(invoice=None).get()
+    assert on_account.amtlin == Decimal("50.00")
+    assert x3.document_find(document_type="receipt", reference="PT-3").number == results[2].document.number
+    assert x3.document_find(document_type="receipt", reference="PT-2") is None
+
+
+def test_receipts_are_chunked_by_batch_size(x3_url):
+    x3 = X3Connector.from_connection(_connection(x3_url, receipt_batch_size=2))
+    results = x3.receipts_post(receipts=[_receipt(f"PT-C{n}", "C1004", "10.00") for n in range(5)])
+    assert all(r.document for r in results)
+    assert len(x3.transcript_take()) == 3
+
+
+def test_partial_payment_leaves_invoice_open_then_reversal_restores_it(x3):
+    (posted,) = x3.receipts_post(receipts=[_receipt("PT-10", "C1002", "40.00", ("INV-5003", "40.00"))])
+    assert x3.invoice_get(number="INV-5003").balance == Decimal("49.99")
+    reversal = ReversalData(
+        reference="PT-10-VOID",
+        original_reference="PT-10",
+        original_document_number=posted.document.number,
+        customer_number="C1002",
+        amount=Decimal("40.00"),
+        currency="USD",
+        document_date=TODAY,
+    )
+    document = x3.receipt_reverse(reversal=reversal)
+    assert document.document_type == "reversal"
+    assert x3.invoice_get(number="INV-5003").balance == Decimal("89.99")
+    assert x3.document_find(document_type="reversal", reference="PT-10-VOID").number == document.number
+    with pytest.raises(ErpPermanentError, match="Already cancelled"):
+        x3.receipt_reverse(reversal=ReversalData(**{**reversal.__dict__, "reference": "PT-10-VOID2"}))
+
+
+def test_credit_memo_and_journal_entry_via_gacc_import(x3):
+    memo = x3.credit_memo_post(
+        memo=CreditMemoData(
+            reference="PT-REF-1",
+            customer_number="C1005",
+            amount=Decimal("45.00"),
+            currency="USD",
+            document_date=TODAY,
+            original_reference="PT-7",
+            invoice_number="INV-5007",
+        )
+    )
+    assert memo.number.startswith("ODT")
+    assert x3.document_find(document_type="credit_memo", reference="PT-REF-1").number == memo.number
+
+    entry = JournalEntryData(
+        reference="BATCH-77",
+        entry_date=TODAY,
+        currency="USD",
+        description="Settlement batch 77",
+        lines=(
+            JournalLine(account="512000", debit=Decimal("970.00")),
+            JournalLine(account="627000", debit=Decimal("30.00")),
+            JournalLine(account="511000", credit=Decimal("1000.00")),
+        ),
+    )
+    posted = x3.journal_entry_post(entry=entry)
+    assert x3.document_find(document_type="journal_entry", reference="BATCH-77").number == posted.number
+
+    unknown = JournalEntryData(
+        **{
+            **entry.__dict__,
+            "reference": "BATCH-78",
+            "lines": (
+                JournalLine(account="999999", debit=Decimal("1")),
+                JournalLine(account="511000", credit=Decimal("1")),
+            ),
+        }
+    )
+    with pytest.raises(ErpPermanentError, match="Account 999999 : Record does not exist"):
+        x3.journal_entry_post(entry=unknown)
+    unbalanced = JournalEntryData(**{**entry.__dict__, "reference": "BATCH-79", "lines": entry.lines[:2]})
+    with pytest.raises(ErpPermanentError, match="not balanced"):
+        x3.journal_entry_post(entry=unbalanced)
+    assert x3.document_find(document_type="journal_entry", reference="BATCH-79") is None
+
+
+def test_pool_busy_503_is_transient_and_not_applied(x3):
+    _faults(error_next=1)
+    with pytest.raises(ErpTransientError, match="no X3 client available") as caught:
+        x3.sales_order_create(
+            order=SalesOrderData(
+                reference="WEB-503",
+                customer_number="C1001",
+                currency="USD",
+                order_date=TODAY,
+                lines=(SalesOrderLine(sku="STOVE-1", quantity=Decimal("1"), unit_price=Decimal("64.99")),),
+            )
+        )
+    assert caught.value.http_status == 503 and not caught.value.maybe_applied
+    assert x3.document_find(document_type="sales_order", reference="WEB-503") is None
+
+
+def test_timeout_before_apply_is_transient(x3_url):
+    x3 = X3Connector.from_connection(_connection(x3_url, timeout=0.5))
+    _faults(timeout_next=1, hang_seconds=1.0)
+    (result,) = x3.receipts_post(receipts=[_receipt("PT-T1", "C1004", "5.00")])
+    assert isinstance(result.error, ErpTransientError) and result.error.maybe_applied
+    assert x3.document_find(document_type="receipt", reference="PT-T1") is None
+
+
+def test_applied_but_timed_out_is_found_by_our_reference(x3_url):
+    x3 = X3Connector.from_connection(_connection(x3_url, timeout=0.5))
+    _faults(applied_timeout_next=2, hang_seconds=1.0)
+    (result,) = x3.receipts_post(receipts=[_receipt("PT-LATE", "C1004", "780.25", ("INV-5006", "780.25"))])
+    assert isinstance(result.error, ErpTransientError) and result.error.maybe_applied
+    found = x3.document_find(document_type="receipt", reference="PT-LATE")
+    assert found is not None and found.number.startswith("PAY")
+
+    with pytest.raises(ErpTransientError):
+        x3.journal_entry_post(
+            entry=JournalEntryData(
+                reference="FEES-LATE",
+                entry_date=TODAY,
+                currency="USD",
+                description="Fees",
+                lines=(JournalLine("627000", debit=Decimal("3")), JournalLine("512000", credit=Decimal("3"))),
+            )
+        )
+    assert x3.document_find(document_type="journal_entry", reference="FEES-LATE") is not None
+
+
+def test_record_in_use_is_transient_and_the_rest_of_the_batch_posts(x3):
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with transaction.atomic():
+            X3Invoice.objects.select_for_update().get(num="INV-5002")
+            locked.set()
+            release.wait(5)
+        db_connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(5)
+        results = x3.receipts_post(
+            receipts=[
+                _receipt("PT-L1", "C1001", "10.00", ("INV-5002", "10.00")),
+                _receipt("PT-L2", "C1001", "10.00", ("INV-5001", "10.00")),
+            ]
+        )
+    finally:
+        release.set()
+        holder.join()
+    assert isinstance(results[0].error, ErpTransientError) and "in use" in results[0].error.message
+    assert results[1].document is not None
