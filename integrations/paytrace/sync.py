@@ -1,0 +1,113 @@
+"""Polling PayTrace's export API from a per-connection cursor with an overlap window.
+
+The export is filtered by creation date (account-local days), so each run re-reads from the day of
+`position - overlap` to today. The cursor advances only after a run succeeds: a run that dies is simply
+read again, and the idempotent upsert makes the re-read harmless. A lease on the cursor keeps two runs of
+the same connection from overlapping."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.models import Connection, SyncCursor
+from integrations.paytrace.client import PayTraceClient
+from integrations.paytrace.ingest import (
+    TransactionChanged,
+    connection_timezone,
+    paytrace_customer_ingest,
+    paytrace_record_ingest,
+)
+
+FIRST_RUN_LOOKBACK = timedelta(days=7)
+LEASE = timedelta(minutes=5)
+REFUND_TYPES = frozenset({"REFUND", "CREDIT", "CHECK REFUND", "ACH REFUND"})
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    connection: str
+    skipped: bool = False
+    records: int = 0
+    changed: int = 0
+    window_start: datetime | None = None
+
+
+def _cursor_claim(*, connection: Connection, resource: str, now: datetime) -> SyncCursor | None:
+    cursor, _ = SyncCursor.objects.get_or_create(connection=connection, resource=resource)
+    claimed = SyncCursor.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now), pk=cursor.pk
+    ).update(locked_until=now + LEASE, last_run_at=now)
+    if not claimed:
+        return None
+    cursor.refresh_from_db()
+    return cursor
+
+
+def _cursor_release(*, cursor: SyncCursor, position: datetime | None, seen: int, error: str) -> None:
+    updates: dict = {"locked_until": None, "last_error": error[:2000]}
+    if position is not None:
+        updates.update(
+            position=position, last_success_at=timezone.now(), records_seen=cursor.records_seen + seen
+        )
+    SyncCursor.objects.filter(pk=cursor.pk).update(**updates)
+
+
+def paytrace_transactions_sync(
+    *,
+    connection: Connection,
+    client: PayTraceClient | None = None,
+    on_change: TransactionChanged | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> SyncSummary:
+    now = now or timezone.now()
+    cursor = _cursor_claim(connection=connection, resource="transactions", now=now)
+    if cursor is None:
+        return SyncSummary(connection=connection.name, skipped=True)
+    client = client or PayTraceClient.from_connection(connection)
+    start = (
+        (cursor.position - timedelta(seconds=cursor.overlap_seconds))
+        if cursor.position
+        else now - FIRST_RUN_LOOKBACK
+    )
+    zone = connection_timezone(connection)
+    changed = 0
+    records: list[dict] = []
+    try:
+        records = client.transactions_export_by_date_range(
+            start_date=start.astimezone(zone).date(), end_date=now.astimezone(zone).date()
+        )
+        # Sales before refunds, so a refund in the same window finds its sale already stored.
+        records.sort(key=lambda raw: str(raw.get("transaction_type", "")).upper() in REFUND_TYPES)
+        for index, raw in enumerate(records, start=1):
+            changed += paytrace_record_ingest(
+                connection=connection, client=client, raw=raw, on_change=on_change
+            ).changed
+            if progress:
+                progress(index, len(records))
+    except Exception as exc:
+        _cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _cursor_release(cursor=cursor, position=now, seen=len(records), error="")
+    return SyncSummary(connection=connection.name, records=len(records), changed=changed, window_start=start)
+
+
+def paytrace_customers_sync(*, connection: Connection, client: PayTraceClient | None = None) -> SyncSummary:
+    now = timezone.now()
+    cursor = _cursor_claim(connection=connection, resource="customers", now=now)
+    if cursor is None:
+        return SyncSummary(connection=connection.name, skipped=True)
+    client = client or PayTraceClient.from_connection(connection)
+    try:
+        records = client.customer_export()
+        changed = sum(paytrace_customer_ingest(connection=connection, raw=raw) for raw in records)
+    except Exception as exc:
+        _cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _cursor_release(cursor=cursor, position=now, seen=len(records), error="")
+    return SyncSummary(connection=connection.name, records=len(records), changed=changed)
