@@ -1,0 +1,207 @@
+"""`SageProConnector`: the `ErpConnector` for Sage Pro over either transport of our contract.
+
+The connector maps our dataclasses to the contract's records and back; a transport (REST gateway or
+CSV drop folder) moves records. Both transports raise or return the same `ErpError`s.
+"""
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from integrations.http import DEFAULT_TIMEOUT_SECONDS
+from integrations.models import Connection
+from integrations.sage.base import (
+    BatchItemResult,
+    ConnectionCheck,
+    CreditMemoData,
+    CustomerData,
+    ErpCustomer,
+    ErpDocument,
+    ErpError,
+    ErpInvoice,
+    ErpPermanentError,
+    ErpTransientError,
+    JournalEntryData,
+    ReceiptData,
+    ReversalData,
+    SalesOrderData,
+    StockLevel,
+)
+from integrations.sage.sagepro import contract
+from integrations.sage.sagepro.csvdrop import CsvDropFolder
+from integrations.sage.sagepro.rest import RestGateway
+
+DEFAULT_RECEIPT_BATCH_SIZE = 50
+DEFAULT_IMPORT_WAIT_SECONDS = 30.0
+
+
+class SageProTransport(Protocol):
+    def ping(self) -> str: ...
+
+    def entries(self, resource: str, **filters: str) -> Iterator[dict[str, Any]]: ...
+
+    def entry(self, resource: str, key: str) -> dict[str, Any] | None: ...
+
+    def find(self, resource: str, reference: str) -> list[dict[str, Any]]: ...
+
+    def create(self, resource: str, records: list[dict[str, Any]]) -> list[dict[str, Any] | ErpError]: ...
+
+    def update(self, resource: str, key: str, record: dict[str, Any]) -> dict[str, Any]: ...
+
+    def transcript_take(self) -> list[dict[str, Any]]: ...
+
+
+class SageProConnector:
+    system = "sage_pro"
+
+    def __init__(self, *, transport: SageProTransport, receipt_batch_size: int = DEFAULT_RECEIPT_BATCH_SIZE):
+        self.transport = transport
+        self.receipt_batch_size = max(receipt_batch_size, 1)
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> "SageProConnector":
+        """Options: transport rest (default) | csv; rest: timeout, page_size, credentials api_key or
+        username + password; csv: drop_folder, import_wait_seconds; both: receipt_batch_size."""
+        options = connection.options or {}
+        credentials = connection.credentials or {}
+        kind = options.get("transport", "rest")
+        transport: SageProTransport
+        if kind == "csv":
+            transport = CsvDropFolder(
+                folder=Path(options["drop_folder"]),
+                wait_seconds=float(options.get("import_wait_seconds", DEFAULT_IMPORT_WAIT_SECONDS)),
+            )
+        elif kind == "rest":
+            transport = RestGateway(
+                base_url=connection.base_url,
+                api_key=credentials.get("api_key", ""),
+                username=credentials.get("username", ""),
+                password=credentials.get("password", ""),
+                timeout=float(options.get("timeout", DEFAULT_TIMEOUT_SECONDS)),
+                page_size=int(options.get("page_size", 100)),
+            )
+        else:
+            raise ValueError(f"Sage Pro transport must be rest or csv, not {kind!r}")
+        return cls(
+            transport=transport,
+            receipt_batch_size=int(options.get("receipt_batch_size", DEFAULT_RECEIPT_BATCH_SIZE)),
+        )
+
+    def _create_one(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+        answer = self.transport.create(resource, [record])[0]
+        if isinstance(answer, ErpError):
+            raise answer
+        return answer
+
+    # --- ErpConnector -------------------------------------------------------------------------------
+
+    def connection_test(self) -> ConnectionCheck:
+        try:
+            return ConnectionCheck(ok=True, message=self.transport.ping())
+        except ErpError as exc:
+            return ConnectionCheck(ok=False, message=str(exc))
+
+    def customer_upsert(self, *, customer: CustomerData) -> ErpCustomer:
+        """Update the customer named by number, else the one carrying our reference, else create."""
+        existing = None
+        if customer.number:
+            existing = self.customer_get(number=customer.number)
+        elif customer.reference:
+            matches = self.transport.entries("customers", reference=customer.reference)
+            existing = next(map(contract.customer_from_record, matches), None)
+        record = contract.customer_record(customer)
+        if existing is None:
+            return contract.customer_from_record(self._create_one("customers", record))
+        # Blank fields of ours must not wipe what finance keyed into Sage Pro.
+        changes = {k: v for k, v in record.items() if v and k != "CUSTNO"}
+        return contract.customer_from_record(self.transport.update("customers", existing.number, changes))
+
+    def customer_get(self, *, number: str) -> ErpCustomer | None:
+        record = self.transport.entry("customers", number)
+        return contract.customer_from_record(record) if record else None
+
+    def customer_find_by_email(self, *, email: str) -> list[ErpCustomer]:
+        return [contract.customer_from_record(r) for r in self.transport.entries("customers", email=email)]
+
+    def customer_find_by_name(self, *, name: str) -> list[ErpCustomer]:
+        return [contract.customer_from_record(r) for r in self.transport.entries("customers", company=name)]
+
+    def customers_changed(self, *, since: datetime | None) -> Iterator[ErpCustomer]:
+        filters = {"updated_since": since.isoformat()} if since else {}
+        return (contract.customer_from_record(r) for r in self.transport.entries("customers", **filters))
+
+    def invoices_open(self, *, customer_number: str) -> list[ErpInvoice]:
+        records = self.transport.entries("invoices", custno=customer_number, open="1")
+        return [contract.invoice_from_record(r) for r in records]
+
+    def invoice_get(self, *, number: str) -> ErpInvoice | None:
+        record = self.transport.entry("invoices", number)
+        return contract.invoice_from_record(record) if record else None
+
+    def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument:
+        record = self._create_one("orders", contract.order_record(order))
+        return contract.document_from_record("sales_order", record)
+
+    def receipts_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:
+        """Up to `receipt_batch_size` receipts per round trip; each answered on its own. After a chunk
+        fails transiently (Sage Pro down or locked) the rest are not sent and say so."""
+        results: list[BatchItemResult] = []
+        outage: ErpTransientError | None = None
+        for start in range(0, len(receipts), self.receipt_batch_size):
+            chunk = receipts[start : start + self.receipt_batch_size]
+            answers: list[dict[str, Any] | ErpError]
+            if outage is not None:
+                answers = [ErpTransientError(f"not sent after: {outage}", code="NOT_SENT")] * len(chunk)
+            else:
+                try:
+                    answers = self.transport.create("payments", [contract.receipt_record(r) for r in chunk])
+                except ErpTransientError as exc:
+                    outage, answers = exc, [exc] * len(chunk)
+                except ErpError as exc:
+                    answers = [exc] * len(chunk)
+            for receipt, answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, ErpError):
+                    results.append(BatchItemResult(reference=receipt.reference, error=answer))
+                else:
+                    document = contract.document_from_record("receipt", answer)
+                    results.append(BatchItemResult(reference=receipt.reference, document=document))
+        return results
+
+    def receipt_reverse(self, *, reversal: ReversalData) -> ErpDocument:
+        rcptno = reversal.original_document_number
+        if not rcptno:
+            original = self.document_find(document_type="receipt", reference=reversal.original_reference)
+            if original is None:
+                raise ErpPermanentError(
+                    f"no receipt carries reference {reversal.original_reference}", code="UNKNOWN_RECEIPT"
+                )
+            rcptno = original.number
+        record = self._create_one("payments", contract.reversal_record(reversal, rcptno=rcptno))
+        return contract.document_from_record("reversal", record)
+
+    def credit_memo_post(self, *, memo: CreditMemoData) -> ErpDocument:
+        record = self._create_one("invoices", contract.memo_record(memo))
+        return contract.document_from_record("credit_memo", record)
+
+    def journal_entry_post(self, *, entry: JournalEntryData) -> ErpDocument:
+        record = self._create_one("journalentries", contract.journal_record(entry))
+        return contract.document_from_record("journal_entry", record)
+
+    def document_find(self, *, document_type: str, reference: str) -> ErpDocument | None:
+        """Look a document up by our reference. In the drop folder, a reference still waiting in in/
+        raises `ErpTransientError(code="IMPORT_PENDING", maybe_applied=True)`: it exists but has no
+        Sage Pro number yet, so the caller must wait, not post again."""
+        resource = contract.DOCUMENT_RESOURCES[document_type]
+        for record in self.transport.find(resource, reference):
+            if contract.document_matches(document_type, record):
+                return contract.document_from_record(document_type, record)
+        return None
+
+    def stock_levels(self, *, skus: list[str]) -> list[StockLevel]:
+        if not skus:
+            return []
+        return [contract.stock_from_record(r) for r in self.transport.entries("items", item=",".join(skus))]
+
+    def transcript_take(self) -> list[dict[str, Any]]:
+        return self.transport.transcript_take()
