@@ -1,0 +1,148 @@
+"""The Sage 300 Web API over HTTP: Basic sign-on, the mandatory JSON Content-Type, OData paging, and the
+server's errors turned into `ErpTransientError` / `ErpPermanentError` carrying Sage's own `code`."""
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote, urljoin
+
+import requests
+
+from integrations.http import HttpTransport, TransportError
+from integrations.sage.base import ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.sage300.codec import dumps, loads
+from portal.pci import redact
+
+Record = dict[str, Any]
+
+# Codes that say "try again later" whatever the HTTP status, and codes that say the request itself is
+# wrong even when a server dresses them up as a 500.
+TRANSIENT_CODES = frozenset({"TooManyRequests", "SessionError", "DBLinkError"})
+PERMANENT_CODES = frozenset(
+    {
+        "FieldInvalid",
+        "General",
+        "RecordDuplicate",
+        "RecordInvalid",
+        "InvalidPayload",
+        "InvalidParameters",
+        "InvalidEntityKey",
+        "InvalidAction",
+        "MethodNotAllowed",
+        "RecordNotFound",
+        "ResourceNotFound",
+        "Unauthorized",
+        "Forbidden",
+    }
+)
+# A gateway that gave up (502/504) may have let the request through to a server that applied it.
+_MAYBE_APPLIED_STATUSES = frozenset({502, 504})
+_QUERY_SAFE = "'(),$"
+
+
+def literal(value: str) -> str:
+    """An OData string literal: quotes kept literal, an embedded quote doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def entry_path(resource: str, key: str) -> str:
+    return f"{resource}({literal(key)})"
+
+
+def query_path(resource: str, params: dict[str, Any]) -> str:
+    """Build the query by hand: spaces as %20 (a `+` is not a space to every OData server) and quotes,
+    parentheses and commas left as they are, the way Sage's own samples write `$filter`."""
+    pairs = [
+        f"{name}={quote(str(value), safe=_QUERY_SAFE)}" for name, value in params.items() if value is not None
+    ]
+    return f"{resource}?{'&'.join(pairs)}" if pairs else resource
+
+
+def _error_parts(response: requests.Response) -> tuple[str, str]:
+    """Sage 300 answers `{"error":{"code","message":{"lang","value"}}}`; some servers put the message in
+    as a plain string, ASP.NET's own failures say `{"Message": ...}`, and IIS answers text/plain."""
+    try:
+        body = loads(response.content)
+    except ValueError:
+        return "", (response.text or response.reason or "").strip()[:500]
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        message = error.get("message")
+        if isinstance(message, dict):
+            message = message.get("value")
+        return str(error.get("code") or ""), str(message or "")
+    if isinstance(body, dict):
+        return "", str(body.get("ExceptionMessage") or body.get("Message") or body)[:500]
+    return "", str(body)[:500]
+
+
+def error_from(response: requests.Response, *, write: bool) -> ErpError:
+    code, message = _error_parts(response)
+    status = response.status_code
+    message = message or f"HTTP {status}"
+    details = {"code": code, "http_status": status, "raw": redact(message)}
+    if code in TRANSIENT_CODES or status == 429 or (status >= 500 and code not in PERMANENT_CODES):
+        return ErpTransientError(
+            message, maybe_applied=write and status in _MAYBE_APPLIED_STATUSES, **details
+        )
+    return ErpPermanentError(message, **details)
+
+
+class Sage300Client:
+    def __init__(self, transport: HttpTransport):
+        self.transport = transport
+
+    def _call(self, method: str, path: str, *, body: Any = None) -> requests.Response:
+        data = dumps(body).encode() if body is not None else None
+        try:
+            response = self.transport.request(method, path, data=data)
+        except TransportError as exc:
+            raise ErpTransientError(str(exc), maybe_applied=exc.maybe_applied, code="TransportError") from exc
+        finally:
+            if body is not None and self.transport.transcript:
+                # The transport only sees encoded bytes (requests cannot encode Decimal); keep the
+                # attempt log structured with the redacted payload itself.
+                self.transport.transcript[-1].request = redact(loads(data))
+        if response.status_code >= 400:
+            raise error_from(response, write=method != "GET")
+        return response
+
+    def get(self, path: str) -> Record:
+        return loads(self._call("GET", path).content)
+
+    def get_entry(self, path: str) -> Record | None:
+        """One entry by key; None when Sage answers 404 RecordNotFound."""
+        try:
+            return self.get(path)
+        except ErpPermanentError as error:
+            if error.http_status == 404 and error.code in ("RecordNotFound", ""):
+                return None
+            raise
+
+    def feed(
+        self, resource: str, *, filter: str | None = None, select: str | None = None, top: int | None = None
+    ) -> Iterator[Record]:  # noqa: A002
+        """Every record of a feed, page after page: follows `@odata.nextLink` and the older
+        `odata.nextLink`, stopping at `top` records when given."""
+        path: str | None = query_path(resource, {"$filter": filter, "$select": select, "$top": top})
+        seen = 0
+        while path:
+            url = self.transport.url_for(path)
+            page = self.get(url)
+            for record in page.get("value", []):
+                yield record
+                seen += 1
+                if top is not None and seen >= top:
+                    return
+            following = page.get("@odata.nextLink") or page.get("odata.nextLink")
+            path = urljoin(url, following) if following else None
+
+    def count(self, resource: str) -> int:
+        page = self.get(query_path(resource, {"$top": 1, "$count": "true", "$select": None}))
+        return int(page.get("@odata.count", page.get("odata.count", len(page.get("value", [])))))
+
+    def post(self, path: str, body: Record) -> Record:
+        response = self._call("POST", path, body=body)
+        return loads(response.content) if response.content else {}
+
+    def patch(self, path: str, body: Record) -> None:
+        self._call("PATCH", path, body=body)
