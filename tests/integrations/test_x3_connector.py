@@ -5,8 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection as db_connection
-from django.db import transaction
+from django.db import connection as db_connection, transaction
 from django.utils import timezone
 
 from integrations.models import System
