@@ -36,6 +36,7 @@ from integrations.paytrace.types import (
     RecurrenceResult,
     SettleResult,
     TransactionResult,
+    VaultCustomer,
 )
 from portal.money import money_quantize
 from portal.pci import redact
@@ -48,6 +49,24 @@ AUTHENTICATION_ERROR_CODES = frozenset({981, 998})
 NOT_APPLIED_STATUSES = frozenset({429, 503})
 
 Body = dict[str, Any]
+Source = Card | VaultCustomer | ProtectToken | BankAccount
+
+SALE = "v1/transactions/sale"
+AUTHORIZE = "v1/transactions/authorization"
+REFUND = "v1/transactions/refund"
+CHECK_SALE = "v1/checks/sale"
+CHECK_HOLD = "v1/checks/hold"
+CHECK_FUND = "v1/checks/manage/fund"
+CHECK_VOID = "v1/checks/manage/void"
+_CARD_PATHS = {Card: "keyed", VaultCustomer: "by_customer", ProtectToken: "pt_protect"}
+_CHECK_PATHS = {BankAccount: "by_account", VaultCustomer: "by_customer"}
+_SOURCE_PATHS: dict[str, dict[type, str]] = {
+    SALE: _CARD_PATHS,
+    AUTHORIZE: _CARD_PATHS,
+    REFUND: {Card: "keyed", VaultCustomer: "to_customer"},
+    CHECK_SALE: _CHECK_PATHS,
+    CHECK_HOLD: _CHECK_PATHS,
+}
 
 
 def _amount(value: Decimal) -> str:
@@ -71,6 +90,19 @@ def _sale_body(
         **(details.as_json() if details else {}),
         **fields,
     )
+
+
+def _source_fields(source: Source) -> Body:
+    match source:
+        case Card():
+            return {"credit_card": source.as_json(), "csc": source.csc}
+        case VaultCustomer():
+            return {"customer_id": source.customer_id, "csc": source.csc}
+        case ProtectToken():
+            return {"hpf_token": source.hpf_token, "enc_key": source.enc_key}
+        case BankAccount():
+            return {"check": source.as_json()}
+    raise TypeError(f"not a payment source: {type(source).__name__}")
 
 
 def _body_parse(text: str) -> Body | None:
@@ -200,224 +232,132 @@ class PayTraceClient:
         status, _ = self._send("v1/ping")
         return status == 200
 
-    # --- card sales and authorizations ------------------------------------------------------------
+    # --- card and check transactions --------------------------------------------------------------
+    # One call per action; the payment source picks PayTrace's path (keyed, by_customer, pt_protect,
+    # by_account), as `_SOURCE_PATHS` spells out.
 
-    def _keyed(
+    def _charge(
         self,
-        path: str,
+        action: str,
         *,
         amount: Decimal,
-        card: Card,
+        source: Source,
         billing_address: BillingAddress | None,
         details: Details | None,
     ) -> TransactionResult:
+        try:
+            suffix = _SOURCE_PATHS[action][type(source)]
+        except KeyError:
+            raise TypeError(f"{action} cannot be paid from a {type(source).__name__}") from None
         payload = _sale_body(
-            amount=amount,
-            billing_address=billing_address,
-            details=details,
-            credit_card=card.as_json(),
-            csc=card.csc,
+            amount=amount, billing_address=billing_address, details=details, **_source_fields(source)
         )
-        return self._transaction(path, payload)
+        return self._transaction(f"{action}/{suffix}", payload)
 
-    def sale_keyed(
+    def sale(
         self,
         *,
         amount: Decimal,
-        card: Card,
+        source: Card | VaultCustomer | ProtectToken,
         billing_address: BillingAddress | None = None,
         details: Details | None = None,
     ) -> TransactionResult:
-        return self._keyed(
-            "v1/transactions/sale/keyed",
-            amount=amount,
-            card=card,
-            billing_address=billing_address,
-            details=details,
+        return self._charge(
+            SALE, amount=amount, source=source, billing_address=billing_address, details=details
         )
 
-    def authorization_keyed(
+    def authorize(
         self,
         *,
         amount: Decimal,
-        card: Card,
+        source: Card | VaultCustomer | ProtectToken,
         billing_address: BillingAddress | None = None,
         details: Details | None = None,
     ) -> TransactionResult:
-        return self._keyed(
-            "v1/transactions/authorization/keyed",
-            amount=amount,
-            card=card,
-            billing_address=billing_address,
-            details=details,
+        return self._charge(
+            AUTHORIZE, amount=amount, source=source, billing_address=billing_address, details=details
         )
 
-    def _by_customer(
-        self, path: str, *, amount: Decimal, customer_id: str, csc: str, details: Details | None
+    def refund(
+        self,
+        *,
+        amount: Decimal,
+        source: Card | VaultCustomer,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
     ) -> TransactionResult:
-        payload = _sale_body(
-            amount=amount, billing_address=None, details=details, customer_id=customer_id, csc=csc
-        )
-        return self._transaction(path, payload)
-
-    def sale_by_customer(
-        self, *, amount: Decimal, customer_id: str, csc: str = "", details: Details | None = None
-    ) -> TransactionResult:
-        return self._by_customer(
-            "v1/transactions/sale/by_customer",
-            amount=amount,
-            customer_id=customer_id,
-            csc=csc,
-            details=details,
+        """A refund not tied to an earlier sale: to a keyed card or a vaulted customer."""
+        return self._charge(
+            REFUND, amount=amount, source=source, billing_address=billing_address, details=details
         )
 
-    def authorization_by_customer(
-        self, *, amount: Decimal, customer_id: str, csc: str = "", details: Details | None = None
+    def check_sale(
+        self,
+        *,
+        amount: Decimal,
+        source: BankAccount | VaultCustomer,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
     ) -> TransactionResult:
-        return self._by_customer(
-            "v1/transactions/authorization/by_customer",
-            amount=amount,
-            customer_id=customer_id,
-            csc=csc,
-            details=details,
+        return self._charge(
+            CHECK_SALE, amount=amount, source=source, billing_address=billing_address, details=details
+        )
+
+    def check_hold(
+        self,
+        *,
+        amount: Decimal,
+        source: BankAccount | VaultCustomer,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
+    ) -> TransactionResult:
+        """An ACH "authorization": held until `check_fund` releases it."""
+        return self._charge(
+            CHECK_HOLD, amount=amount, source=source, billing_address=billing_address, details=details
         )
 
     def sale_by_transaction(self, *, transaction_id: str, amount: Decimal) -> TransactionResult:
         """Charge the card of an earlier transaction again."""
-        payload = {"transaction_id": int(transaction_id), "amount": _amount(amount)}
-        return self._transaction("v1/transactions/sale/by_transaction", payload)
+        return self._on(f"{SALE}/by_transaction", transaction_id=transaction_id, amount=amount)
 
-    def sale_protect(
-        self,
-        *,
-        amount: Decimal,
-        token: ProtectToken,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
+    def _on(
+        self, path: str, *, transaction_id: str, amount: Decimal | None = None, key: str = "transaction_id"
     ) -> TransactionResult:
-        payload = _sale_body(
-            amount=amount,
-            billing_address=billing_address,
-            details=details,
-            hpf_token=token.hpf_token,
-            enc_key=token.enc_key,
-        )
-        return self._transaction("v1/transactions/sale/pt_protect", payload)
+        """An action on an earlier transaction (or check), optionally for an amount."""
+        payload = _compact(**{key: int(transaction_id)}, amount=_amount(amount) if amount else None)
+        return self._transaction(path, payload)
 
     def capture(self, *, transaction_id: str, amount: Decimal | None = None) -> TransactionResult:
         """Capture an authorization, in full or (with `amount`) partially."""
-        payload = _compact(transaction_id=int(transaction_id), amount=_amount(amount) if amount else None)
-        return self._transaction("v1/transactions/authorization/capture", payload)
+        return self._on(f"{AUTHORIZE}/capture", transaction_id=transaction_id, amount=amount)
 
     def void(self, *, transaction_id: str) -> TransactionResult:
-        return self._transaction("v1/transactions/void", {"transaction_id": int(transaction_id)})
-
-    # --- refunds ----------------------------------------------------------------------------------
+        """Only transactions pending settlement can be voided (818 otherwise)."""
+        return self._on("v1/transactions/void", transaction_id=transaction_id)
 
     def refund_for_transaction(
         self, *, transaction_id: str, amount: Decimal | None = None
     ) -> TransactionResult:
-        """Refund a settled transaction, in full or partially; the refund gets its own transaction id."""
-        payload = _compact(transaction_id=int(transaction_id), amount=_amount(amount) if amount else None)
-        return self._transaction("v1/transactions/refund/for_transaction", payload)
-
-    def refund_to_customer(
-        self, *, customer_id: str, amount: Decimal, details: Details | None = None
-    ) -> TransactionResult:
-        payload = _sale_body(amount=amount, billing_address=None, details=details, customer_id=customer_id)
-        return self._transaction("v1/transactions/refund/to_customer", payload)
-
-    def refund_keyed(
-        self,
-        *,
-        amount: Decimal,
-        card: Card,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
-    ) -> TransactionResult:
-        return self._keyed(
-            "v1/transactions/refund/keyed",
-            amount=amount,
-            card=card,
-            billing_address=billing_address,
-            details=details,
-        )
-
-    # --- ACH (checks) -----------------------------------------------------------------------------
-
-    def _check_by_account(
-        self,
-        path: str,
-        *,
-        amount: Decimal,
-        account: BankAccount,
-        billing_address: BillingAddress | None,
-        details: Details | None,
-    ) -> TransactionResult:
-        payload = _sale_body(
-            amount=amount, billing_address=billing_address, details=details, check=account.as_json()
-        )
-        return self._transaction(path, payload)
-
-    def check_sale_by_account(
-        self,
-        *,
-        amount: Decimal,
-        account: BankAccount,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
-    ) -> TransactionResult:
-        return self._check_by_account(
-            "v1/checks/sale/by_account",
-            amount=amount,
-            account=account,
-            billing_address=billing_address,
-            details=details,
-        )
-
-    def check_hold_by_account(
-        self,
-        *,
-        amount: Decimal,
-        account: BankAccount,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
-    ) -> TransactionResult:
-        return self._check_by_account(
-            "v1/checks/hold/by_account",
-            amount=amount,
-            account=account,
-            billing_address=billing_address,
-            details=details,
-        )
-
-    def check_sale_by_customer(
-        self, *, amount: Decimal, customer_id: str, details: Details | None = None
-    ) -> TransactionResult:
-        payload = _sale_body(amount=amount, billing_address=None, details=details, customer_id=customer_id)
-        return self._transaction("v1/checks/sale/by_customer", payload)
-
-    def check_hold_by_customer(
-        self, *, amount: Decimal, customer_id: str, details: Details | None = None
-    ) -> TransactionResult:
-        payload = _sale_body(amount=amount, billing_address=None, details=details, customer_id=customer_id)
-        return self._transaction("v1/checks/hold/by_customer", payload)
+        """Refund a settled transaction, in full or partially (817 before settlement: void instead). The
+        refund gets its own transaction id."""
+        return self._on(f"{REFUND}/for_transaction", transaction_id=transaction_id, amount=amount)
 
     def check_fund(self, *, check_transaction_id: str, amount: Decimal | None = None) -> TransactionResult:
         """Release a held check for settlement, optionally for a smaller amount."""
-        payload = _compact(
-            check_transaction_id=int(check_transaction_id), amount=_amount(amount) if amount else None
+        return self._on(
+            CHECK_FUND, transaction_id=check_transaction_id, amount=amount, key="check_transaction_id"
         )
-        return self._transaction("v1/checks/manage/fund", payload)
 
     def check_void(self, *, check_transaction_id: str) -> TransactionResult:
-        return self._transaction("v1/checks/manage/void", {"check_transaction_id": int(check_transaction_id)})
+        return self._on(CHECK_VOID, transaction_id=check_transaction_id, key="check_transaction_id")
 
     def check_refund(self, *, check_transaction_id: str, amount: Decimal | None = None) -> TransactionResult:
-        payload = _compact(
-            check_transaction_id=int(check_transaction_id), amount=_amount(amount) if amount else None
+        return self._on(
+            "v1/checks/refund/by_transaction",
+            transaction_id=check_transaction_id,
+            amount=amount,
+            key="check_transaction_id",
         )
-        return self._transaction("v1/checks/refund/by_transaction", payload)
 
     # --- customer vault ---------------------------------------------------------------------------
 

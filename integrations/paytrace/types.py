@@ -53,6 +53,14 @@ class ProtectToken:
 
 
 @dataclass(frozen=True)
+class VaultCustomer:
+    """Pay with (or refund to) the card or bank account PayTrace keeps for this customer id."""
+
+    customer_id: str
+    csc: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class BillingAddress:
     name: str = ""
     street_address: str = ""

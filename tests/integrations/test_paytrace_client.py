@@ -72,8 +72,8 @@ def test_from_connection_reads_credentials_and_timeout(sandbox_base):
 
 
 def test_token_is_cached_and_integrator_id_sent(paytrace):
-    paytrace.sale_keyed(amount=Decimal("10.00"), card=visa(), billing_address=ADDRESS)
-    paytrace.sale_keyed(amount=Decimal("11.00"), card=visa(), billing_address=ADDRESS)
+    paytrace.sale(amount=Decimal("10.00"), source=visa(), billing_address=ADDRESS)
+    paytrace.sale(amount=Decimal("11.00"), source=visa(), billing_address=ADDRESS)
     calls = paytrace.transcript_take()
     assert _paths(calls) == [
         ("oauth/token", 200),
@@ -86,9 +86,9 @@ def test_token_is_cached_and_integrator_id_sent(paytrace):
 
 
 def test_expired_token_reauthenticates_once_and_retries(paytrace):
-    paytrace.sale_keyed(amount=Decimal("10.00"), card=visa())
+    paytrace.sale(amount=Decimal("10.00"), source=visa())
     sandbox_paytrace_tokens_expire(username=USERNAME)
-    result = paytrace.sale_keyed(amount=Decimal("12.00"), card=visa())
+    result = paytrace.sale(amount=Decimal("12.00"), source=visa())
     assert result.approved
     assert _paths(paytrace.transcript_take())[1:] == [
         ("v1/transactions/sale/keyed", 200),
@@ -104,7 +104,7 @@ def test_token_that_never_works_fails_after_one_retry(sandbox_base):
     sandbox_paytrace_account_ensure(username=USERNAME, password=PASSWORD, token_lifetime_seconds=0)
     client = client_for(sandbox_base)
     with pytest.raises(PayTraceAuthenticationError, match="invalid_token"):
-        client.sale_keyed(amount=Decimal("10.00"), card=visa())
+        client.sale(amount=Decimal("10.00"), source=visa())
     assert [path for path, _ in _paths(client.transcript_take())] == [
         "oauth/token",
         "v1/transactions/sale/keyed",
@@ -116,12 +116,12 @@ def test_token_that_never_works_fails_after_one_retry(sandbox_base):
 def test_bad_login_is_an_authentication_error(paytrace, sandbox_base):
     client = client_for(sandbox_base, password="wrong")
     with pytest.raises(PayTraceAuthenticationError, match="invalid_grant") as caught:
-        client.sale_keyed(amount=Decimal("10.00"), card=visa())
+        client.sale(amount=Decimal("10.00"), source=visa())
     assert caught.value.http_status == 400
 
 
 def test_approval_is_a_typed_result(paytrace):
-    result = paytrace.sale_keyed(amount=Decimal("10.00"), card=visa(), billing_address=ADDRESS)
+    result = paytrace.sale(amount=Decimal("10.00"), source=visa(), billing_address=ADDRESS)
     assert result.outcome is Outcome.APPROVED
     assert result.response_code == 101
     assert result.approval_code.startswith("TAS") and len(result.approval_code) == 6
@@ -135,7 +135,7 @@ def test_approval_is_a_typed_result(paytrace):
 def test_decline_amounts_raise_declined_with_a_transaction_id(paytrace):
     for amount in ("0.29", "1.12"):
         with pytest.raises(PayTraceDeclined) as caught:
-            paytrace.sale_keyed(amount=Decimal(amount), card=visa())
+            paytrace.sale(amount=Decimal(amount), source=visa())
         result = caught.value.result
         assert result.outcome is Outcome.DECLINED
         assert result.response_code == 102
@@ -144,14 +144,14 @@ def test_decline_amounts_raise_declined_with_a_transaction_id(paytrace):
         assert result.avs_response == "No Match"
     mastercard = Card(number="5499740000000057", expiration_month=1, expiration_year=2031)
     with pytest.raises(PayTraceDeclined) as caught:
-        paytrace.authorization_keyed(amount=Decimal("0.29"), card=mastercard)
+        paytrace.authorize(amount=Decimal("0.29"), source=mastercard)
     assert caught.value.result.approval_message == "EXPIRED CARD - Expired card"
 
 
 def test_validation_errors_carry_paytrace_error_map(paytrace):
     bad = Card(number="4012000098765438", expiration_month=13, expiration_year=2030)
     with pytest.raises(PayTraceValidationError) as caught:
-        paytrace.sale_keyed(amount=Decimal("10.00"), card=bad)
+        paytrace.sale(amount=Decimal("10.00"), source=bad)
     error = caught.value
     assert error.codes == {35, 43}
     assert error.errors["35"] == ["Please provide a valid Credit Card Number."]
@@ -160,8 +160,8 @@ def test_validation_errors_carry_paytrace_error_map(paytrace):
 
 def test_expired_card_year_is_44(paytrace):
     with pytest.raises(PayTraceValidationError) as caught:
-        paytrace.sale_keyed(
-            amount=Decimal("10.00"), card=Card(number=VISA, expiration_month=1, expiration_year=2001)
+        paytrace.sale(
+            amount=Decimal("10.00"), source=Card(number=VISA, expiration_month=1, expiration_year=2001)
         )
     assert caught.value.codes == {44}
 
@@ -169,11 +169,11 @@ def test_expired_card_year_is_44(paytrace):
 def test_5xx_is_transient_and_not_applied(paytrace):
     FaultProfile.objects.create(system=System.PAYTRACE, account=USERNAME, error_next=1)
     with pytest.raises(PayTraceTransientError) as caught:
-        paytrace.sale_keyed(amount=Decimal("10.00"), card=visa())
+        paytrace.sale(amount=Decimal("10.00"), source=visa())
     assert caught.value.http_status == 503
     assert caught.value.maybe_applied is False
     assert not PtTransaction.objects.exists()
-    assert paytrace.sale_keyed(amount=Decimal("10.00"), card=visa()).approved
+    assert paytrace.sale(amount=Decimal("10.00"), source=visa()).approved
 
 
 def test_timeout_is_transient(sandbox_base):
@@ -184,7 +184,7 @@ def test_timeout_is_transient(sandbox_base):
     client._token()  # log in before the fault so the hang hits the sale
     FaultProfile.objects.create(system=System.PAYTRACE, account=USERNAME, timeout_next=1, hang_seconds=1.0)
     with pytest.raises(PayTraceTransientError) as caught:
-        client.sale_keyed(amount=Decimal("10.00"), card=visa())
+        client.sale(amount=Decimal("10.00"), source=visa())
     assert caught.value.maybe_applied is True
 
 
@@ -198,7 +198,7 @@ def test_applied_but_timed_out_sale_is_found_by_export(sandbox_base):
     )
     details_invoice = "INV-TIMEOUT-1"
     with pytest.raises(PayTraceTransientError) as caught:
-        client.sale_keyed(amount=Decimal("10.00"), card=visa(), details=Details(invoice_id=details_invoice))
+        client.sale(amount=Decimal("10.00"), source=visa(), details=Details(invoice_id=details_invoice))
     assert caught.value.maybe_applied is True
     applied = PtTransaction.objects.get(invoice_id=details_invoice)
     record = client.transaction_export_by_id(transaction_id=str(applied.pk))
@@ -206,14 +206,14 @@ def test_applied_but_timed_out_sale_is_found_by_export(sandbox_base):
 
 
 def test_transcript_never_holds_card_csc_or_bank_numbers(paytrace):
-    paytrace.sale_keyed(amount=Decimal("10.00"), card=visa(csc="999"), billing_address=ADDRESS)
+    paytrace.sale(amount=Decimal("10.00"), source=visa(csc="999"), billing_address=ADDRESS)
     paytrace.customer_create(customer_id="CUST-T1", card=visa(), billing_address=ADDRESS)
     account = BankAccount(account_number="000123456789", routing_number="325070760")
-    paytrace.check_sale_by_account(amount=Decimal("20.00"), account=account, billing_address=ADDRESS)
+    paytrace.check_sale(amount=Decimal("20.00"), source=account, billing_address=ADDRESS)
     with pytest.raises(PayTraceValidationError):
-        paytrace.sale_keyed(
+        paytrace.sale(
             amount=Decimal("10.00"),
-            card=Card(number="4111111111111112", expiration_month=1, expiration_year=2030),
+            source=Card(number="4111111111111112", expiration_month=1, expiration_year=2030),
         )
     text = json.dumps(paytrace.transcript_take())
     for secret in (VISA, "000123456789", "325070760", PASSWORD, "4111111111111112"):
@@ -225,3 +225,11 @@ def test_transcript_never_holds_card_csc_or_bank_numbers(paytrace):
 def test_card_inputs_do_not_show_in_repr():
     text = repr(visa()) + repr(BankAccount(account_number="000123456789", routing_number="325070760"))
     assert VISA not in text and "999" not in text and "000123456789" not in text
+
+
+def test_a_source_the_action_cannot_use_is_refused_before_sending(paytrace):
+    with pytest.raises(TypeError, match="BankAccount"):
+        paytrace.sale(
+            amount=Decimal("1.00"), source=BankAccount(account_number="000123456789", routing_number="1")
+        )
+    assert paytrace.transcript_take() == []

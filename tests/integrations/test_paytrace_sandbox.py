@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from integrations.paytrace.errors import PayTraceDeclined, PayTraceValidationError
 from integrations.paytrace.records import batch_record_parse, customer_record_parse, transaction_record_parse
-from integrations.paytrace.types import BankAccount, Card, Details, ProtectToken
+from integrations.paytrace.types import BankAccount, Card, Details, ProtectToken, VaultCustomer
 from integrations.sandbox.demo_data import CUSTOMERS
 from integrations.sandbox.paytrace.models import PtAccount, PtCustomer, PtTransaction
 from integrations.sandbox.paytrace.services import sandbox_paytrace_seed
@@ -42,7 +42,7 @@ def _record(paytrace, transaction_id, **kwargs):  # noqa: F811
 def test_documented_test_cards_approve(paytrace):  # noqa: F811
     for number, brand in TEST_CARDS.items():
         card = Card(number=number, expiration_month=6, expiration_year=2031)
-        result = paytrace.sale_keyed(amount=Decimal("5.00"), card=card)
+        result = paytrace.sale(amount=Decimal("5.00"), source=card)
         assert result.approved and result.last4 == number[-4:]
         record = _record(paytrace, result.transaction_id, include_bin=True)
         assert record.card_brand == brand
@@ -51,9 +51,7 @@ def test_documented_test_cards_approve(paytrace):  # noqa: F811
 
 def test_keyed_sale_export_record(paytrace):  # noqa: F811
     details = Details(invoice_id="INV-5001", description="Order 5001", email="ap@acme.example")
-    result = paytrace.sale_keyed(
-        amount=Decimal("125.50"), card=visa(), billing_address=ADDRESS, details=details
-    )
+    result = paytrace.sale(amount=Decimal("125.50"), source=visa(), billing_address=ADDRESS, details=details)
     record = _record(paytrace, result.transaction_id)
     assert record.transaction_type == "sale"
     assert record.status == "approved" and record.status_code == "Y"
@@ -73,23 +71,23 @@ def test_sales_by_customer_by_transaction_and_protect(paytrace):  # noqa: F811
         customer_id="CUST-1", card=visa(), billing_address=ADDRESS, email="a@b.example"
     )
     assert created.response_code == 160 and created.last4 == "5439"
-    by_customer = paytrace.sale_by_customer(amount=Decimal("20.00"), customer_id="CUST-1")
+    by_customer = paytrace.sale(amount=Decimal("20.00"), source=VaultCustomer("CUST-1"))
     assert _record(paytrace, by_customer.transaction_id).customer_id == "CUST-1"
     again = paytrace.sale_by_transaction(transaction_id=by_customer.transaction_id, amount=Decimal("21.00"))
     assert again.approved and again.last4 == ""  # PayTrace answers without masked_card_number here
     assert _record(paytrace, again.transaction_id).last4 == "5439"
-    protect = paytrace.sale_protect(
+    protect = paytrace.sale(
         amount=Decimal("22.00"),
-        token=ProtectToken(hpf_token="5b3c8a9e-1b2c-4d5e-8f90-123456789abc", enc_key="a2V5"),
+        source=ProtectToken(hpf_token="5b3c8a9e-1b2c-4d5e-8f90-123456789abc", enc_key="a2V5"),
     )
     assert protect.approved and protect.last4 == "5439"
     with pytest.raises(PayTraceValidationError) as caught:
-        paytrace.sale_by_customer(amount=Decimal("20.00"), customer_id="NOPE")
+        paytrace.sale(amount=Decimal("20.00"), source=VaultCustomer("NOPE"))
     assert caught.value.codes == {30}
 
 
 def test_authorization_partial_capture_and_816(paytrace):  # noqa: F811
-    auth = paytrace.authorization_keyed(amount=Decimal("100.00"), card=visa())
+    auth = paytrace.authorize(amount=Decimal("100.00"), source=visa())
     record = _record(paytrace, auth.transaction_id)
     assert (record.status_code, record.status, record.transaction_type) == (
         "N",
@@ -103,20 +101,22 @@ def test_authorization_partial_capture_and_816(paytrace):  # noqa: F811
     with pytest.raises(PayTraceValidationError) as caught:
         paytrace.capture(transaction_id=auth.transaction_id)
     assert caught.value.codes == {816}
-    customer_auth = paytrace.authorization_by_customer(
-        amount=Decimal("10.00"),
-        customer_id=paytrace.customer_create(customer_id="C-A", card=visa()).customer_id,
-    )
+    sale = paytrace.sale(amount=Decimal("10.00"), source=visa())
+    with pytest.raises(PayTraceValidationError) as caught:
+        paytrace.capture(transaction_id=sale.transaction_id)
+    assert caught.value.codes == {816}
+    paytrace.customer_create(customer_id="C-A", card=visa())
+    customer_auth = paytrace.authorize(amount=Decimal("10.00"), source=VaultCustomer("C-A"))
     assert paytrace.capture(transaction_id=customer_auth.transaction_id).approved
 
 
 def test_void_before_settlement_and_818_after(paytrace):  # noqa: F811
-    sale = paytrace.sale_keyed(amount=Decimal("30.00"), card=visa())
+    sale = paytrace.sale(amount=Decimal("30.00"), source=visa())
     voided = paytrace.void(transaction_id=sale.transaction_id)
     assert voided.response_code == 109
     record = _record(paytrace, sale.transaction_id)
     assert (record.status_code, record.status_message, record.status) == ("N", "Voided", "voided")
-    settled = paytrace.sale_keyed(amount=Decimal("31.00"), card=visa())
+    settled = paytrace.sale(amount=Decimal("31.00"), source=visa())
     paytrace.settle()
     with pytest.raises(PayTraceValidationError) as caught:
         paytrace.void(transaction_id=settled.transaction_id)
@@ -127,7 +127,7 @@ def test_void_before_settlement_and_818_after(paytrace):  # noqa: F811
 
 
 def test_refunds_need_settlement_then_link_to_the_original(paytrace):  # noqa: F811
-    sale = paytrace.sale_keyed(amount=Decimal("50.00"), card=visa(), details=Details(invoice_id="INV-R"))
+    sale = paytrace.sale(amount=Decimal("50.00"), source=visa(), details=Details(invoice_id="INV-R"))
     with pytest.raises(PayTraceValidationError) as caught:
         paytrace.refund_for_transaction(transaction_id=sale.transaction_id)
     assert caught.value.codes == {817}
@@ -150,10 +150,10 @@ def test_refunds_need_settlement_then_link_to_the_original(paytrace):  # noqa: F
 
 def test_refund_to_customer_and_keyed(paytrace):  # noqa: F811
     paytrace.customer_create(customer_id="CUST-R", card=visa())
-    to_customer = paytrace.refund_to_customer(customer_id="CUST-R", amount=Decimal("5.00"))
+    to_customer = paytrace.refund(source=VaultCustomer("CUST-R"), amount=Decimal("5.00"))
     assert to_customer.response_code == 106
     assert _record(paytrace, to_customer.transaction_id).customer_id == "CUST-R"
-    keyed = paytrace.refund_keyed(amount=Decimal("6.00"), card=visa())
+    keyed = paytrace.refund(amount=Decimal("6.00"), source=visa())
     record = _record(paytrace, keyed.transaction_id)
     assert (record.transaction_type, record.status, record.original_transaction_id) == (
         "refund",
@@ -163,16 +163,16 @@ def test_refund_to_customer_and_keyed(paytrace):  # noqa: F811
 
 
 def test_ach_sale_hold_fund_void_and_refund(paytrace):  # noqa: F811
-    sale = paytrace.check_sale_by_account(amount=Decimal("40.00"), account=BANK, billing_address=ADDRESS)
+    sale = paytrace.check_sale(amount=Decimal("40.00"), source=BANK, billing_address=ADDRESS)
     assert sale.response_code == 120
     record = _record(paytrace, sale.transaction_id)
     assert (record.transaction_type, record.status, record.last4) == ("ach_sale", "approved", "6789")
-    hold = paytrace.check_hold_by_account(amount=Decimal("70.00"), account=BANK)
+    hold = paytrace.check_hold(amount=Decimal("70.00"), source=BANK)
     assert _record(paytrace, hold.transaction_id).status == "authorized"
     funded = paytrace.check_fund(check_transaction_id=hold.transaction_id, amount=Decimal("65.00"))
     assert funded.response_code == 124
     assert _record(paytrace, hold.transaction_id).amount == Decimal("65.00")
-    second = paytrace.check_hold_by_account(amount=Decimal("15.00"), account=BANK)
+    second = paytrace.check_hold(amount=Decimal("15.00"), source=BANK)
     assert paytrace.check_void(check_transaction_id=second.transaction_id).response_code == 124
     assert _record(paytrace, second.transaction_id).status == "voided"
     with pytest.raises(PayTraceValidationError) as caught:
@@ -188,17 +188,17 @@ def test_ach_sale_hold_fund_void_and_refund(paytrace):  # noqa: F811
 def test_ach_by_customer_declines_and_bad_accounts(paytrace):  # noqa: F811
     paytrace.customer_create(customer_id="CUST-ACH", card=visa())
     with pytest.raises(PayTraceValidationError) as caught:
-        paytrace.check_sale_by_customer(amount=Decimal("10.00"), customer_id="CUST-ACH")
+        paytrace.check_sale(amount=Decimal("10.00"), source=VaultCustomer("CUST-ACH"))
     assert caught.value.codes == {30}  # no bank account on file: "not found or is incomplete"
     paytrace.customer_update(customer_id="CUST-ACH", account=BANK)
-    assert paytrace.check_sale_by_customer(amount=Decimal("10.00"), customer_id="CUST-ACH").approved
-    assert paytrace.check_hold_by_customer(amount=Decimal("11.00"), customer_id="CUST-ACH").approved
+    assert paytrace.check_sale(amount=Decimal("10.00"), source=VaultCustomer("CUST-ACH")).approved
+    assert paytrace.check_hold(amount=Decimal("11.00"), source=VaultCustomer("CUST-ACH")).approved
     with pytest.raises(PayTraceDeclined) as declined:
-        paytrace.check_sale_by_customer(amount=Decimal("0.29"), customer_id="CUST-ACH")
+        paytrace.check_sale(amount=Decimal("0.29"), source=VaultCustomer("CUST-ACH"))
     assert declined.value.result.response_code == 125 and declined.value.result.transaction_id
     with pytest.raises(PayTraceValidationError) as caught:
-        paytrace.check_sale_by_account(
-            amount=Decimal("10.00"), account=BankAccount(account_number="12", routing_number="123456789")
+        paytrace.check_sale(
+            amount=Decimal("10.00"), source=BankAccount(account_number="12", routing_number="123456789")
         )
     assert caught.value.codes == {45, 46}
 
@@ -222,7 +222,7 @@ def test_vault_create_duplicate_update_delete_export(paytrace):  # noqa: F811
         "Ada Lovelace",
     )
     assert record.created_at is not None and record.updated_at >= record.created_at
-    sale = paytrace.sale_keyed(amount=Decimal("9.00"), card=visa(), billing_address=ADDRESS)
+    sale = paytrace.sale(amount=Decimal("9.00"), source=visa(), billing_address=ADDRESS)
     from_txn = paytrace.customer_create_from_transaction(
         customer_id="V-3", transaction_id=sale.transaction_id
     )
@@ -249,10 +249,10 @@ def test_recurrence_create_export_delete(paytrace):  # noqa: F811
 
 def test_date_range_export_filters(paytrace):  # noqa: F811
     paytrace.customer_create(customer_id="D-1", card=visa())
-    sale = paytrace.sale_by_customer(amount=Decimal("10.00"), customer_id="D-1")
-    paytrace.authorization_keyed(amount=Decimal("11.00"), card=visa())
+    sale = paytrace.sale(amount=Decimal("10.00"), source=VaultCustomer("D-1"))
+    paytrace.authorize(amount=Decimal("11.00"), source=visa())
     with pytest.raises(PayTraceDeclined):
-        paytrace.sale_keyed(amount=Decimal("1.12"), card=visa())
+        paytrace.sale(amount=Decimal("1.12"), source=visa())
     today = timezone.now().astimezone(LA).date()
     window = {"start_date": today - timedelta(days=1), "end_date": today}
     everything = paytrace.transactions_export_by_date_range(**window)
@@ -271,15 +271,15 @@ def test_date_range_export_filters(paytrace):  # noqa: F811
 
 
 def test_batches_after_settle(paytrace):  # noqa: F811
-    paytrace.sale_keyed(amount=Decimal("100.00"), card=visa())
-    paytrace.sale_keyed(
+    paytrace.sale(amount=Decimal("100.00"), source=visa())
+    paytrace.sale(
         amount=Decimal("50.00"),
-        card=Card(number="5454545454545454", expiration_month=1, expiration_year=2031),
+        source=Card(number="5454545454545454", expiration_month=1, expiration_year=2031),
     )
-    first = paytrace.sale_keyed(amount=Decimal("25.00"), card=visa())
+    first = paytrace.sale(amount=Decimal("25.00"), source=visa())
     assert paytrace.settle().batch_number == 1
     paytrace.refund_for_transaction(transaction_id=first.transaction_id, amount=Decimal("5.00"))
-    paytrace.check_sale_by_account(amount=Decimal("10.00"), account=BANK)
+    paytrace.check_sale(amount=Decimal("10.00"), source=BANK)
     assert paytrace.settle().batch_number == 2
     assert paytrace.settle().batch_number is None  # nothing left to settle
     latest = batch_record_parse(paytrace.batch_export_one(), tz=LA)
@@ -303,8 +303,8 @@ def test_batches_after_settle(paytrace):  # noqa: F811
 
 
 def test_daily_cutoff_settles_lazily(paytrace):  # noqa: F811
-    old = paytrace.sale_keyed(amount=Decimal("12.00"), card=visa())
-    fresh = paytrace.sale_keyed(amount=Decimal("13.00"), card=visa())
+    old = paytrace.sale(amount=Decimal("12.00"), source=visa())
+    fresh = paytrace.sale(amount=Decimal("13.00"), source=visa())
     PtTransaction.objects.filter(pk=old.transaction_id).update(created_at=timezone.now() - timedelta(days=2))
     record = _record(paytrace, old.transaction_id)  # any request applies the cut-off first
     assert record.status == "settled" and record.batch_number == 1
@@ -317,7 +317,7 @@ def test_seed_vaults_demo_customers_once(paytrace):  # noqa: F811
     assert sandbox_paytrace_seed(username=USERNAME) == len(CUSTOMERS)
     assert sandbox_paytrace_seed(username=USERNAME) == 0
     demo = CUSTOMERS[0]
-    sale = paytrace.sale_by_customer(amount=Decimal("310.40"), customer_id=demo.number)
+    sale = paytrace.sale(amount=Decimal("310.40"), source=VaultCustomer(demo.number))
     assert sale.approved and sale.last4 == "5439"
     assert PtCustomer.objects.get(customer_id=demo.number).billing_address["name"] == demo.name
 
@@ -325,9 +325,9 @@ def test_seed_vaults_demo_customers_once(paytrace):  # noqa: F811
 def test_no_full_card_or_account_number_in_any_sandbox_table(paytrace):  # noqa: F811
     for number in TEST_CARDS:
         card = Card(number=number, expiration_month=6, expiration_year=2031, csc="999")
-        paytrace.sale_keyed(amount=Decimal("5.00"), card=card)
+        paytrace.sale(amount=Decimal("5.00"), source=card)
         paytrace.customer_create(customer_id=f"PCI-{number[-4:]}", card=card)
-    paytrace.check_sale_by_account(amount=Decimal("5.00"), account=BANK)
+    paytrace.check_sale(amount=Decimal("5.00"), source=BANK)
     paytrace.customer_update(customer_id="PCI-5439", account=BANK)
     sandbox_paytrace_seed(username=USERNAME)
     assert PtAccount.objects.exists()
