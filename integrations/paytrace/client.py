@@ -12,6 +12,7 @@ import hashlib
 import json
 from datetime import date
 from decimal import Decimal
+from functools import partialmethod
 from typing import Any
 
 from django.core.cache import cache
@@ -242,8 +243,8 @@ class PayTraceClient:
         *,
         amount: Decimal,
         source: Source,
-        billing_address: BillingAddress | None,
-        details: Details | None,
+        billing_address: BillingAddress | None = None,
+        details: Details | None = None,
     ) -> TransactionResult:
         try:
             suffix = _SOURCE_PATHS[action][type(source)]
@@ -254,67 +255,12 @@ class PayTraceClient:
         )
         return self._transaction(f"{action}/{suffix}", payload)
 
-    def sale(
-        self,
-        *,
-        amount: Decimal,
-        source: Card | VaultCustomer | ProtectToken,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
-    ) -> TransactionResult:
-        return self._charge(
-            SALE, amount=amount, source=source, billing_address=billing_address, details=details
-        )
-
-    def authorize(
-        self,
-        *,
-        amount: Decimal,
-        source: Card | VaultCustomer | ProtectToken,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
-    ) -> TransactionResult:
-        return self._charge(
-            AUTHORIZE, amount=amount, source=source, billing_address=billing_address, details=details
-        )
-
-    def refund(
-        self,
-        *,
-        amount: Decimal,
-        source: Card | VaultCustomer,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
-    ) -> TransactionResult:
-        """A refund not tied to an earlier sale: to a keyed card or a vaulted customer."""
-        return self._charge(
-            REFUND, amount=amount, source=source, billing_address=billing_address, details=details
-        )
-
-    def check_sale(
-        self,
-        *,
-        amount: Decimal,
-        source: BankAccount | VaultCustomer,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
-    ) -> TransactionResult:
-        return self._charge(
-            CHECK_SALE, amount=amount, source=source, billing_address=billing_address, details=details
-        )
-
-    def check_hold(
-        self,
-        *,
-        amount: Decimal,
-        source: BankAccount | VaultCustomer,
-        billing_address: BillingAddress | None = None,
-        details: Details | None = None,
-    ) -> TransactionResult:
-        """An ACH "authorization": held until `check_fund` releases it."""
-        return self._charge(
-            CHECK_HOLD, amount=amount, source=source, billing_address=billing_address, details=details
-        )
+    # Each takes amount=, source=, and optionally billing_address= and details=.
+    sale = partialmethod(_charge, SALE)  # source: Card | VaultCustomer | ProtectToken
+    authorize = partialmethod(_charge, AUTHORIZE)  # source: Card | VaultCustomer | ProtectToken
+    refund = partialmethod(_charge, REFUND)  # unreferenced refund; source: Card | VaultCustomer
+    check_sale = partialmethod(_charge, CHECK_SALE)  # source: BankAccount | VaultCustomer
+    check_hold = partialmethod(_charge, CHECK_HOLD)  # ACH "authorization", released by check_fund
 
     def sale_by_transaction(self, *, transaction_id: str, amount: Decimal) -> TransactionResult:
         """Charge the card of an earlier transaction again."""

@@ -180,12 +180,19 @@ def _masked_number(raw: dict[str, Any]) -> str:
     )
 
 
+def _card_brand_last4(raw: dict[str, Any]) -> tuple[str, str]:
+    """Brand from the BIN when the export included it (include_bin), else from the record if it says."""
+    masked = _masked_number(raw)
+    leading = masked[:6] if masked[:6].isdigit() else ""
+    stated = _text((raw.get("credit_card") or {}).get("type") or raw.get("card_type")).upper()
+    return (card_brand_from_bin(leading) if leading else "") or stated, last4_from_masked(masked)
+
+
 def transaction_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> TransactionRecord:
     transaction_type = transaction_type_normalise(raw)
     status_code = _text(raw.get("status_code"))
     status_message = _text(raw.get("status_message"))
-    masked = _masked_number(raw)
-    leading = masked[:6] if masked[:6].isdigit() else ""
+    card_brand, last4 = _card_brand_last4(raw)
     billing = raw.get("billing_address") or {}
     created = raw.get("created") or {}
     original = raw.get("original_transaction_id")
@@ -208,9 +215,8 @@ def transaction_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> Transactio
         approval_code=_text(raw.get("approval_code")),
         avs_response=_text(raw.get("avs_response")),
         csc_response=_text(raw.get("csc_response")),
-        card_brand=(card_brand_from_bin(leading) if leading else "")
-        or _text((raw.get("credit_card") or {}).get("type") or raw.get("card_type")).upper(),
-        last4=last4_from_masked(masked),
+        card_brand=card_brand,
+        last4=last4,
         billing_name=_text(billing.get("name")),
         billing_zip=_text(billing.get("zip")),
         billing_country=_text(billing.get("country")).upper(),
@@ -247,8 +253,7 @@ def _stamp(raw: dict[str, Any], key: str, *, tz: ZoneInfo) -> datetime | None:
 
 def customer_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> CustomerRecord:
     billing = raw.get("billing_address") or {}
-    masked = _masked_number(raw)
-    leading = masked[:6] if masked[:6].isdigit() else ""
+    card_brand, last4 = _card_brand_last4(raw)
     return CustomerRecord(
         customer_id=_text(raw.get("customer_id")),
         name=_text(billing.get("name")),
@@ -260,9 +265,8 @@ def customer_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> CustomerRecor
         state=_text(billing.get("state")),
         zip=_text(billing.get("zip")),
         country=_text(billing.get("country")).upper(),
-        card_brand=(card_brand_from_bin(leading) if leading else "")
-        or _text((raw.get("credit_card") or {}).get("type")).upper(),
-        last4=last4_from_masked(masked),
+        card_brand=card_brand,
+        last4=last4,
         created_at=_stamp(raw, "created", tz=tz),
         updated_at=_stamp(raw, "updated", tz=tz),
         raw=redact(raw),

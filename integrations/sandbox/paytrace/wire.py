@@ -70,6 +70,14 @@ def _masked(card: PtCard, *, mask: str, include_bin: bool) -> str:
     return f"{mask * (length - 4)}{card.last4}"
 
 
+def _card_json(card: PtCard, *, include_bin: bool) -> dict[str, Any]:
+    return {
+        "masked_number": _masked(card, mask="*", include_bin=include_bin),
+        "expiration_month": card.expiration_month,
+        "expiration_year": (card.expiration_year or 0) % 100,
+    }
+
+
 def transaction_answer(
     txn: PtTransaction, *, response_code: int | None = None, with_card: bool = True
 ) -> dict[str, Any]:
@@ -128,11 +136,7 @@ def transaction_record(txn: PtTransaction, *, include_bin: bool) -> dict[str, An
     if txn.is_check:
         record["check"] = {"masked_account_number": f"xxxxxx{txn.account_last4}"}
     else:
-        record["credit_card"] = {
-            "masked_number": _masked(txn, mask="*", include_bin=include_bin),
-            "expiration_month": txn.expiration_month,
-            "expiration_year": (txn.expiration_year or 0) % 100,
-        }
+        record["credit_card"] = _card_json(txn, include_bin=include_bin)
     if txn.original_id:
         record["original_transaction_id"] = txn.original_id
     return record
@@ -151,11 +155,7 @@ def customer_record(customer: PtCustomer) -> dict[str, Any]:
         "updated": {"at": us_timestamp(customer.updated_at, account)},
     }
     if customer.last4:
-        record["credit_card"] = {
-            "masked_number": _masked(customer, mask="*", include_bin=False),
-            "expiration_month": customer.expiration_month,
-            "expiration_year": (customer.expiration_year or 0) % 100,
-        }
+        record["credit_card"] = _card_json(customer, include_bin=False)
     if customer.account_last4:
         record["check"] = {"masked_account_number": f"xxxxxx{customer.account_last4}"}
     return record

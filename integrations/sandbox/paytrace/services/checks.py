@@ -13,6 +13,7 @@ from integrations.sandbox.paytrace.services.transactions import (
     PENDING,
     VOIDED,
     Origin,
+    pt_held_release,
     pt_refund_of,
     pt_transaction_record,
 )
@@ -57,10 +58,7 @@ def pt_check_fund(*, account: PtAccount, check_transaction_id: Any, amount: Deci
     check = pt_check_get(account=account, check_transaction_id=check_transaction_id)
     if (check.status_code, check.status_message) != HELD or (amount or 0) > check.authorized_amount:
         raise PtApiError(codes.CHECK_NOT_FOUND, _MANAGE_REFUSED)
-    check.amount = amount or check.authorized_amount
-    check.status_code, check.status_message = PENDING
-    check.save(update_fields=["amount", "status_code", "status_message"])
-    return check
+    return pt_held_release(check, amount=amount)
 
 
 def pt_check_void(*, account: PtAccount, check_transaction_id: Any) -> PtTransaction:

@@ -120,10 +120,16 @@ def pt_authorization_capture(
         )
     if amount is not None and amount > authorization.authorized_amount:
         raise PtApiError(codes.AMOUNT_INVALID, "The capture amount may not exceed the authorized amount.")
-    authorization.amount = amount or authorization.authorized_amount
-    authorization.status_code, authorization.status_message = PENDING
-    authorization.save(update_fields=["amount", "status_code", "status_message"])
-    return authorization
+    return pt_held_release(authorization, amount=amount)
+
+
+def pt_held_release(held: PtTransaction, *, amount: Decimal | None) -> PtTransaction:
+    """Capture an authorization or fund a check hold: it becomes pending settlement for `amount` (all of
+    it by default)."""
+    held.amount = amount or held.authorized_amount
+    held.status_code, held.status_message = PENDING
+    held.save(update_fields=["amount", "status_code", "status_message"])
+    return held
 
 
 def pt_transaction_void(*, account: PtAccount, transaction_id: Any) -> PtTransaction:

@@ -1,5 +1,6 @@
 """ACH: `/v1/checks/...`."""
 
+from functools import partial
 from typing import Any
 
 from integrations.sandbox.paytrace.endpoint import Call, pt_endpoint
@@ -35,24 +36,10 @@ def _by_customer(call: Call, *, hold: bool) -> dict[str, Any]:
     return transaction_answer(txn)
 
 
-@pt_endpoint(writes=True)
-def sale_by_account(call: Call) -> dict[str, Any]:
-    return _by_account(call, hold=False)
-
-
-@pt_endpoint(writes=True)
-def hold_by_account(call: Call) -> dict[str, Any]:
-    return _by_account(call, hold=True)
-
-
-@pt_endpoint(writes=True)
-def sale_by_customer(call: Call) -> dict[str, Any]:
-    return _by_customer(call, hold=False)
-
-
-@pt_endpoint(writes=True)
-def hold_by_customer(call: Call) -> dict[str, Any]:
-    return _by_customer(call, hold=True)
+sale_by_account = pt_endpoint(writes=True)(partial(_by_account, hold=False))
+hold_by_account = pt_endpoint(writes=True)(partial(_by_account, hold=True))
+sale_by_customer = pt_endpoint(writes=True)(partial(_by_customer, hold=False))
+hold_by_customer = pt_endpoint(writes=True)(partial(_by_customer, hold=True))
 
 
 @pt_endpoint(writes=True)

@@ -1,5 +1,6 @@
 """Card sales, authorizations, captures, voids, refunds and forced settlement."""
 
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
@@ -61,34 +62,13 @@ def _protect(call: Call, kind: str) -> dict[str, Any]:
     return transaction_answer(txn)
 
 
-@pt_endpoint(writes=True)
-def sale_keyed(call: Call) -> dict[str, Any]:
-    return _keyed(call, Kind.SALE)
-
-
-@pt_endpoint(writes=True)
-def authorization_keyed(call: Call) -> dict[str, Any]:
-    return _keyed(call, Kind.AUTHORIZATION)
-
-
-@pt_endpoint(writes=True)
-def sale_by_customer(call: Call) -> dict[str, Any]:
-    return _by_customer(call, Kind.SALE)
-
-
-@pt_endpoint(writes=True)
-def authorization_by_customer(call: Call) -> dict[str, Any]:
-    return _by_customer(call, Kind.AUTHORIZATION)
-
-
-@pt_endpoint(writes=True)
-def sale_protect(call: Call) -> dict[str, Any]:
-    return _protect(call, Kind.SALE)
-
-
-@pt_endpoint(writes=True)
-def authorization_protect(call: Call) -> dict[str, Any]:
-    return _protect(call, Kind.AUTHORIZATION)
+# PayTrace's path pairs: the same handling for a sale and for an authorization.
+sale_keyed = pt_endpoint(writes=True)(partial(_keyed, kind=Kind.SALE))
+authorization_keyed = pt_endpoint(writes=True)(partial(_keyed, kind=Kind.AUTHORIZATION))
+sale_by_customer = pt_endpoint(writes=True)(partial(_by_customer, kind=Kind.SALE))
+authorization_by_customer = pt_endpoint(writes=True)(partial(_by_customer, kind=Kind.AUTHORIZATION))
+sale_protect = pt_endpoint(writes=True)(partial(_protect, kind=Kind.SALE))
+authorization_protect = pt_endpoint(writes=True)(partial(_protect, kind=Kind.AUTHORIZATION))
 
 
 @pt_endpoint(writes=True)
