@@ -1,3 +1,4 @@
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -24,7 +25,7 @@ class Customer(BaseModel):
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
     currency = models.CharField(max_length=3, default="USD")
-    field_updated_at = models.JSONField(default=dict, blank=True, editable=False)
+    field_updated_at = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["name_normalized", "postal_code"], name="customer_name_postal_idx")]
@@ -41,12 +42,18 @@ class CustomerLink(BaseModel):
     external_id = models.CharField(max_length=100)
     external_updated_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
-    raw = models.JSONField(default=dict, blank=True, help_text="Last payload, redacted")
+    raw = models.JSONField(
+        encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Last payload, redacted"
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["connection", "external_id"], name="customerlink_unique_external"),
-            models.UniqueConstraint(fields=["customer", "connection"], name="customerlink_one_per_connection"),
+            models.UniqueConstraint(
+                fields=["connection", "external_id"], name="customerlink_unique_external"
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "connection"], name="customerlink_one_per_connection"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -67,14 +74,18 @@ class DuplicateCandidate(BaseModel):
     other = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["customer", "other"], name="duplicate_unique_pair"),
-            models.CheckConstraint(condition=Q(customer__lt=models.F("other")), name="duplicate_ordered_pair"),
+            models.CheckConstraint(
+                condition=Q(customer__lt=models.F("other")), name="duplicate_ordered_pair"
+            ),
         ]
         indexes = [models.Index(fields=["status"], name="duplicate_status_idx")]
 

@@ -30,7 +30,7 @@ class ConnectionForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        exclude = ["credentials"]
+        fields = ["name", "system", "environment", "base_url", "is_active", "options"]
 
     def clean_credentials_update(self) -> dict | None:
         value = self.cleaned_data.get("credentials_update")
@@ -50,7 +50,15 @@ class ConnectionForm(forms.ModelForm):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
-    list_display = ["name", "system", "environment", "base_url", "is_active", "last_check_ok", "last_checked_at"]
+    list_display = [
+        "name",
+        "system",
+        "environment",
+        "base_url",
+        "is_active",
+        "last_check_ok",
+        "last_checked_at",
+    ]
     list_filter = ["system", "environment", "is_active", "last_check_ok"]
     search_fields = ["name", "base_url"]
     readonly_fields = ["stored_credentials", "last_checked_at", "last_check_ok", "last_check_message"]
@@ -193,7 +201,15 @@ class FieldDefaultAdmin(admin.ModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["title", "severity", "subject_type", "subject_id", "created_at", "emailed_at", "acknowledged_at"]
+    list_display = [
+        "title",
+        "severity",
+        "subject_type",
+        "subject_id",
+        "created_at",
+        "emailed_at",
+        "acknowledged_at",
+    ]
     list_filter = ["severity", "subject_type", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "message", "subject_id"]
     date_hierarchy = "created_at"

@@ -1,4 +1,11 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _schedules_ensure(sender, **kwargs) -> None:
+    from integrations.schedules import schedules_ensure
+
+    schedules_ensure()
 
 
 class IntegrationsConfig(AppConfig):
@@ -7,3 +14,6 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import tasks  # noqa: F401  (registers task timeouts)
+
+        # After migrate, so every deploy has its schedules and none is duplicated.
+        post_migrate.connect(_schedules_ensure, sender=self, dispatch_uid="paysage-schedules")

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -39,7 +40,7 @@ class Connection(BaseModel):
     environment = models.CharField(max_length=10, choices=Environment.choices, default=Environment.DEV)
     base_url = models.URLField(max_length=500)
     credentials = EncryptedJSONField(help_text="Encrypted at rest; never shown back.")
-    options = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_check_ok = models.BooleanField(null=True)
@@ -74,8 +75,10 @@ class WebhookEvent(BaseModel):
     event_id = models.CharField(max_length=100)
     event_type = models.CharField(max_length=50)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    payload = models.JSONField()
-    headers = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(
+        encoder=DjangoJSONEncoder,
+    )
+    headers = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     delivery_count = models.PositiveIntegerField(default=1)
     attempt_count = models.PositiveIntegerField(default=0)
@@ -83,11 +86,17 @@ class WebhookEvent(BaseModel):
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     transaction = models.ForeignKey(
-        "payments.Transaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
+        "payments.Transaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhook_events",
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="webhookevent_unique_source_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="webhookevent_unique_source_id")
+        ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhookevent_due_idx")]
 
     def __str__(self) -> str:
@@ -117,7 +126,7 @@ class ErpPosting(BaseModel):
     TRANSITIONS = {
         Status.HELD: {Status.PENDING, Status.CANCELLED},
         Status.PENDING: {Status.IN_PROGRESS, Status.HELD, Status.CANCELLED},
-        Status.IN_PROGRESS: {Status.POSTED, Status.RETRYABLE, Status.DEAD},
+        Status.IN_PROGRESS: {Status.POSTED, Status.RETRYABLE, Status.DEAD, Status.CANCELLED},
         Status.RETRYABLE: {Status.IN_PROGRESS, Status.HELD, Status.CANCELLED},
         Status.DEAD: {Status.PENDING, Status.CANCELLED},
         Status.POSTED: set(),
@@ -128,7 +137,7 @@ class ErpPosting(BaseModel):
     document_type = models.CharField(max_length=20, choices=DocumentType.choices)
     reference = models.CharField(max_length=60, help_text="Our reference, written into the ERP document.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    payload = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
     erp_document_number = models.CharField(max_length=60, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=8)
@@ -159,7 +168,8 @@ class ErpPosting(BaseModel):
                 fields=["connection", "document_type", "reference"], name="erpposting_unique_reference"
             ),
             models.CheckConstraint(
-                condition=~Q(status="posted") | ~Q(erp_document_number=""), name="erpposting_posted_has_number"
+                condition=~Q(status="posted") | ~Q(erp_document_number=""),
+                name="erpposting_posted_has_number",
             ),
         ]
         indexes = [
@@ -186,8 +196,8 @@ class ErpPostingAttempt(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
-    request = models.JSONField(default=dict, blank=True, help_text="Redacted")
-    response = models.JSONField(default=dict, blank=True, help_text="Redacted")
+    request = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Redacted")
+    response = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Redacted")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["posting", "number"], name="erpattempt_unique_number")]
@@ -235,7 +245,9 @@ class StatusMapping(BaseModel):
     reopen_invoice = models.BooleanField(default=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["erp", "paytrace_status"], name="statusmapping_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["erp", "paytrace_status"], name="statusmapping_unique")
+        ]
         ordering = ["erp", "paytrace_status"]
 
     def __str__(self) -> str:
@@ -251,7 +263,9 @@ class PaymentMethodMapping(BaseModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["erp", "payment_method", "card_brand"], name="paymentmethodmap_unique")
+            models.UniqueConstraint(
+                fields=["erp", "payment_method", "card_brand"], name="paymentmethodmap_unique"
+            )
         ]
         ordering = ["erp", "payment_method", "card_brand"]
 
@@ -283,7 +297,8 @@ class GLAccountRule(BaseModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["erp", "purpose", "transaction_type", "merchant_id", "card_brand"], name="glrule_unique"
+                fields=["erp", "purpose", "transaction_type", "merchant_id", "card_brand"],
+                name="glrule_unique",
             ),
             models.CheckConstraint(
                 condition=Q(fee_percent__gte=0, fee_fixed__gte=0), name="glrule_fees_non_negative"
@@ -304,7 +319,9 @@ class CurrencyRate(BaseModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["from_currency", "to_currency", "valid_from"], name="currencyrate_unique"),
+            models.UniqueConstraint(
+                fields=["from_currency", "to_currency", "valid_from"], name="currencyrate_unique"
+            ),
             models.CheckConstraint(condition=Q(rate__gt=0), name="currencyrate_positive"),
         ]
         ordering = ["from_currency", "to_currency", "-valid_from"]
@@ -320,7 +337,9 @@ class FieldDefault(BaseModel):
     value = models.CharField(max_length=200)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["erp", "document_type", "field"], name="fielddefault_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["erp", "document_type", "field"], name="fielddefault_unique")
+        ]
         ordering = ["erp", "document_type", "field"]
 
     def __str__(self) -> str:
@@ -369,7 +388,7 @@ class AuditEvent(models.Model):
     subject_type = models.CharField(max_length=40)
     subject_id = models.CharField(max_length=60)
     reason = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["subject_type", "subject_id"], name="audit_subject_idx")]

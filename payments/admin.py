@@ -72,9 +72,24 @@ class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["order_id", "status", "erp_connection", "customer", "total", "currency", "erp_order_number", "created_at"]
+    list_display = [
+        "order_id",
+        "status",
+        "erp_connection",
+        "customer",
+        "total",
+        "currency",
+        "erp_order_number",
+        "created_at",
+    ]
     list_filter = ["status", "erp_connection__system", "currency"]
-    search_fields = ["order_id", "erp_order_number", "paytrace_transaction_id", "invoice_number", "customer__email"]
+    search_fields = [
+        "order_id",
+        "erp_order_number",
+        "paytrace_transaction_id",
+        "invoice_number",
+        "customer__email",
+    ]
     date_hierarchy = "created_at"
     list_select_related = ["erp_connection", "customer"]
     raw_id_fields = ["customer", "erp_connection"]
@@ -83,7 +98,17 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["invoice_number", "connection", "customer", "status", "amount", "balance", "currency", "issued_on", "due_on"]
+    list_display = [
+        "invoice_number",
+        "connection",
+        "customer",
+        "status",
+        "amount",
+        "balance",
+        "currency",
+        "issued_on",
+        "due_on",
+    ]
     list_filter = ["status", "connection__system", "currency"]
     search_fields = ["invoice_number", "reference", "customer__name", "customer__email"]
     date_hierarchy = "issued_on"
@@ -123,7 +148,15 @@ class SettlementBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(CreditMemo)
 class CreditMemoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["refund", "original", "invoice", "amount", "currency", "erp_document_number", "created_at"]
+    list_display = [
+        "refund",
+        "original",
+        "invoice",
+        "amount",
+        "currency",
+        "erp_document_number",
+        "created_at",
+    ]
     search_fields = ["refund__transaction_id", "original__transaction_id", "erp_document_number"]
     date_hierarchy = "created_at"
     list_select_related = ["refund", "original", "invoice"]
@@ -141,7 +174,12 @@ class JournalEntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "kind", "erp_connection", "entry_date", "currency", "erp_document_number"]
     list_filter = ["kind", "erp_connection"]
-    search_fields = ["reference", "erp_document_number", "transaction__transaction_id", "settlement_batch__batch_number"]
+    search_fields = [
+        "reference",
+        "erp_document_number",
+        "transaction__transaction_id",
+        "settlement_batch__batch_number",
+    ]
     date_hierarchy = "entry_date"
     list_select_related = ["erp_connection"]
     raw_id_fields = ["transaction", "settlement_batch", "erp_connection"]
@@ -151,7 +189,15 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class SubscriptionChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SubscriptionCharge
     extra = 0
-    fields = ["period_start", "amount", "status", "attempt_count", "next_retry_on", "transaction", "last_error"]
+    fields = [
+        "period_start",
+        "amount",
+        "status",
+        "attempt_count",
+        "next_retry_on",
+        "transaction",
+        "last_error",
+    ]
     readonly_fields = fields
 
 
@@ -168,7 +214,15 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(RiskAssessment)
 class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["transaction", "score", "status", "model_version", "decided_by", "decided_at", "created_at"]
+    list_display = [
+        "transaction",
+        "score",
+        "status",
+        "model_version",
+        "decided_by",
+        "decided_at",
+        "created_at",
+    ]
     list_filter = ["status", "model_version"]
     search_fields = ["transaction__transaction_id", "decision_reason"]
     date_hierarchy = "created_at"

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 
@@ -56,13 +57,19 @@ class Transaction(BaseModel):
     transaction_id = models.CharField(max_length=40)
     transaction_type = models.CharField(max_length=20, choices=Type.choices)
     status = models.CharField(max_length=20, choices=Status.choices)
-    payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
+    payment_method = models.CharField(
+        max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.CARD
+    )
     amount = money_field()
     currency = models.CharField(max_length=3, default="USD")
     amount_refunded = money_field(default=ZERO)
     amount_applied = money_field(default=ZERO, help_text="Applied to invoices through allocations")
     original = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
         help_text="The sale a refund, void or chargeback belongs to",
     )
     customer = models.ForeignKey(
@@ -94,11 +101,15 @@ class Transaction(BaseModel):
     occurred_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
-    raw = models.JSONField(default=dict, blank=True, help_text="Last PayTrace record, redacted")
+    raw = models.JSONField(
+        encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Last PayTrace record, redacted"
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["connection", "transaction_id"], name="transaction_unique_external"),
+            models.UniqueConstraint(
+                fields=["connection", "transaction_id"], name="transaction_unique_external"
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="transaction_amount_non_negative"),
             models.CheckConstraint(
                 condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")),
@@ -138,14 +149,22 @@ class Order(BaseModel):
         Status.CUSTOMER_SYNCED: {Status.ORDER_CREATED, Status.FAILED, Status.ON_HOLD},
         Status.ORDER_CREATED: {Status.PAID, Status.FAILED, Status.ON_HOLD},
         Status.PAID: {Status.POSTED, Status.FAILED, Status.ON_HOLD},
-        Status.ON_HOLD: {Status.RECEIVED, Status.CUSTOMER_SYNCED, Status.ORDER_CREATED, Status.PAID, Status.FAILED},
+        Status.ON_HOLD: {
+            Status.RECEIVED,
+            Status.CUSTOMER_SYNCED,
+            Status.ORDER_CREATED,
+            Status.PAID,
+            Status.FAILED,
+        },
         Status.FAILED: {Status.RECEIVED, Status.CUSTOMER_SYNCED, Status.ORDER_CREATED, Status.PAID},
         Status.POSTED: set(),
     }
 
     order_id = models.CharField(max_length=60, unique=True, help_text="The storefront's order id")
     erp_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="orders")
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     status_reason = models.TextField(blank=True)
     currency = models.CharField(max_length=3)
@@ -153,7 +172,7 @@ class Order(BaseModel):
     erp_order_number = models.CharField(max_length=60, blank=True)
     paytrace_transaction_id = models.CharField(max_length=40, blank=True)
     invoice_number = models.CharField(max_length=60, blank=True)
-    request_body = models.JSONField(default=dict)
+    request_body = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
     request_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical request body")
 
     class Meta:
@@ -180,7 +199,9 @@ class OrderLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "line_number"], name="orderline_unique_number"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
-            models.CheckConstraint(condition=Q(unit_price__gte=0, amount__gte=0), name="orderline_money_non_negative"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0, amount__gte=0), name="orderline_money_non_negative"
+            ),
         ]
         ordering = ["order_id", "line_number"]
 
@@ -221,9 +242,15 @@ class Invoice(BaseModel):
 
     connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="invoices")
     invoice_number = models.CharField(max_length=60)
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices")
-    reference = models.CharField(max_length=60, blank=True, help_text="Order / storefront reference on the invoice")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
+    reference = models.CharField(
+        max_length=60, blank=True, help_text="Order / storefront reference on the invoice"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     currency = models.CharField(max_length=3, default="USD")
     amount = money_field()
@@ -231,7 +258,7 @@ class Invoice(BaseModel):
     issued_on = models.DateField()
     due_on = models.DateField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
-    raw = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -310,11 +337,13 @@ class SettlementBatch(BaseModel):
     fee_amount = money_field(default=ZERO)
     deposit_amount = money_field(default=ZERO)
     reconciled_at = models.DateTimeField(null=True, blank=True)
-    raw = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["connection", "batch_number"], name="settlementbatch_unique_external"),
+            models.UniqueConstraint(
+                fields=["connection", "batch_number"], name="settlementbatch_unique_external"
+            ),
             models.CheckConstraint(
                 condition=Q(sales_amount__gte=0, refund_amount__gte=0, fee_amount__gte=0),
                 name="settlementbatch_amounts_non_negative",
@@ -334,7 +363,9 @@ class CreditMemo(BaseModel):
     original = models.ForeignKey(
         Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_memos_as_original"
     )
-    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_memos")
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_memos"
+    )
     amount = money_field()
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=255, blank=True)
@@ -423,7 +454,9 @@ class Subscription(BaseModel):
     }
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
-    paytrace_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="subscriptions")
+    paytrace_connection = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="subscriptions"
+    )
     erp_connection = models.ForeignKey(
         Connection, null=True, blank=True, on_delete=models.PROTECT, related_name="erp_subscriptions"
     )
@@ -435,7 +468,9 @@ class Subscription(BaseModel):
     next_run_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
-    dunning_schedule_days = models.JSONField(default=list, blank=True, help_text="Retry offsets, e.g. [1, 3, 7]")
+    dunning_schedule_days = models.JSONField(
+        encoder=DjangoJSONEncoder, default=list, blank=True, help_text="Retry offsets, e.g. [1, 3, 7]"
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="subscription_amount_positive")]
@@ -476,7 +511,9 @@ class SubscriptionCharge(BaseModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "period_start"], name="subscriptioncharge_once_per_period")
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], name="subscriptioncharge_once_per_period"
+            )
         ]
         indexes = [models.Index(fields=["status", "next_retry_on"], name="subscriptioncharge_retry_idx")]
 
@@ -500,7 +537,7 @@ class RiskAssessment(BaseModel):
 
     transaction = models.OneToOneField(Transaction, on_delete=models.CASCADE, related_name="risk")
     score = models.PositiveSmallIntegerField()
-    reasons = models.JSONField(default=list, blank=True)
+    reasons = models.JSONField(encoder=DjangoJSONEncoder, default=list, blank=True)
     model_version = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
     decided_by = models.ForeignKey(

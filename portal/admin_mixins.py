@@ -37,7 +37,9 @@ def confirmed_action(
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @admin.action(description=description, permissions=permissions)
-        def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        def action(
+            modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+        ) -> HttpResponse | None:
             reason = request.POST.get("reason", "").strip()
             if request.POST.get("confirmed") == "yes":
                 if with_reason and not reason:

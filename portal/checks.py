@@ -29,7 +29,9 @@ def django_q_timeouts_check(app_configs, **kwargs):
 def paysage_secrets_check(app_configs, **kwargs):
     warnings = []
     if settings.IS_PROD and settings.SANDBOX:
-        warnings.append(Warning("SANDBOX is on in production: the simulators are mounted.", id="paysage.W001"))
+        warnings.append(
+            Warning("SANDBOX is on in production: the simulators are mounted.", id="paysage.W001")
+        )
     return warnings
 
 

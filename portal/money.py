@@ -3,7 +3,18 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 # ISO 4217 exponents for the currencies whose minor unit is not two digits.
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+_MINOR_UNITS = {
+    "JPY": 0,
+    "KRW": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "VND": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
+}
 
 MONEY_DIGITS = 14
 MONEY_PLACES = 2

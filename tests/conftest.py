@@ -16,3 +16,27 @@ def pytest_collection_modifyitems(session, config, items):
 def sandbox_base(live_server) -> str:
     """Base URL of the simulators, served over real HTTP by the live test server."""
     return f"{live_server.url}/sandbox"
+
+
+@pytest.fixture
+def paytrace_connection(sandbox_base):
+    """A PayTrace connection to the live sandbox, with the demo account and its vault customers."""
+    from integrations.sandbox.paytrace.services.accounts import sandbox_paytrace_account_ensure, sandbox_paytrace_seed
+    from tests.factories import ConnectionFactory
+
+    sandbox_paytrace_account_ensure(username="demo", password="demo-password", integrator_id="PAYSAGE01")
+    sandbox_paytrace_seed(username="demo")
+    return ConnectionFactory(
+        name="paytrace-sandbox",
+        system="paytrace",
+        base_url=f"{sandbox_base}/paytrace",
+        credentials={"username": "demo", "password": "demo-password", "integrator_id": "PAYSAGE01"},
+        options={"timezone": "America/Los_Angeles", "timeout": 5},
+    )
+
+
+@pytest.fixture
+def paytrace_client(paytrace_connection):
+    from integrations.paytrace.client import PayTraceClient
+
+    return PayTraceClient.from_connection(paytrace_connection)

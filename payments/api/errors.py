@@ -10,7 +10,9 @@ from rest_framework.views import exception_handler
 
 
 class ApplicationError(Exception):
-    def __init__(self, message: str, *, code: str = "error", status_code: int = 400, extra: dict | None = None):
+    def __init__(
+        self, message: str, *, code: str = "error", status_code: int = 400, extra: dict | None = None
+    ):
         super().__init__(message)
         self.message, self.code, self.status_code, self.extra = message, code, status_code, extra or {}
 

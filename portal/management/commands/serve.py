@@ -20,7 +20,9 @@ class Command(BaseCommand):
             subprocess.Popen([*manage, "qcluster"]),  # noqa: S603 (our own interpreter and script)
             subprocess.Popen([*manage, "runserver", addrport, "--noreload"]),  # noqa: S603
         ]
-        self.stdout.write(self.style.SUCCESS(f"Portal at http://{addrport}/ (admin: /admin/). Ctrl-C stops it."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Portal at http://{addrport}/ (admin: /admin/). Ctrl-C stops it.")
+        )
         try:
             while all(process.poll() is None for process in processes):
                 time.sleep(0.5)

@@ -1,0 +1,257 @@
+"""Turning an outbox row into the connector's typed document, through the mapping engine.
+
+Everything here reads our own tables; the only ERP calls are for a customer we have never linked to
+this ERP (found by email, then name, else created), so a steady-state receipt costs no extra call."""
+
+from decimal import Decimal
+
+from customers.models import Customer, CustomerLink
+from integrations.models import ErpPosting, StatusMapping
+from integrations.sage.address import address_normalize
+from integrations.sage.base import (
+    Address,
+    CreditMemoData,
+    CustomerData,
+    ErpConnector,
+    ErpPermanentError,
+    JournalEntryData,
+    JournalLine,
+    ReceiptApplication,
+    ReceiptData,
+    ReversalData,
+)
+from integrations.sage.mapping import (
+    MappingMissing,
+    currency_convert,
+    field_default_required,
+    field_defaults_get,
+    gl_rule_get,
+    home_currency,
+    payment_code_get,
+    status_mapping_get,
+)
+from payments.models import JournalEntryLine, Transaction
+
+DocumentType = ErpPosting.DocumentType
+
+# The PayTrace status a document type stands for, as finance names it in the status mapping table.
+MAPPING_STATUS = {
+    DocumentType.RECEIPT: "approved",
+    DocumentType.CREDIT_MEMO: "refunded",
+    DocumentType.REVERSAL: "voided",
+    DocumentType.JOURNAL_ENTRY: "chargeback",
+}
+
+
+class PostingNotNeeded(Exception):
+    """The status mapping says this status posts nothing to this ERP."""
+
+
+def status_mapping_check(*, posting: ErpPosting) -> StatusMapping | None:
+    paytrace_status = MAPPING_STATUS.get(posting.document_type)
+    if paytrace_status is None or (posting.journal_entry and posting.journal_entry.kind != "chargeback"):
+        return None
+    mapping = status_mapping_get(erp=posting.connection.system, paytrace_status=paytrace_status)
+    if mapping.action == StatusMapping.Action.NONE:
+        raise PostingNotNeeded(f"status mapping {mapping} posts nothing")
+    if mapping.action != posting.document_type:
+        raise ErpPermanentError(
+            f"Status mapping {posting.connection.system} / '{paytrace_status}' asks for '{mapping.action}'"
+            f" but this posting is a {posting.document_type}.",
+            code="MappingConflict",
+        )
+    return mapping
+
+
+def customer_data_for(customer: Customer) -> CustomerData:
+    return CustomerData(
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        currency=customer.currency,
+        address=address_normalize(
+            Address(
+                line1=customer.address_line1,
+                line2=customer.address_line2,
+                city=customer.city,
+                state=customer.state,
+                postal_code=customer.postal_code,
+                country=customer.country,
+            )
+        ),
+        reference=str(customer.pk),
+    )
+
+
+def erp_customer_number(*, posting: ErpPosting, connector: ErpConnector, customer: Customer | None) -> str:
+    """The ERP's number for `customer`, linking (or creating) it the first time it is needed."""
+    erp = posting.connection
+    if customer is None:
+        return field_default_required(
+            erp=erp.system, document_type=posting.document_type, field="default_customer"
+        )
+    link = CustomerLink.objects.filter(customer=customer, connection=erp).first()
+    if link is not None:
+        return link.external_id
+    matches = connector.customer_find_by_email(email=customer.email) if customer.email else []
+    if not matches:
+        matches = connector.customer_find_by_name(name=customer.name)
+    if len(matches) > 1:
+        numbers = ", ".join(match.number for match in matches[:5])
+        raise ErpPermanentError(
+            f"{len(matches)} {erp.get_system_display()} customers match {customer} ({numbers}):"
+            " link the right one by hand.",
+            code="AmbiguousCustomer",
+        )
+    number = (
+        matches[0].number
+        if matches
+        else connector.customer_upsert(customer=customer_data_for(customer)).number
+    )
+    CustomerLink.objects.get_or_create(customer=customer, connection=erp, defaults={"external_id": number})
+    return number
+
+
+def _amount_in(*, amount: Decimal, transaction: Transaction, currency: str) -> Decimal:
+    return currency_convert(
+        amount=amount,
+        from_currency=transaction.currency,
+        to_currency=currency,
+        on=transaction.occurred_at.date(),
+    )
+
+
+def _posting_currency(*, posting: ErpPosting, customer: Customer | None) -> str:
+    return customer.currency if customer is not None else home_currency(erp=posting.connection.system)
+
+
+def receipt_build(*, posting: ErpPosting, connector: ErpConnector) -> ReceiptData:
+    transaction, erp = posting.transaction, posting.connection.system
+    mapping = status_mapping_check(posting=posting)
+    customer = transaction.customer
+    currency = _posting_currency(posting=posting, customer=customer)
+    method = payment_code_get(
+        erp=erp, payment_method=transaction.payment_method, card_brand=transaction.card_brand
+    )
+    cash = gl_rule_get(
+        erp=erp,
+        purpose="clearing" if transaction.payment_method == "card" else "cash",
+        transaction_type=transaction.transaction_type,
+        merchant_id=transaction.merchant_id,
+        card_brand=transaction.card_brand,
+    )
+    allocations = transaction.allocations.filter(
+        reversed_at__isnull=True, invoice__connection=posting.connection
+    )
+    return ReceiptData(
+        reference=posting.reference,
+        customer_number=erp_customer_number(posting=posting, connector=connector, customer=customer),
+        amount=_amount_in(amount=transaction.amount, transaction=transaction, currency=currency),
+        currency=currency,
+        receipt_date=transaction.occurred_at.date(),
+        payment_code=method.erp_payment_code,
+        bank_code=method.bank_code,
+        cash_account=cash.account,
+        applications=tuple(
+            ReceiptApplication(
+                invoice_number=allocation.invoice.invoice_number,
+                amount=_amount_in(amount=allocation.amount, transaction=transaction, currency=currency),
+            )
+            for allocation in allocations.select_related("invoice").order_by("pk")
+        ),
+        description=f"PayTrace {transaction.transaction_id} {mapping.erp_status if mapping else ''}".strip(),
+        defaults=field_defaults_get(erp=erp, document_type=posting.document_type),
+    )
+
+
+def credit_memo_build(*, posting: ErpPosting, connector: ErpConnector) -> CreditMemoData:
+    refund, memo, erp = posting.transaction, posting.credit_memo, posting.connection.system
+    status_mapping_check(posting=posting)
+    customer = refund.customer or (refund.original.customer if refund.original else None)
+    currency = _posting_currency(posting=posting, customer=customer)
+    account = gl_rule_get(
+        erp=erp, purpose="refunds", transaction_type=refund.transaction_type, card_brand=refund.card_brand
+    )
+    return CreditMemoData(
+        reference=posting.reference,
+        customer_number=erp_customer_number(posting=posting, connector=connector, customer=customer),
+        amount=_amount_in(amount=memo.amount, transaction=refund, currency=currency),
+        currency=currency,
+        document_date=refund.occurred_at.date(),
+        original_reference=refund.original.transaction_id if refund.original else "",
+        invoice_number=memo.invoice.invoice_number if memo.invoice else "",
+        account=account.account,
+        description=memo.reason or f"Refund {refund.transaction_id}",
+        defaults=field_defaults_get(erp=erp, document_type=posting.document_type),
+    )
+
+
+def reversal_build(*, posting: ErpPosting, connector: ErpConnector) -> ReversalData:
+    transaction = posting.transaction
+    status_mapping_check(posting=posting)
+    receipt = ErpPosting.objects.get(
+        connection=posting.connection,
+        document_type=DocumentType.RECEIPT,
+        reference=posting.reference.removesuffix("-V"),
+    )
+    customer = transaction.customer
+    currency = _posting_currency(posting=posting, customer=customer)
+    return ReversalData(
+        reference=posting.reference,
+        original_reference=receipt.reference,
+        original_document_number=receipt.erp_document_number,
+        customer_number=erp_customer_number(posting=posting, connector=connector, customer=customer),
+        amount=_amount_in(amount=transaction.amount, transaction=transaction, currency=currency),
+        currency=currency,
+        document_date=transaction.updated_at.date(),
+        description=f"Void of PayTrace {transaction.transaction_id}",
+    )
+
+
+def _chargeback_lines(*, posting: ErpPosting) -> list[JournalEntryLine]:
+    entry, transaction, erp = posting.journal_entry, posting.transaction, posting.connection.system
+    scope = {
+        "transaction_type": "chargeback",
+        "merchant_id": transaction.merchant_id,
+        "card_brand": transaction.card_brand,
+    }
+    debit = gl_rule_get(erp=erp, purpose="chargebacks", **scope).account
+    credit = gl_rule_get(erp=erp, purpose="clearing", **scope).account
+    amount = _amount_in(amount=transaction.amount, transaction=transaction, currency=entry.currency)
+    return JournalEntryLine.objects.bulk_create(
+        [
+            JournalEntryLine(
+                entry=entry, line_number=1, account=debit, debit=amount, description=entry.description
+            ),
+            JournalEntryLine(
+                entry=entry, line_number=2, account=credit, credit=amount, description=entry.description
+            ),
+        ]
+    )
+
+
+def journal_entry_build(*, posting: ErpPosting, connector: ErpConnector) -> JournalEntryData:
+    entry = posting.journal_entry
+    status_mapping_check(posting=posting)
+    lines = list(entry.lines.order_by("line_number"))
+    if not lines and entry.kind == "chargeback":
+        lines = _chargeback_lines(posting=posting)
+    if not lines:
+        raise MappingMissing(f"Journal entry {entry.reference} has no lines.")
+    debit = sum((line.debit for line in lines), Decimal("0"))
+    credit = sum((line.credit for line in lines), Decimal("0"))
+    if debit != credit:
+        raise ErpPermanentError(f"Journal entry {entry.reference} is out of balance: {debit} ≠ {credit}.")
+    return JournalEntryData(
+        reference=entry.reference,
+        entry_date=entry.entry_date,
+        currency=entry.currency,
+        description=entry.description,
+        lines=tuple(
+            JournalLine(
+                account=line.account, debit=line.debit, credit=line.credit, description=line.description
+            )
+            for line in lines
+        ),
+        defaults=field_defaults_get(erp=posting.connection.system, document_type=posting.document_type),
+    )

@@ -1,0 +1,177 @@
+"""Planning: which ERP documents a transaction needs, as outbox rows keyed by our reference.
+
+Planning is idempotent: a row is created once per (connection, document type, reference), so a webhook
+and a sync seeing the same change plan nothing new the second time."""
+
+from django.db import transaction as db_transaction
+
+from integrations.models import Connection, ErpPosting, System
+from integrations.selectors import ConnectionMissing, connections_active
+from payments.models import CreditMemo, JournalEntry, Transaction
+from payments.services.allocations import payment_apply
+
+DocumentType = ErpPosting.DocumentType
+PostingStatus = ErpPosting.Status
+TxStatus = Transaction.Status
+
+PAYMENT_TYPES = (
+    Transaction.Type.SALE,
+    Transaction.Type.AUTHORIZATION,
+    Transaction.Type.ACH_SALE,
+    Transaction.Type.ACH_HOLD,
+)
+REFUND_TYPES = (Transaction.Type.REFUND, Transaction.Type.ACH_REFUND)
+# Money has moved (or will at settlement) for these: the ERP needs a receipt.
+RECEIVED_STATUSES = (
+    TxStatus.APPROVED,
+    TxStatus.SETTLED,
+    TxStatus.PARTIALLY_REFUNDED,
+    TxStatus.REFUNDED,
+    TxStatus.CHARGED_BACK,
+)
+UNPOSTED_STATUSES = (PostingStatus.HELD, PostingStatus.PENDING, PostingStatus.RETRYABLE, PostingStatus.DEAD)
+
+
+def erp_connection_for(*, transaction: Transaction) -> Connection:
+    """The order's ERP, else the one named on the PayTrace connection, else the only active ERP."""
+    if transaction.order_id:
+        return transaction.order.erp_connection
+    named = transaction.connection.options.get("erp_connection")
+    erps = connections_active().filter(system__in=[System.SAGE_X3, System.SAGE_300, System.SAGE_PRO])
+    if named:
+        connection = erps.filter(name=named).first()
+        if connection is None:
+            raise ConnectionMissing(
+                f"ERP connection {named!r} named on {transaction.connection.name} is not active"
+            )
+        return connection
+    candidates = list(erps[:2])
+    if len(candidates) != 1:
+        raise ConnectionMissing(
+            "no ERP connection to post to: name one in the PayTrace connection's options (erp_connection)"
+        )
+    return candidates[0]
+
+
+def _posting_plan(
+    *, connection: Connection, document_type: str, reference: str, held: bool, **links
+) -> ErpPosting:
+    posting, _ = ErpPosting.objects.get_or_create(
+        connection=connection,
+        document_type=document_type,
+        reference=reference,
+        defaults={"status": PostingStatus.HELD if held else PostingStatus.PENDING, **links},
+    )
+    return posting
+
+
+def receipt_reference(transaction: Transaction) -> str:
+    return transaction.transaction_id
+
+
+def postings_plan_for_transaction(*, transaction: Transaction, held: bool = False) -> list[ErpPosting]:
+    erp = erp_connection_for(transaction=transaction)
+    with db_transaction.atomic():
+        if transaction.transaction_type in PAYMENT_TYPES and transaction.status in RECEIVED_STATUSES:
+            return [_receipt_plan(transaction=transaction, erp=erp, held=held)]
+        if transaction.transaction_type in PAYMENT_TYPES and transaction.status == TxStatus.VOIDED:
+            return _void_plan(transaction=transaction, erp=erp)
+        if transaction.transaction_type in REFUND_TYPES and transaction.status in (
+            TxStatus.APPROVED,
+            TxStatus.SETTLED,
+        ):
+            return [_credit_memo_plan(transaction=transaction, erp=erp, held=held)]
+        if transaction.transaction_type == Transaction.Type.CHARGEBACK:
+            return [_chargeback_plan(transaction=transaction, erp=erp)]
+    return []
+
+
+def _receipt_plan(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPosting:
+    if transaction.customer_id and not transaction.allocations.exists():
+        payment_apply(payment=transaction, erp_connection=erp)
+    return _posting_plan(
+        connection=erp,
+        document_type=DocumentType.RECEIPT,
+        reference=receipt_reference(transaction),
+        held=held,
+        transaction=transaction,
+        customer_id=transaction.customer_id,
+        order_id=transaction.order_id,
+    )
+
+
+def _void_plan(*, transaction: Transaction, erp: Connection) -> list[ErpPosting]:
+    """A void before the receipt reached the ERP cancels it; after, the receipt is reversed."""
+    receipt = ErpPosting.objects.filter(
+        connection=erp, document_type=DocumentType.RECEIPT, reference=receipt_reference(transaction)
+    ).first()
+    if receipt is None or receipt.status == PostingStatus.CANCELLED:
+        return []
+    if receipt.status in UNPOSTED_STATUSES:
+        from integrations.outbox.services import posting_cancel
+
+        posting_cancel(
+            posting=receipt, reason=f"PayTrace transaction {transaction.transaction_id} was voided"
+        )
+        return [receipt]
+    return [
+        _posting_plan(
+            connection=erp,
+            document_type=DocumentType.REVERSAL,
+            reference=f"{receipt.reference}-V",
+            held=False,
+            transaction=transaction,
+            customer_id=transaction.customer_id,
+        )
+    ]
+
+
+def _credit_memo_plan(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPosting:
+    original = transaction.original
+    invoice = (
+        original.allocations.filter(reversed_at__isnull=True).select_related("invoice").first()
+        if original
+        else None
+    )
+    memo, _ = CreditMemo.objects.get_or_create(
+        refund=transaction,
+        defaults={
+            "original": original,
+            "invoice": invoice.invoice if invoice else None,
+            "amount": transaction.amount,
+            "currency": transaction.currency,
+            "reason": transaction.description[:255],
+        },
+    )
+    return _posting_plan(
+        connection=erp,
+        document_type=DocumentType.CREDIT_MEMO,
+        reference=transaction.transaction_id,
+        held=held,
+        transaction=transaction,
+        credit_memo=memo,
+        customer_id=transaction.customer_id or (original.customer_id if original else None),
+    )
+
+
+def _chargeback_plan(*, transaction: Transaction, erp: Connection) -> ErpPosting:
+    entry, _ = JournalEntry.objects.get_or_create(
+        reference=f"CB-{transaction.transaction_id}",
+        defaults={
+            "kind": JournalEntry.Kind.CHARGEBACK,
+            "erp_connection": erp,
+            "entry_date": transaction.occurred_at.date(),
+            "currency": transaction.currency,
+            "description": f"Chargeback {transaction.transaction_id}",
+            "transaction": transaction,
+        },
+    )
+    return _posting_plan(
+        connection=erp,
+        document_type=DocumentType.JOURNAL_ENTRY,
+        reference=entry.reference,
+        held=False,
+        transaction=transaction,
+        journal_entry=entry,
+        customer_id=transaction.customer_id,
+    )

@@ -1,0 +1,300 @@
+"""Posting: claim due outbox rows, call the connector, record every attempt, never post twice.
+
+A row that was tried before is first looked up in the ERP by our reference; only if the ERP has no
+such document is it sent again. Receipts bound for one ERP go out in batches of the connector's
+`receipt_batch_size`, so a steady stream costs about one ERP call per batch."""
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.alerts import alert_raise
+from integrations.models import ErpPosting, ErpPostingAttempt
+from integrations.outbox.documents import (
+    PostingNotNeeded,
+    credit_memo_build,
+    journal_entry_build,
+    receipt_build,
+    reversal_build,
+)
+from integrations.outbox.effects import posting_effects_apply
+from integrations.retry import backoff_next_attempt_at
+from integrations.sage.base import ErpConnector, ErpDocument, ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.registry import connector_for
+from portal.lifecycle import status_transition
+from portal.pci import card_numbers_mask
+
+Status = ErpPosting.Status
+DocumentType = ErpPosting.DocumentType
+Outcome = ErpPostingAttempt.Outcome
+CLAIM_BATCH = 200
+STALE_CLAIM = timedelta(minutes=10)
+
+SINGLE_BUILDERS: dict[str, Callable[..., Any]] = {
+    DocumentType.CREDIT_MEMO: credit_memo_build,
+    DocumentType.REVERSAL: reversal_build,
+    DocumentType.JOURNAL_ENTRY: journal_entry_build,
+}
+
+
+@dataclass
+class PostSummary:
+    posted: int = 0
+    found_existing: int = 0
+    retried: int = 0
+    dead: int = 0
+    cancelled: int = 0
+    erp_calls: int = 0
+
+    def add(self, other: "PostSummary") -> None:
+        for name in ("posted", "found_existing", "retried", "dead", "cancelled", "erp_calls"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def postings_claim(*, limit: int = CLAIM_BATCH, now: datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    due = Q(status=Status.PENDING) | Q(status=Status.RETRYABLE, next_attempt_at__lte=now)
+    abandoned = Q(status=Status.IN_PROGRESS, claimed_at__lt=now - STALE_CLAIM)
+    with transaction.atomic():
+        ids = list(
+            ErpPosting.objects.select_for_update(skip_locked=True)
+            .filter(due | abandoned)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        ErpPosting.objects.filter(pk__in=ids).update(
+            status=Status.IN_PROGRESS, claimed_at=now, updated_at=now
+        )
+    return ids
+
+
+class _Attempt:
+    """One try at one posting: times it, keeps the calls it made, and records the outcome."""
+
+    def __init__(self, posting: ErpPosting, connector: ErpConnector, summary: PostSummary):
+        self.posting, self.connector, self.summary = posting, connector, summary
+        self.number = posting.attempt_count + 1
+        self.started_at = timezone.now()
+        self.clock = time.monotonic()
+        self.calls: list[dict[str, Any]] = []
+
+    def take_calls(self, shared: list[dict[str, Any]] | None = None) -> None:
+        """Keep the calls made for this posting alone, or those of a batch it shared."""
+        if shared is None:
+            shared = self.connector.transcript_take()
+            self.summary.erp_calls += len(shared)
+        self.calls.extend(shared)
+
+    def record(self, *, outcome: str, error: ErpError | Exception | None = None) -> ErpPostingAttempt:
+        code = getattr(error, "code", "") or (
+            type(error).__name__ if error and not isinstance(error, ErpError) else ""
+        )
+        return ErpPostingAttempt.objects.create(
+            posting=self.posting,
+            number=self.number,
+            started_at=self.started_at,
+            duration_ms=int((time.monotonic() - self.clock) * 1000),
+            outcome=outcome,
+            error_code=str(code)[:60],
+            error_message=card_numbers_mask(str(error)) if error else "",
+            request={"calls": [{k: v for k, v in call.items() if k != "response"} for call in self.calls]},
+            response={"calls": [{"status": c.get("status"), "body": c.get("response")} for c in self.calls]},
+        )
+
+
+def _posted(attempt: _Attempt, document: ErpDocument, *, found: bool, summary: PostSummary) -> None:
+    posting = attempt.posting
+    with transaction.atomic():
+        attempt.record(outcome=Outcome.FOUND_EXISTING if found else Outcome.POSTED)
+        status_transition(
+            instance=posting,
+            to_status=Status.POSTED,
+            erp_document_number=document.number,
+            posted_at=timezone.now(),
+            attempt_count=attempt.number,
+            last_error="",
+            last_error_code="",
+            next_attempt_at=None,
+        )
+        posting_effects_apply(posting=posting, document=document)
+    if found:
+        summary.found_existing += 1
+    else:
+        summary.posted += 1
+
+
+def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
+    posting = attempt.posting
+    message = card_numbers_mask(str(error))[:4000]
+    code = getattr(error, "code", "") or type(error).__name__
+    permanent = isinstance(error, ErpPermanentError)
+    crashed = not isinstance(error, ErpError)
+    exhausted = attempt.number >= posting.max_attempts
+    with transaction.atomic():
+        attempt.record(
+            outcome=Outcome.PERMANENT if permanent else Outcome.CRASHED if crashed else Outcome.TRANSIENT,
+            error=error,
+        )
+        fields = {"attempt_count": attempt.number, "last_error": message, "last_error_code": str(code)[:60]}
+        if permanent or exhausted:
+            status_transition(instance=posting, to_status=Status.DEAD, next_attempt_at=None, **fields)
+            why = "refused by the ERP" if permanent else f"failed {attempt.number} times"
+            alert_raise(
+                title=f"{posting.get_document_type_display()} {posting.reference} is a dead letter ({why})",
+                message=f"{posting.connection.name}: [{code}] {message}",
+                subject=posting,
+            )
+            summary.dead += 1
+            return
+        status_transition(
+            instance=posting,
+            to_status=Status.RETRYABLE,
+            next_attempt_at=backoff_next_attempt_at(attempt=attempt.number),
+            **fields,
+        )
+        if crashed:
+            alert_raise(
+                title=f"Unexpected error posting {posting.reference}", message=message, subject=posting
+            )
+    summary.retried += 1
+
+
+def _not_needed(attempt: _Attempt, reason: PostingNotNeeded, summary: PostSummary) -> None:
+    with transaction.atomic():
+        attempt.record(outcome=Outcome.POSTED, error=reason)
+        status_transition(
+            instance=attempt.posting,
+            to_status=Status.CANCELLED,
+            attempt_count=attempt.number,
+            last_error=str(reason),
+        )
+    summary.cancelled += 1
+
+
+def _already_in_erp(attempt: _Attempt) -> ErpDocument | None:
+    """Before any retry: did an earlier attempt reach the ERP after all?"""
+    posting = attempt.posting
+    if posting.attempt_count == 0:
+        return None
+    return attempt.connector.document_find(document_type=posting.document_type, reference=posting.reference)
+
+
+def _post_single(posting: ErpPosting, connector: ErpConnector, summary: PostSummary) -> None:
+    attempt = _Attempt(posting, connector, summary)
+    try:
+        existing = _already_in_erp(attempt)
+        if existing is not None:
+            attempt.take_calls()
+            _posted(attempt, existing, found=True, summary=summary)
+            return
+        document = SINGLE_BUILDERS[posting.document_type](posting=posting, connector=connector)
+        send = {
+            DocumentType.CREDIT_MEMO: lambda: connector.credit_memo_post(memo=document),
+            DocumentType.REVERSAL: lambda: connector.receipt_reverse(reversal=document),
+            DocumentType.JOURNAL_ENTRY: lambda: connector.journal_entry_post(entry=document),
+            DocumentType.SALES_ORDER: lambda: connector.sales_order_create(order=document),
+            DocumentType.CUSTOMER: lambda: connector.customer_upsert(customer=document),
+        }[posting.document_type]
+        result = send()
+        attempt.take_calls()
+        if not isinstance(result, ErpDocument):  # customer upsert answers with the customer
+            result = ErpDocument(
+                document_type=posting.document_type, number=result.number, reference=posting.reference
+            )
+        _posted(attempt, result, found=False, summary=summary)
+    except PostingNotNeeded as reason:
+        attempt.take_calls()
+        _not_needed(attempt, reason, summary)
+    except Exception as error:  # noqa: BLE001 - recorded on the posting; retried, or dead with an alert
+        attempt.take_calls()
+        _failed(attempt, error, summary)
+
+
+def _post_receipts(postings: list[ErpPosting], connector: ErpConnector, summary: PostSummary) -> None:
+    """Look up retried receipts, build the rest, and send them in batches."""
+    ready: list[tuple[_Attempt, Any]] = []
+    for posting in postings:
+        attempt = _Attempt(posting, connector, summary)
+        try:
+            existing = _already_in_erp(attempt)
+            if existing is not None:
+                attempt.take_calls()
+                _posted(attempt, existing, found=True, summary=summary)
+                continue
+            ready.append((attempt, receipt_build(posting=posting, connector=connector)))
+            attempt.take_calls()
+        except PostingNotNeeded as reason:
+            attempt.take_calls()
+            _not_needed(attempt, reason, summary)
+        except Exception as error:  # noqa: BLE001 - recorded on the posting
+            attempt.take_calls()
+            _failed(attempt, error, summary)
+    size = max(1, connector.receipt_batch_size)
+    for start in range(0, len(ready), size):
+        _send_receipt_batch(ready[start : start + size], connector, summary)
+
+
+def _send_receipt_batch(
+    batch: list[tuple[_Attempt, Any]], connector: ErpConnector, summary: PostSummary
+) -> None:
+    try:
+        results = connector.receipts_post(receipts=[receipt for _, receipt in batch])
+    except Exception as error:  # noqa: BLE001 - the whole batch failed: every receipt in it is retried
+        calls = connector.transcript_take()
+        summary.erp_calls += len(calls)
+        for attempt, _ in batch:
+            attempt.take_calls(calls)
+            _failed(attempt, error, summary)
+        return
+    calls = connector.transcript_take()
+    summary.erp_calls += len(calls)
+    by_reference = {result.reference: result for result in results}
+    for attempt, receipt in batch:
+        attempt.take_calls(calls)
+        result = by_reference.get(receipt.reference)
+        if result is not None and result.document is not None:
+            _posted(attempt, result.document, found=False, summary=summary)
+        else:
+            error = (
+                result.error
+                if result is not None
+                else ErpTransientError("the ERP did not answer for this receipt")
+            )
+            _failed(attempt, error, summary)
+
+
+def postings_post(*, posting_ids: list[int]) -> PostSummary:
+    """Post claimed rows, grouped by connection, receipts batched."""
+    summary = PostSummary()
+    postings = (
+        ErpPosting.objects.filter(pk__in=posting_ids, status=Status.IN_PROGRESS)
+        .select_related("connection", "transaction", "transaction__customer", "credit_memo", "journal_entry")
+        .order_by("pk")
+    )
+    by_connection: dict[int, list[ErpPosting]] = defaultdict(list)
+    for posting in postings:
+        by_connection[posting.connection_id].append(posting)
+    for group in by_connection.values():
+        connector = connector_for(group[0].connection)
+        _post_receipts([p for p in group if p.document_type == DocumentType.RECEIPT], connector, summary)
+        for posting in (p for p in group if p.document_type != DocumentType.RECEIPT):
+            _post_single(posting, connector, summary)
+    return summary
+
+
+def postings_post_due(*, time_budget_seconds: float = 60.0, limit: int = CLAIM_BATCH) -> PostSummary:
+    deadline = time.monotonic() + time_budget_seconds
+    total = PostSummary()
+    while time.monotonic() < deadline:
+        ids = postings_claim(limit=limit)
+        if not ids:
+            break
+        total.add(postings_post(posting_ids=ids))
+    return total

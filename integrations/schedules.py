@@ -1,0 +1,17 @@
+"""The django-q2 schedules Paysage runs, defined in code and written idempotently by name."""
+
+from django_q.models import Schedule
+
+SCHEDULES = (
+    ("paysage: drain webhook inbox", "integrations.tasks.webhook_events_drain", 1),
+    ("paysage: post pending ERP documents", "integrations.tasks.postings_post", 1),
+    ("paysage: sync PayTrace", "integrations.tasks.paytrace_sync", 1),
+)
+
+
+def schedules_ensure() -> None:
+    for name, func, minutes in SCHEDULES:
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
+        )

@@ -1,0 +1,22 @@
+"""Reads about connections: only the running environment's connections are ever used."""
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from integrations.models import Connection
+
+
+class ConnectionMissing(Exception):
+    pass
+
+
+def connections_active(*, system: str | None = None) -> QuerySet[Connection]:
+    queryset = Connection.objects.filter(is_active=True, environment=settings.PAYSAGE_ENV)
+    return queryset.filter(system=system) if system else queryset
+
+
+def connection_active_get(*, system: str) -> Connection:
+    connection = connections_active(system=system).order_by("pk").first()
+    if connection is None:
+        raise ConnectionMissing(f"no active {system} connection in the {settings.PAYSAGE_ENV} environment")
+    return connection

@@ -1,0 +1,156 @@
+"""The signed webhook intake: verify, validate, store. Nothing is processed inside the request.
+
+`PayTrace-Signature: t=<unix seconds>,v1=<hex>` with v1 = HMAC-SHA256(secret, "<t>.<raw body>"),
+300 s tolerance. The inbox row is the queue: one INSERT ... ON CONFLICT DO NOTHING per event."""
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.models import System, WebhookEvent
+from portal.lifecycle import status_transition
+
+SIGNATURE_HEADER = "PayTrace-Signature"
+TRANSACTION_EVENTS = frozenset(
+    {
+        "transaction.success",
+        "transaction.declined",
+        "transaction.refund",
+        "transaction.void",
+        "chargeback.created",
+    }
+)
+EVENT_TYPES = TRANSACTION_EVENTS | {"customer.updated", "batch.settled"}
+# Only these header values are worth keeping as evidence; cookies and auth never are.
+KEPT_HEADERS = ("User-Agent", "Content-Type", "X-Forwarded-For", "X-Request-Id", SIGNATURE_HEADER)
+WAKE_INTERVAL_SECONDS = 2
+
+
+class SignatureError(Exception):
+    pass
+
+
+class PayloadError(Exception):
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def webhook_signature_header(*, body: bytes, secret: str, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def webhook_signature_verify(
+    *, header: str, body: bytes, secret: str, tolerance: int, now: float | None = None
+) -> None:
+    parts: dict[str, list[str]] = {}
+    for item in (header or "").split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        timestamp = int(parts["t"][0])
+    except (KeyError, ValueError):
+        raise SignatureError("missing or malformed signature header") from None
+    if abs((now or time.time()) - timestamp) > tolerance:
+        raise SignatureError("signature timestamp outside the tolerance")
+    expected = webhook_signature_header(body=body, secret=secret, timestamp=timestamp).split("v1=", 1)[1]
+    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+        raise SignatureError("signature does not match")
+
+
+def webhook_payload_parse(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        raise PayloadError("body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise PayloadError("body must be a JSON object")
+    event_id, event_type, data = payload.get("id"), payload.get("type"), payload.get("data")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 100:
+        raise PayloadError("id must be a string of 1 to 100 characters", field="id")
+    if event_type not in EVENT_TYPES:
+        raise PayloadError(f"type must be one of {', '.join(sorted(EVENT_TYPES))}", field="type")
+    if not isinstance(data, dict):
+        raise PayloadError("data must be an object", field="data")
+    if event_type in TRANSACTION_EVENTS and not str(data.get("transactionId") or "").isdigit():
+        raise PayloadError("data.transactionId must be a PayTrace transaction id", field="data.transactionId")
+    if event_type == "customer.updated" and not data.get("customerId"):
+        raise PayloadError("data.customerId is required", field="data.customerId")
+    return payload
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the endpoint answers: `accepted` (202, will be processed) or a repeat of a processed event."""
+
+    event_pk: int
+    accepted: bool
+
+
+def _json_param(value: Any) -> Any:
+    return WebhookEvent._meta.get_field("payload").get_db_prep_value(value, connection)
+
+
+def _insert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = (
+        "source", "event_id", "event_type", "status", "payload", "headers", "remote_addr",
+        "delivery_count", "attempt_count", "last_error", "created_at", "updated_at",
+    )  # fmt: skip
+    # Only quoted identifiers from our own model are interpolated; every value is a parameter.
+    table, names, values = (
+        quote(WebhookEvent._meta.db_table),
+        ", ".join(map(quote, columns)),
+        ", ".join(["%s"] * len(columns)),
+    )
+    conflict = f"ON CONFLICT ({quote('source')}, {quote('event_id')}) DO NOTHING RETURNING {quote('id')}"
+    return f"INSERT INTO {table} ({names}) VALUES ({values}) {conflict}"  # noqa: S608
+
+
+def webhook_event_receive(
+    *, payload: dict[str, Any], headers: dict[str, str], remote_addr: str | None
+) -> Receipt:
+    now = timezone.now()
+    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+    params = [
+        System.PAYTRACE, payload["id"], payload["type"], WebhookEvent.Status.PENDING,
+        _json_param(payload), _json_param(kept), remote_addr, 1, 0, "", now, now,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), params)
+        row = cursor.fetchone()
+    if row is not None:
+        inbox_drain_wake()
+        return Receipt(event_pk=row[0], accepted=True)
+    return _redelivery(event_id=payload["id"])
+
+
+def _redelivery(*, event_id: str) -> Receipt:
+    event = WebhookEvent.objects.get(source=System.PAYTRACE, event_id=event_id)
+    WebhookEvent.objects.filter(pk=event.pk).update(delivery_count=F("delivery_count") + 1)
+    if event.status == WebhookEvent.Status.PROCESSED:
+        return Receipt(event_pk=event.pk, accepted=False)
+    if event.status in (WebhookEvent.Status.FAILED, WebhookEvent.Status.DEAD):
+        # The sender tries again: so do we, at once.
+        status_transition(instance=event, to_status=WebhookEvent.Status.PENDING, next_attempt_at=None)
+        inbox_drain_wake()
+    return Receipt(event_pk=event.pk, accepted=True)
+
+
+def inbox_drain_wake() -> None:
+    """Ask for a drain soon, at most once every few seconds per process, never once per event."""
+    from integrations.tasks import webhook_events_drain
+    from portal.queue import task_enqueue
+
+    if cache.add("paysage:inbox-drain-wake", 1, timeout=WAKE_INTERVAL_SECONDS):
+        task_enqueue(webhook_events_drain)

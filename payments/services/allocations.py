@@ -1,0 +1,116 @@
+"""Applying payments to invoices: by reference first, then the customer's oldest open invoice first.
+
+Each application is an Allocation row. The running totals live on the payment (`amount_applied`) and
+the invoice (`balance`), and their check constraints make an over-application fail in the database even
+if two workers race. Rows are locked payment first, then invoices in pk order, so two applications never
+deadlock. Never across customers: a reference that names another customer's invoice is not used."""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from integrations.models import Connection
+from payments.models import ZERO, Allocation, Invoice, Transaction
+from portal.lifecycle import status_transition
+
+OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
+
+
+def _invoice_status_for(invoice: Invoice) -> str:
+    if invoice.balance <= ZERO:
+        return Invoice.Status.PAID
+    return Invoice.Status.OPEN if invoice.balance >= invoice.amount else Invoice.Status.PARTIALLY_PAID
+
+
+def invoice_balance_change(*, invoice: Invoice, delta: Decimal) -> Invoice:
+    """Add `delta` (negative to pay) to the invoice's open balance and move its status to match."""
+    Invoice.objects.filter(pk=invoice.pk).update(balance=F("balance") + delta, updated_at=timezone.now())
+    invoice.refresh_from_db(fields=["balance", "status"])
+    target = _invoice_status_for(invoice)
+    if target != invoice.status:
+        status_transition(instance=invoice, to_status=target)
+    return invoice
+
+
+def payment_unapplied_amount(*, payment: Transaction) -> Decimal:
+    return payment.amount - payment.amount_applied
+
+
+def _candidate_invoices(*, payment: Transaction, erp_connection: Connection) -> list[tuple[Invoice, str]]:
+    open_invoices = Invoice.objects.select_for_update().filter(
+        connection=erp_connection, status__in=OPEN_STATUSES
+    )
+    same_customer = Q(customer_id=payment.customer_id) if payment.customer_id else Q()
+    by_reference: list[Invoice] = []
+    references = {
+        value for value in (payment.invoice_reference, getattr(payment.order, "order_id", "")) if value
+    }
+    if references:
+        by_reference = list(
+            open_invoices.filter(same_customer)
+            .filter(
+                Q(invoice_number__in=references) | Q(reference__in=references) | Q(order_id=payment.order_id)
+            )
+            .order_by("pk")
+        )
+    oldest_first: list[Invoice] = []
+    if payment.customer_id:
+        oldest_first = list(
+            open_invoices.filter(customer_id=payment.customer_id)
+            .exclude(pk__in=[invoice.pk for invoice in by_reference])
+            .order_by(F("due_on").asc(nulls_last=True), "issued_on", "pk")
+        )
+    return [(invoice, Allocation.Rule.REFERENCE) for invoice in by_reference] + [
+        (invoice, Allocation.Rule.OLDEST_OPEN) for invoice in oldest_first
+    ]
+
+
+def payment_apply(
+    *, payment: Transaction, erp_connection: Connection, actor: AbstractBaseUser | None = None
+) -> list[Allocation]:
+    """Apply what is left of `payment` to open invoices; the remainder stays on account."""
+    with transaction.atomic():
+        payment = Transaction.objects.select_for_update().select_related("order").get(pk=payment.pk)
+        remaining = payment_unapplied_amount(payment=payment)
+        allocations = []
+        for invoice, rule in _candidate_invoices(payment=payment, erp_connection=erp_connection):
+            if remaining <= ZERO:
+                break
+            if invoice.currency != payment.currency:
+                continue
+            amount = min(remaining, invoice.balance)
+            allocations.append(
+                Allocation.objects.create(
+                    payment=payment,
+                    invoice=invoice,
+                    amount=amount,
+                    currency=payment.currency,
+                    rule=rule,
+                    actor=actor if actor is not None and actor.is_authenticated else None,
+                )
+            )
+            invoice_balance_change(invoice=invoice, delta=-amount)
+            remaining -= amount
+        if allocations:
+            applied = sum((allocation.amount for allocation in allocations), ZERO)
+            Transaction.objects.filter(pk=payment.pk).update(amount_applied=F("amount_applied") + applied)
+    return allocations
+
+
+def allocation_reverse(*, allocation: Allocation, actor: AbstractBaseUser | None = None) -> Allocation:
+    """Undo one application locally: the invoice reopens by the amount, the payment gets it back."""
+    with transaction.atomic():
+        allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+        if allocation.reversed_at is not None:
+            return allocation
+        Transaction.objects.filter(pk=allocation.payment_id).update(
+            amount_applied=F("amount_applied") - allocation.amount
+        )
+        invoice_balance_change(invoice=allocation.invoice, delta=allocation.amount)
+        allocation.reversed_at = timezone.now()
+        allocation.reversed_by = actor if actor is not None and actor.is_authenticated else None
+        allocation.save(update_fields=["reversed_at", "reversed_by"])
+    return allocation

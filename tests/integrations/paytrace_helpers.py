@@ -1,0 +1,40 @@
+"""Small helpers for tests that drive the PayTrace sandbox through our client."""
+
+import json
+import time
+from decimal import Decimal
+
+from django.conf import settings
+
+from integrations.paytrace.client import PayTraceClient
+from integrations.paytrace.types import BillingAddress, Card, Details
+from integrations.webhooks import webhook_signature_header
+
+TEST_VISA = Card(number="4012000098765439", expiration_month=12, expiration_year=2030, csc="999")
+
+
+def sale(client: PayTraceClient, amount: str = "25.00", **details) -> str:
+    result = client.sale(
+        amount=Decimal(amount),
+        source=TEST_VISA,
+        billing_address=BillingAddress(name="Acme Outdoor Supply", zip="98101", country="US"),
+        details=Details(**details) if details else None,
+    )
+    return result.transaction_id
+
+
+def signed(payload: dict, *, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, str]:
+    body = json.dumps(payload).encode()
+    header = webhook_signature_header(
+        body=body, secret=secret or settings.PAYTRACE_WEBHOOK_SECRET, timestamp=timestamp or int(time.time())
+    )
+    return body, header
+
+
+def event(event_id: str, event_type: str, transaction_id: str, **data) -> dict:
+    return {
+        "id": event_id,
+        "type": event_type,
+        "created": "2026-11-22T10:00:00Z",
+        "data": {"transactionId": transaction_id, **data},
+    }
