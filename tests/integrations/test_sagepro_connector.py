@@ -76,7 +76,12 @@ def csv(drop) -> SageProConnector:
     return _connector(
         base_url="file:///unused",
         credentials={},
-        options={"transport": "csv", "drop_folder": str(drop), "import_wait_seconds": 5, "receipt_batch_size": 2},
+        options={
+            "transport": "csv",
+            "drop_folder": str(drop),
+            "import_wait_seconds": 5,
+            "receipt_batch_size": 2,
+        },
     )
 
 
@@ -133,7 +138,9 @@ def _journal(reference: str, *lines: tuple[str, str, str]) -> JournalEntryData:
         entry_date=TODAY,
         currency="USD",
         description="Settlement 2024-05-01",
-        lines=tuple(JournalLine(account, Decimal(debit), Decimal(credit)) for account, debit, credit in lines),
+        lines=tuple(
+            JournalLine(account, Decimal(debit), Decimal(credit)) for account, debit, credit in lines
+        ),
     )
 
 
@@ -142,11 +149,6 @@ def _balance(invno: str) -> Decimal:
 
 
 # --- behaviour shared by both transports -----------------------------------------------------------------
-
-
-def test_connection_test(erp):
-    check = erp.connection_test()
-    assert check.ok, check.message
 
 
 def test_customer_upsert_new_then_existing_and_lookups(erp):
@@ -165,8 +167,12 @@ def test_customer_upsert_new_then_existing_and_lookups(erp):
     again = erp.customer_upsert(customer=CustomerData(name="Granite Peak Gear Co", reference="PT-CUST-77"))
     assert again.number == new.number  # found by our reference, updated, not duplicated
     assert again.name == "Granite Peak Gear Co" and again.phone == "406-555-0107"  # blanks never wipe
-    existing = erp.customer_upsert(customer=CustomerData(number="C1001", name="Acme Outdoor Supply", phone="1"))
-    assert existing.number == "C1001" and existing.phone == "1" and existing.email == "ap@acme-outdoor.example"
+    existing = erp.customer_upsert(
+        customer=CustomerData(number="C1001", name="Acme Outdoor Supply", phone="1")
+    )
+    assert (
+        existing.number == "C1001" and existing.phone == "1" and existing.email == "ap@acme-outdoor.example"
+    )
 
     assert [c.number for c in erp.customer_find_by_email(email="ops@granitepeak.example")] == [new.number]
     assert [c.number for c in erp.customer_find_by_name(name="birch & maple")] == ["C1002"]
@@ -176,7 +182,9 @@ def test_customer_upsert_new_then_existing_and_lookups(erp):
     assert len(list(erp.customers_changed(since=None))) == 7
 
 
-def test_open_invoices_and_invoice_get(erp):
+def test_connection_open_invoices_and_invoice_get(erp):
+    check = erp.connection_test()
+    assert check.ok, check.message
     invoices = erp.invoices_open(customer_number="C1001")
     assert [i.number for i in invoices] == ["INV-5001", "INV-5002"]  # oldest first
     assert invoices[0].balance == Decimal("1250.00") and invoices[0].issued_on == TODAY - timedelta(days=45)
@@ -201,7 +209,11 @@ def test_sales_order_allocates_and_backorders_the_shortage(erp):
     assert document.number.startswith("SO") and document.reference == "WEB-2001"
     assert document.raw["STATUS"] == "BACKORDER"
     lines = {line["ITEM"]: line for line in document.raw["LINES"]}
-    assert (lines["TENT-2P"]["QTYALLOC"], lines["MUG-TI"]["QTYALLOC"], lines["MUG-TI"]["QTYBACK"]) == ("2", "0", "3")
+    assert (lines["TENT-2P"]["QTYALLOC"], lines["MUG-TI"]["QTYALLOC"], lines["MUG-TI"]["QTYBACK"]) == (
+        "2",
+        "0",
+        "3",
+    )
     levels = {level.sku: level for level in erp.stock_levels(skus=["TENT-2P", "MUG-TI"])}
     assert levels["TENT-2P"].allocated == 2 and levels["TENT-2P"].available == 38
     assert levels["MUG-TI"].available == 0
@@ -212,7 +224,9 @@ def test_sales_order_allocates_and_backorders_the_shortage(erp):
     assert duplicate.value.code == "DUPLICATE_PONUM"
     with pytest.raises(ErpPermanentError) as unknown:
         erp.sales_order_create(
-            order=SalesOrderData("WEB-2002", "C1001", "USD", TODAY, (SalesOrderLine("NOPE", Decimal(1), Decimal(1)),))
+            order=SalesOrderData(
+                "WEB-2002", "C1001", "USD", TODAY, (SalesOrderLine("NOPE", Decimal(1), Decimal(1)),)
+            )
         )
     assert unknown.value.code == "UNKNOWN_ITEM" and "NOPE" in unknown.value.message
 
@@ -243,8 +257,6 @@ def test_batched_receipts_remainder_on_account_and_one_bad_row(erp):
     assert isinstance(duplicate.error, ErpPermanentError) and duplicate.error.code == "DUPLICATE_RECEIPT"
     assert first.document.number in duplicate.error.message
 
-
-def test_receipt_validation_is_permanent_with_the_message(erp):
     [over] = erp.receipts_post(receipts=[_receipt("PT-9010", "C1002", "500.00", ("INV-5003", "500.00"))])
     assert isinstance(over.error, ErpPermanentError) and over.error.code == "APPLY_EXCEEDS_BALANCE"
     assert "89.99" in over.error.message
@@ -270,7 +282,9 @@ def test_credit_memo_and_reversal(erp):
     assert erp.document_find(document_type="reversal", reference="PT-9021").number == reversal.number
     with pytest.raises(ErpPermanentError) as again:
         erp.receipt_reverse(
-            reversal=ReversalData("PT-9022", "PT-9020", paid.document.number, "C1003", Decimal("150.00"), "USD", TODAY)
+            reversal=ReversalData(
+                "PT-9022", "PT-9020", paid.document.number, "C1003", Decimal("150.00"), "USD", TODAY
+            )
         )
     assert again.value.code == "ALREADY_REVERSED"
 
@@ -290,7 +304,9 @@ def test_credit_memo_and_reversal(erp):
     assert _balance("INV-5005") == 0
     assert erp.document_find(document_type="credit_memo", reference="PT-9030").number == memo.number
     with pytest.raises(ErpPermanentError) as bad_account:
-        erp.credit_memo_post(memo=CreditMemoData("PT-9031", "C1003", Decimal("1.00"), "USD", TODAY, account="4999"))
+        erp.credit_memo_post(
+            memo=CreditMemoData("PT-9031", "C1003", Decimal("1.00"), "USD", TODAY, account="4999")
+        )
     assert bad_account.value.code == "UNKNOWN_ACCOUNT" and "4999" in bad_account.value.message
 
 
@@ -316,31 +332,36 @@ def _faults(**fields) -> FaultProfile:
     return FaultProfile.objects.create(system=System.SAGE_PRO, account="DEMO", **fields)
 
 
-@pytest.mark.parametrize(("status", "code"), [(503, "SERVICE_UNAVAILABLE"), (423, "TABLE_LOCKED")])
-def test_rest_unavailable_and_locked_are_transient_and_not_applied(rest, site, status, code):
-    SproSite.objects.filter(pk=site.pk).update(fault_status=status)
-    _faults(error_next=2)
-    with pytest.raises(ErpTransientError) as raised:
-        rest.journal_entry_post(entry=_journal("JE-LOCK", ("1000", "1.00", "0"), ("1050", "0", "1.00")))
-    assert (raised.value.code, raised.value.http_status, raised.value.maybe_applied) == (code, status, False)
-    [result] = rest.receipts_post(receipts=[_receipt("PT-LOCK", "C1001", "5.00")])
-    assert isinstance(result.error, ErpTransientError) and result.error.code == code
-    assert rest.document_find(document_type="journal_entry", reference="JE-LOCK") is None
-    assert rest.connection_test().ok  # the faults are used up
+def test_rest_unavailable_and_locked_are_transient_and_not_applied(rest, site):
+    faults = _faults()
+    for status, code in ((503, "SERVICE_UNAVAILABLE"), (423, "TABLE_LOCKED")):
+        SproSite.objects.filter(pk=site.pk).update(fault_status=status)
+        FaultProfile.objects.filter(pk=faults.pk).update(error_next=2)
+        with pytest.raises(ErpTransientError) as raised:
+            rest.journal_entry_post(entry=_journal("JE-LOCK", ("1000", "1.00", "0"), ("1050", "0", "1.00")))
+        assert (raised.value.code, raised.value.http_status, raised.value.maybe_applied) == (
+            code,
+            status,
+            False,
+        )
+        [result] = rest.receipts_post(receipts=[_receipt("PT-LOCK", "C1001", "5.00")])
+        assert isinstance(result.error, ErpTransientError) and result.error.code == code
+        assert rest.document_find(document_type="journal_entry", reference="JE-LOCK") is None
 
 
-def test_rest_timeout_before_applying_is_transient(rest):
-    _faults(timeout_next=1, hang_seconds=1.2)
+def test_rest_timeouts_before_and_after_applying(rest):
+    faults = _faults(timeout_next=1, hang_seconds=1.0)
     with pytest.raises(ErpTransientError) as raised:
         rest.journal_entry_post(entry=_journal("JE-SLOW", ("1000", "1.00", "0"), ("1050", "0", "1.00")))
     assert raised.value.code == "TIMEOUT" and raised.value.maybe_applied
     assert rest.document_find(document_type="journal_entry", reference="JE-SLOW") is None
 
-
-def test_rest_applied_but_timed_out_is_found_by_reference(rest):
-    _faults(applied_timeout_next=1, hang_seconds=1.2)
+    FaultProfile.objects.filter(pk=faults.pk).update(applied_timeout_next=1)
     results = rest.receipts_post(
-        receipts=[_receipt("PT-7001", "C1004", "80.25", ("INV-5006", "80.25")), _receipt("PT-7002", "C1004", "1.00")]
+        receipts=[
+            _receipt("PT-7001", "C1004", "80.25", ("INV-5006", "80.25")),
+            _receipt("PT-7002", "C1004", "1.00"),
+        ]
     )
     assert all(isinstance(r.error, ErpTransientError) and r.error.maybe_applied for r in results)
     found = rest.document_find(document_type="receipt", reference="PT-7001")
@@ -349,43 +370,46 @@ def test_rest_applied_but_timed_out_is_found_by_reference(rest):
     assert _balance("INV-5006") == Decimal("700.00")
 
 
-def test_rest_connection_errors_and_bad_key(site, sandbox_base):
+def test_rest_auth_connection_errors_and_paging(site, sandbox_base):
     wrong_key = _connector(base_url=f"{sandbox_base}/sagepro", credentials={"api_key": "nope"})
     check = wrong_key.connection_test()
     assert not check.ok and "AUTH_FAILED" in check.message
     with pytest.raises(ErpPermanentError):
         wrong_key.customer_get(number="C1001")
-    basic = _connector(base_url=f"{sandbox_base}/sagepro", credentials={"username": "demo", "password": API_KEY})
+    basic = _connector(
+        base_url=f"{sandbox_base}/sagepro", credentials={"username": "demo", "password": API_KEY}
+    )
     assert basic.customer_get(number="C1001").name == "Acme Outdoor Supply"
     down = _connector(base_url="http://127.0.0.1:9/sagepro", credentials={"api_key": API_KEY})
     with pytest.raises(ErpTransientError) as raised:
         down.invoices_open(customer_number="C1001")
     assert raised.value.code == "CONNECTION_ERROR" and not raised.value.maybe_applied
 
-
-def test_rest_paging_follows_next_links_and_transcript_is_redacted(site, sandbox_base):
-    connector = _connector(
+    paged = _connector(
         base_url=f"{sandbox_base}/sagepro",
         credentials={"api_key": API_KEY},
         options={"page_size": 1},
     )
-    assert [i.number for i in connector.invoices_open(customer_number="C1001")] == ["INV-5001", "INV-5002"]
-    calls = connector.transcript_take()
+    assert [i.number for i in paged.invoices_open(customer_number="C1001")] == ["INV-5001", "INV-5002"]
+    calls = paged.transcript_take()
     assert len(calls) == 2 and "page=2" in calls[1]["url"]
     assert all(API_KEY not in str(call) for call in calls)
-    assert connector.transcript_take() == []
+    assert paged.transcript_take() == []
 
 
-# --- CSV: pending files and the import's own answers ---------------------------------------------------------
+# --- CSV: pending files and the import's own answers ---------------------------------------------
 
 
+@pytest.mark.django_db  # no scheduled import thread here: the test's own transaction is enough
 def test_csv_dropped_but_not_yet_imported_is_found_after_the_import(drop, site):
     connector = _connector(
         base_url="file:///unused",
         credentials={},
         options={"transport": "csv", "drop_folder": str(drop), "import_wait_seconds": 0},
     )
-    [pending] = connector.receipts_post(receipts=[_receipt("PT-8001", "C1005", "45.00", ("INV-5007", "45.00"))])
+    [pending] = connector.receipts_post(
+        receipts=[_receipt("PT-8001", "C1005", "45.00", ("INV-5007", "45.00"))]
+    )
     assert isinstance(pending.error, ErpTransientError) and pending.error.code == "IMPORT_PENDING"
     assert pending.error.maybe_applied
     with pytest.raises(ErpTransientError) as still_pending:
@@ -396,16 +420,24 @@ def test_csv_dropped_but_not_yet_imported_is_found_after_the_import(drop, site):
     [result_file] = sandbox_sagepro_drop_process(folder=drop)  # Sage Pro's scheduled run
     assert "OK" in result_file.read_text()
     found = connector.document_find(document_type="receipt", reference="PT-8001")
-    assert found.number.startswith("R") and found.raw["APPLS"] == [{"APPLINVNO": "INV-5007", "APPLAMT": "45.00"}]
+    assert found.number.startswith("R") and found.raw["APPLS"] == [
+        {"APPLINVNO": "INV-5007", "APPLAMT": "45.00"}
+    ]
     assert _balance("INV-5007") == 0
     calls = connector.transcript_take()
     assert {call["method"] for call in calls} >= {"WRITE", "WAIT", "READ"}
-    assert all(set(call) == {"method", "url", "status", "duration_ms", "request", "response", "error"} for call in calls)
+    assert all(
+        set(call) == {"method", "url", "status", "duration_ms", "request", "response", "error"}
+        for call in calls
+    )
 
 
+@pytest.mark.django_db
 def test_csv_missing_folder_and_unknown_file(tmp_path, site):
     connector = _connector(
-        base_url="file:///unused", credentials={}, options={"transport": "csv", "drop_folder": str(tmp_path / "x")}
+        base_url="file:///unused",
+        credentials={},
+        options={"transport": "csv", "drop_folder": str(tmp_path / "x")},
     )
     check = connector.connection_test()
     assert not check.ok and "in, out, export" in check.message
