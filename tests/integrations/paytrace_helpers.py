@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from integrations.paytrace.client import PayTraceClient
+from integrations.paytrace.errors import PayTraceDeclined
 from integrations.paytrace.types import BillingAddress, Card, Details
 from integrations.webhooks import webhook_signature_header
 
@@ -14,12 +15,16 @@ TEST_VISA = Card(number="4012000098765439", expiration_month=12, expiration_year
 
 
 def sale(client: PayTraceClient, amount: str = "25.00", **details) -> str:
-    result = client.sale(
-        amount=Decimal(amount),
-        source=TEST_VISA,
-        billing_address=BillingAddress(name="Acme Outdoor Supply", zip="98101", country="US"),
-        details=Details(**details) if details else None,
-    )
+    """A keyed sale with the test Visa; a decline still has a transaction id, which is returned."""
+    try:
+        result = client.sale(
+            amount=Decimal(amount),
+            source=TEST_VISA,
+            billing_address=BillingAddress(name="Acme Outdoor Supply", zip="98101", country="US"),
+            details=Details(**details) if details else None,
+        )
+    except PayTraceDeclined as declined:
+        result = declined.result
     return result.transaction_id
 
 
