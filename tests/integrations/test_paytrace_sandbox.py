@@ -147,8 +147,6 @@ def test_refunds_need_settlement_then_link_to_the_original(paytrace):  # noqa: F
         paytrace.refund_for_transaction(transaction_id=sale.transaction_id, amount=Decimal("1.00"))
     assert caught.value.result.response_code == 107
 
-
-def test_refund_to_customer_and_keyed(paytrace):  # noqa: F811
     paytrace.customer_create(customer_id="CUST-R", card=visa())
     to_customer = paytrace.refund(source=VaultCustomer("CUST-R"), amount=Decimal("5.00"))
     assert to_customer.response_code == 106
@@ -233,8 +231,6 @@ def test_vault_create_duplicate_update_delete_export(paytrace):  # noqa: F811
         paytrace.customer_delete(customer_id="V-2")
     assert caught.value.codes == {30}
 
-
-def test_recurrence_create_export_delete(paytrace):  # noqa: F811
     paytrace.customer_create(customer_id="REC-1", card=visa())
     start = timezone.now().date() + timedelta(days=1)
     created = paytrace.recurrence_create(
