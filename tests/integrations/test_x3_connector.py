@@ -31,7 +31,19 @@ from integrations.sandbox.x3.models import X3Invoice, X3Payment, X3Stock
 from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
 from tests.factories import ConnectionFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Flush only the apps these tests write to between live-server tests: it keeps the file fast.
+pytestmark = pytest.mark.django_db(
+    transaction=True,
+    available_apps=[
+        "django.contrib.contenttypes",
+        "django.contrib.auth",
+        "integrations",
+        "customers",
+        "payments",
+        "integrations.sandbox",
+        "integrations.sandbox.x3",
+    ],
+)
 
 FOLDER = POOL = "SEED"
 TODAY = date(2026, 11, 20)
@@ -313,7 +325,9 @@ def test_credit_memo_and_journal_entry_via_gacc_import(x3):
 
 
 def test_pool_busy_503_is_transient_and_not_applied(x3):
-    _faults(error_next=1)
+    _faults(error_next=2)
+    with pytest.raises(ErpTransientError, match="no X3 client available"):
+        x3.customer_get(number="C1001")  # api1 answers the same way
     with pytest.raises(ErpTransientError, match="no X3 client available") as caught:
         x3.sales_order_create(
             order=SalesOrderData(
@@ -382,3 +396,13 @@ def test_record_in_use_is_transient_and_the_rest_of_the_batch_posts(x3):
         holder.join()
     assert isinstance(results[0].error, ErpTransientError) and "in use" in results[0].error.message
     assert results[1].document is not None
+
+
+def test_connection_refused_is_transient_and_not_applied():
+    x3 = X3Connector(
+        base_url="http://127.0.0.1:9/sandbox/x3", username="u", password="p", folder=FOLDER, pool_alias=POOL
+    )
+    with pytest.raises(ErpTransientError) as caught:
+        x3.invoice_get(number="INV-5001")
+    assert not caught.value.maybe_applied
+    assert not x3.connection_test().ok

@@ -15,7 +15,17 @@ from integrations.sandbox.models import FaultProfile
 from integrations.sandbox.x3.models import X3Customer, X3Invoice, X3Stock
 from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Flushing only the sandbox's tables (and auth's, which its post-migrate needs) between live-server
+# tests keeps this file fast; nothing here touches the other apps.
+pytestmark = pytest.mark.django_db(
+    transaction=True,
+    available_apps=[
+        "django.contrib.contenttypes",
+        "django.contrib.auth",
+        "integrations.sandbox",
+        "integrations.sandbox.x3",
+    ],
+)
 
 AUTH = ("WSUSER", "x3-secret")
 CONTEXT = CallContext(code_lang="ENG", pool_alias="SEED")

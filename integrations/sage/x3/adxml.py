@@ -98,6 +98,22 @@ def adx_parse(text: str) -> AdxObject:
     return obj
 
 
+def soap_envelope_start(*, header: bool) -> tuple[ET.Element, ET.Element]:
+    """A SOAP 1.1 envelope and its Body. `xsd:` only appears inside xsi:type values, so ElementTree
+    would not declare it on its own."""
+    envelope = ET.Element(f"{{{SOAP_ENV_NS}}}Envelope", {"xmlns:xsd": XSD_NS})
+    if header:
+        ET.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Header")
+    return envelope, ET.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Body")
+
+
+def xml_typed(parent: ET.Element, name: str, xsd_type: str, text: str) -> ET.Element:
+    """An RPC/encoded part: `<name xsi:type="...">text</name>`."""
+    child = ET.SubElement(parent, name, {f"{{{XSI_NS}}}type": xsd_type})
+    child.text = text
+    return child
+
+
 def xml_local(tag: str) -> str:
     """`{namespace}name` -> `name`: RPC/encoded bodies mix qualified and unqualified parts."""
     return tag.rsplit("}", 1)[-1]

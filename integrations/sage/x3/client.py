@@ -77,13 +77,17 @@ class X3Client:
         return ErpPermanentError(message, **kwargs)
 
     @staticmethod
-    def result_error(result: AdxResult) -> ErpError:
+    def message_error(message: str, *, raw: str = "") -> ErpError:
+        """The error an X3 refusal message stands for: locks and busy pools pass, the rest stays."""
+        if _TRANSIENT_TEXT.search(message):
+            return ErpTransientError(message, code="status0", raw=raw)
+        return ErpPermanentError(message, code="status0", raw=raw)
+
+    @classmethod
+    def result_error(cls, result: AdxResult) -> ErpError:
         """The error a status-0 result stands for, carrying X3's own message text."""
         texts = result.texts(MESSAGE_ERROR) or [m.message for m in result.messages] or ["X3 refused the call"]
-        message = "; ".join(texts)
-        if _TRANSIENT_TEXT.search(message):
-            return ErpTransientError(message, code="status0", raw=result.result_xml)
-        return ErpPermanentError(message, code="status0", raw=result.result_xml)
+        return cls.message_error("; ".join(texts), raw=result.result_xml)
 
     # --- SOAP ---------------------------------------------------------------------------------
     def soap(self, operation: str, parts: dict[str, Part]) -> AdxResult:

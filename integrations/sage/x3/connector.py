@@ -1,6 +1,7 @@
 """`ErpConnector` for Sage X3: writes through classic SOAP (`save` on BPC/SOH, `run` of AOWSIMPORT
 with the PAY and GACC import templates), reads through the api1 REST API and SOAP `query`/`read`."""
 
+import inspect
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -102,22 +103,13 @@ class X3Connector:
     def from_connection(cls, connection: Any) -> "X3Connector":
         options = dict(connection.options or {})
         credentials = connection.credentials or {}
-        known = {
-            "language",
-            "timeout",
-            "receipt_batch_size",
-            "page_size",
-            "site",
-            "order_type",
-            "customer_category",
-            "customer_public_name",
-            "order_public_name",
-            "import_public_name",
-            "payment_public_name",
-            "journal_public_name",
-            "journal_type",
-            "receivable_account",
-            "refund_account",
+        # Every keyword of __init__ except the connection's own fields may come from options.
+        tunable = set(inspect.signature(cls).parameters) - {
+            "base_url",
+            "username",
+            "password",
+            "folder",
+            "pool_alias",
         }
         return cls(
             base_url=connection.base_url,
@@ -125,7 +117,7 @@ class X3Connector:
             password=credentials.get("password", ""),
             folder=options["folder"],
             pool_alias=options.get("pool_alias", options["folder"]),
-            **{key: value for key, value in options.items() if key in known},
+            **{key: value for key, value in options.items() if key in tunable},
         )
 
     # --- mapping ------------------------------------------------------------------------------
@@ -372,8 +364,9 @@ class X3Connector:
                 )
                 results.append(BatchItemResult(reference=reference, error=error))
             elif outcome.error:
-                failed = AdxResult(status=0, messages=[AdxMessage(type=3, message=outcome.error)])
-                results.append(BatchItemResult(reference=reference, error=self.client.result_error(failed)))
+                results.append(
+                    BatchItemResult(reference=reference, error=self.client.message_error(outcome.error))
+                )
             else:
                 raw = {"import_request": request, "template": template}
                 document = ErpDocument(document_type, outcome.number, reference, raw=raw)
@@ -386,7 +379,7 @@ class X3Connector:
         (outcome,) = self._import(template, [document], [reference], document_type)
         if outcome.error is not None:
             raise outcome.error
-        assert outcome.document is not None  # noqa: S101 - one of the two is always set
+        assert outcome.document is not None  # one of the two is always set
         return outcome.document
 
     @staticmethod

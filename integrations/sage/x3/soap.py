@@ -14,8 +14,10 @@ from integrations.sage.x3.adxml import (
     XSI_NS,
     AdxObject,
     adx_parse,
+    soap_envelope_start,
     xml_local,
     xml_parse_safe,
+    xml_typed,
 )
 
 SOAP_PATH = "soap-generic/syracuse/collaboration/syracuse/CAdxWebServiceXmlCC"
@@ -61,23 +63,16 @@ class SoapFormatError(ValueError):
 Part = str | int | list[tuple[str, str]]
 
 
-def _typed(parent: ET.Element, name: str, xsd_type: str, text: str) -> None:
-    child = ET.SubElement(parent, name, {f"{{{XSI_NS}}}type": xsd_type})
-    child.text = text
-
-
 def soap_envelope(*, operation: str, context: CallContext, parts: dict[str, Part]) -> str:
     """One RPC call: `callContext` first, then the operation's parts in order. A list part is an
     `ArrayOfCAdxParamKeyValue` (object keys)."""
-    envelope = ET.Element(f"{{{SOAP_ENV_NS}}}Envelope")
-    ET.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Header")
-    body = ET.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Body")
+    envelope, body = soap_envelope_start(header=True)
     call = ET.SubElement(body, f"{{{WSS_NS}}}{operation}", {f"{{{SOAP_ENV_NS}}}encodingStyle": SOAP_ENC_NS})
     ctx = ET.SubElement(call, "callContext", {f"{{{XSI_NS}}}type": "wss:CAdxCallContext"})
-    _typed(ctx, "codeLang", "xsd:string", context.code_lang)
-    _typed(ctx, "poolAlias", "xsd:string", context.pool_alias)
-    _typed(ctx, "poolId", "xsd:string", context.pool_id)
-    _typed(ctx, "requestConfig", "xsd:string", context.request_config)
+    xml_typed(ctx, "codeLang", "xsd:string", context.code_lang)
+    xml_typed(ctx, "poolAlias", "xsd:string", context.pool_alias)
+    xml_typed(ctx, "poolId", "xsd:string", context.pool_id)
+    xml_typed(ctx, "requestConfig", "xsd:string", context.request_config)
     for name, value in parts.items():
         if isinstance(value, list):
             array = ET.SubElement(
@@ -90,12 +85,12 @@ def soap_envelope(*, operation: str, context: CallContext, parts: dict[str, Part
             )
             for key, key_value in value:
                 item = ET.SubElement(array, name, {f"{{{XSI_NS}}}type": "wss:CAdxParamKeyValue"})
-                _typed(item, "key", "xsd:string", key)
-                _typed(item, "value", "xsd:string", key_value)
+                xml_typed(item, "key", "xsd:string", key)
+                xml_typed(item, "value", "xsd:string", key_value)
         elif isinstance(value, int):
-            _typed(call, name, "xsd:int", str(value))
+            xml_typed(call, name, "xsd:int", str(value))
         else:
-            _typed(call, name, "xsd:string", value)
+            xml_typed(call, name, "xsd:string", value)
     return ET.tostring(envelope, encoding="unicode", xml_declaration=True)
 
 

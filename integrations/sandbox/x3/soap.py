@@ -4,7 +4,16 @@
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET  # noqa: S405 - parsing goes through xml_parse_safe
 
-from integrations.sage.x3.adxml import SOAP_ENC_NS, SOAP_ENV_NS, WSS_NS, XSI_NS, xml_local, xml_parse_safe
+from integrations.sage.x3.adxml import (
+    SOAP_ENC_NS,
+    SOAP_ENV_NS,
+    WSS_NS,
+    XSI_NS,
+    soap_envelope_start,
+    xml_local,
+    xml_parse_safe,
+    xml_typed,
+)
 
 
 @dataclass
@@ -51,13 +60,8 @@ def soap_call_parse(body: bytes) -> SoapCall:
     )
 
 
-def _typed(parent: ET.Element, name: str, xsd_type: str, text: str) -> None:
-    ET.SubElement(parent, name, {f"{{{XSI_NS}}}type": xsd_type}).text = text
-
-
 def soap_response(operation: str, *, status: int, messages: list[tuple[int, str]], result_xml: str) -> str:
-    envelope = ET.Element(f"{{{SOAP_ENV_NS}}}Envelope")
-    body = ET.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Body")
+    envelope, body = soap_envelope_start(header=False)
     response = ET.SubElement(
         body, f"{{{WSS_NS}}}{operation}Response", {f"{{{SOAP_ENV_NS}}}encodingStyle": SOAP_ENC_NS}
     )
@@ -72,12 +76,12 @@ def soap_response(operation: str, *, status: int, messages: list[tuple[int, str]
     )
     for message_type, text in messages:
         item = ET.SubElement(array, "messages", {f"{{{XSI_NS}}}type": "wss:CAdxMessage"})
-        _typed(item, "message", "xsd:string", text)
-        _typed(item, "type", "xsd:string", str(message_type))
-    _typed(returned, "resultXml", "xsd:string", result_xml)
-    _typed(returned, "status", "xsd:int", str(status))
+        xml_typed(item, "message", "xsd:string", text)
+        xml_typed(item, "type", "xsd:string", str(message_type))
+    xml_typed(returned, "resultXml", "xsd:string", result_xml)
+    xml_typed(returned, "status", "xsd:int", str(status))
     technical = ET.SubElement(returned, "technicalInfos", {f"{{{XSI_NS}}}type": "wss:CAdxTechnicalInfos"})
-    _typed(technical, "busy", "xsd:boolean", "false")
-    _typed(technical, "changeLanguage", "xsd:boolean", "false")
-    _typed(technical, "poolEntryIdx", "xsd:int", "0")
+    xml_typed(technical, "busy", "xsd:boolean", "false")
+    xml_typed(technical, "changeLanguage", "xsd:boolean", "false")
+    xml_typed(technical, "poolEntryIdx", "xsd:int", "0")
     return ET.tostring(envelope, encoding="unicode", xml_declaration=True)
