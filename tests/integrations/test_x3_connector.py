@@ -26,6 +26,7 @@ from integrations.sage.base import (
 )
 from integrations.sage.registry import connector_for
 from integrations.sage.x3 import X3Connector
+from integrations.sage.x3.connector import X3Options
 from integrations.sandbox.models import FaultProfile
 from integrations.sandbox.x3.models import X3Invoice, X3Payment, X3Stock
 from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
@@ -400,7 +401,12 @@ def test_record_in_use_is_transient_and_the_rest_of_the_batch_posts(x3):
 
 def test_connection_refused_is_transient_and_not_applied():
     x3 = X3Connector(
-        base_url="http://127.0.0.1:9/sandbox/x3", username="u", password="p", folder=FOLDER, pool_alias=POOL
+        base_url="http://127.0.0.1:9/sandbox/x3",
+        username="u",
+        password="p",
+        folder=FOLDER,
+        pool_alias=POOL,
+        options=X3Options(timeout=1),
     )
     with pytest.raises(ErpTransientError) as caught:
         x3.invoice_get(number="INV-5001")

@@ -1,8 +1,8 @@
 """`ErpConnector` for Sage X3: writes through classic SOAP (`save` on BPC/SOH, `run` of AOWSIMPORT
 with the PAY and GACC import templates), reads through the api1 REST API and SOAP `query`/`read`."""
 
-import inspect
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -54,6 +54,33 @@ def _amount(value: Decimal) -> str:
     return format(value, "f")
 
 
+@dataclass(frozen=True)
+class X3Options:
+    """What a Connection's `options` may tune, with the defaults of a standard X3 set-up."""
+
+    language: str = "ENG"
+    timeout: float = 15.0
+    receipt_batch_size: int = 20
+    page_size: int = 20  # api1 `count`
+    site: str = ""  # SALFCY when the order's defaults do not say
+    order_type: str = "SON"
+    customer_category: str = ""
+    customer_public_name: str = "BPC"
+    order_public_name: str = "SOH"
+    import_public_name: str = "AOWSIMPORT"
+    payment_public_name: str = "PAY"
+    journal_public_name: str = "GAS"
+    journal_type: str = "ODT"
+    receivable_account: str = "411000"
+    refund_account: str = "709000"
+
+    @classmethod
+    def from_dict(cls, options: dict[str, Any]) -> "X3Options":
+        """Keys that are not options (folder, pool_alias, other systems' settings) are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in options.items() if key in names})
+
+
 class X3Connector:
     system = "sage_x3"
 
@@ -65,59 +92,30 @@ class X3Connector:
         password: str,
         folder: str,
         pool_alias: str,
-        language: str = "ENG",
-        timeout: float = 15.0,
-        receipt_batch_size: int = 20,
-        page_size: int = 20,
-        site: str = "",
-        order_type: str = "SON",
-        customer_category: str = "",
-        customer_public_name: str = "BPC",
-        order_public_name: str = "SOH",
-        import_public_name: str = "AOWSIMPORT",
-        payment_public_name: str = "PAY",
-        journal_public_name: str = "GAS",
-        journal_type: str = "ODT",
-        receivable_account: str = "411000",
-        refund_account: str = "709000",
+        options: X3Options | None = None,
     ):
-        transport = HttpTransport(base_url=base_url, timeout=timeout, auth=(username, password))
-        self.client = X3Client(
-            transport=transport, folder=folder, context=CallContext(code_lang=language, pool_alias=pool_alias)
+        self.options = options or X3Options()
+        transport = HttpTransport(
+            base_url=base_url, timeout=float(self.options.timeout), auth=(username, password)
         )
-        self.receipt_batch_size = receipt_batch_size
-        self.page_size = page_size
-        self.site = site
-        self.order_type = order_type
-        self.customer_category = customer_category
-        self.customer_public_name = customer_public_name
-        self.order_public_name = order_public_name
-        self.import_public_name = import_public_name
-        self.payment_public_name = payment_public_name
-        self.journal_public_name = journal_public_name
-        self.journal_type = journal_type
-        self.receivable_account = receivable_account
-        self.refund_account = refund_account
+        context = CallContext(code_lang=self.options.language, pool_alias=pool_alias)
+        self.client = X3Client(transport=transport, folder=folder, context=context)
+
+    @property
+    def receipt_batch_size(self) -> int:
+        return int(self.options.receipt_batch_size)
 
     @classmethod
     def from_connection(cls, connection: Any) -> "X3Connector":
         options = dict(connection.options or {})
         credentials = connection.credentials or {}
-        # Every keyword of __init__ except the connection's own fields may come from options.
-        tunable = set(inspect.signature(cls).parameters) - {
-            "base_url",
-            "username",
-            "password",
-            "folder",
-            "pool_alias",
-        }
         return cls(
             base_url=connection.base_url,
             username=credentials.get("username", ""),
             password=credentials.get("password", ""),
             folder=options["folder"],
             pool_alias=options.get("pool_alias", options["folder"]),
-            **{key: value for key, value in options.items() if key in tunable},
+            options=X3Options.from_dict(options),
         )
 
     # --- mapping ------------------------------------------------------------------------------
@@ -190,7 +188,7 @@ class X3Connector:
         try:
             next(iter(self.client.feed("BPCUSTOMER", count=1)), None)
             self.client.soap_ok(
-                "query", {"publicName": self.customer_public_name, "objectKeys": [], "listSize": 1}
+                "query", {"publicName": self.options.customer_public_name, "objectKeys": [], "listSize": 1}
             )
         except ErpError as exc:
             return ConnectionCheck(ok=False, message=str(exc))
@@ -201,7 +199,9 @@ class X3Connector:
         return self._customer_from_resource(resource) if resource else None
 
     def _customers_where(self, where: str, order_by: str = "BPCNUM asc") -> Iterator[ErpCustomer]:
-        for resource in self.client.feed("BPCUSTOMER", where=where, order_by=order_by, count=self.page_size):
+        for resource in self.client.feed(
+            "BPCUSTOMER", where=where, order_by=order_by, count=self.options.page_size
+        ):
             yield self._customer_from_resource(resource)
 
     def customer_find_by_email(self, *, email: str) -> list[ErpCustomer]:
@@ -216,7 +216,9 @@ class X3Connector:
 
     def invoices_open(self, *, customer_number: str) -> list[ErpInvoice]:
         where = f"BPCINV eq {where_literal(customer_number)} and OPNCUR gt 0"
-        feed = self.client.feed("SINVOICE", where=where, order_by="INVDAT asc,NUM asc", count=self.page_size)
+        feed = self.client.feed(
+            "SINVOICE", where=where, order_by="INVDAT asc,NUM asc", count=self.options.page_size
+        )
         return [self._invoice_from_resource(resource) for resource in feed]
 
     def invoice_get(self, *, number: str) -> ErpInvoice | None:
@@ -227,7 +229,9 @@ class X3Connector:
         if not skus:
             return []
         where = " or ".join(f"ITMREF eq {where_literal(sku)}" for sku in skus)
-        feed = self.client.feed("STOCK", where=where, order_by="ITMREF asc,STOFCY asc", count=self.page_size)
+        feed = self.client.feed(
+            "STOCK", where=where, order_by="ITMREF asc,STOFCY asc", count=self.options.page_size
+        )
         return [
             StockLevel(
                 sku=row["ITMREF"],
@@ -253,10 +257,10 @@ class X3Connector:
             order = next(iter(self.client.feed("SORDER", where=where, count=1)), None)
             return ErpDocument(SALES_ORDER, order["SOHNUM"], reference, raw=order) if order else None
         public_names = {
-            RECEIPT: self.payment_public_name,
-            REVERSAL: self.payment_public_name,
-            CREDIT_MEMO: self.journal_public_name,
-            JOURNAL_ENTRY: self.journal_public_name,
+            RECEIPT: self.options.payment_public_name,
+            REVERSAL: self.options.payment_public_name,
+            CREDIT_MEMO: self.options.journal_public_name,
+            JOURNAL_ENTRY: self.options.journal_public_name,
         }
         if document_type not in public_names:
             raise ValueError(f"unknown document type {document_type!r}")
@@ -268,7 +272,11 @@ class X3Connector:
         address = customer.address
         obj = AdxObject(
             groups={
-                "BPC0_1": {"BPCNUM": customer.number, "BCGCOD": self.customer_category, "BPCSTA": "2"},
+                "BPC0_1": {
+                    "BPCNUM": customer.number,
+                    "BCGCOD": self.options.customer_category,
+                    "BPCSTA": "2",
+                },
                 "BPRC_1": {"BPRNAM": [customer.name], "CUR": customer.currency},
             },
             tables={
@@ -287,7 +295,7 @@ class X3Connector:
                 ]
             },
         )
-        parts: dict[str, Any] = {"publicName": self.customer_public_name}
+        parts: dict[str, Any] = {"publicName": self.options.customer_public_name}
         if customer.number and self.customer_get(number=customer.number):
             operation = "modify"
             parts["objectKeys"] = [("BPCNUM", customer.number)]
@@ -298,8 +306,8 @@ class X3Connector:
 
     def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument:
         header = {
-            "SALFCY": self.site,
-            "SOHTYP": self.order_type,
+            "SALFCY": self.options.site,
+            "SOHTYP": self.options.order_type,
             "BPCORD": order.customer_number,
             "CUSORDREF": order.reference,
             "CUR": order.currency,
@@ -317,7 +325,7 @@ class X3Connector:
         ]
         obj = AdxObject(groups={"SOH0_1": header}, tables={"SOH4_1": lines})
         result = self.client.soap_ok(
-            "save", {"publicName": self.order_public_name, "objectXml": adx_build(obj)}
+            "save", {"publicName": self.options.order_public_name, "objectXml": adx_build(obj)}
         )
         saved = result.obj()
         return ErpDocument(
@@ -337,7 +345,7 @@ class X3Connector:
             "I_FILE": import_file_build(documents),
         }
         inputs = adx_build(AdxObject(groups={"GRP1": params}))
-        return self.client.soap("run", {"publicName": self.import_public_name, "inputXml": inputs})
+        return self.client.soap("run", {"publicName": self.options.import_public_name, "inputXml": inputs})
 
     def _import(
         self, template: str, documents: list[Document], references: list[str], document_type: str
@@ -425,7 +433,7 @@ class X3Connector:
         original = self.client.soap_ok(
             "read",
             {
-                "publicName": self.payment_public_name,
+                "publicName": self.options.payment_public_name,
                 "objectKeys": [("NUM", reversal.original_document_number)],
             },
         ).obj()
@@ -458,7 +466,7 @@ class X3Connector:
         defaults: dict[str, str],
     ) -> Document:
         header = {
-            "TYP": self.journal_type,
+            "TYP": self.options.journal_type,
             "ACCDAT": import_date(entry_date),
             "CUR": currency,
             "REF": reference,
@@ -476,9 +484,14 @@ class X3Connector:
         )
         amount = _amount(memo.amount)
         lines = [
-            {"ACCNUM": memo.account or self.refund_account, "SNS": "1", "AMTCUR": amount, "DES": description},
             {
-                "ACCNUM": self.receivable_account,
+                "ACCNUM": memo.account or self.options.refund_account,
+                "SNS": "1",
+                "AMTCUR": amount,
+                "DES": description,
+            },
+            {
+                "ACCNUM": self.options.receivable_account,
                 "BPR": memo.customer_number,
                 "SNS": "-1",
                 "AMTCUR": amount,
