@@ -93,7 +93,8 @@ def scheduled_import(folder: Path) -> Iterator[None]:
     def run() -> None:
         try:
             while not stop.is_set():
-                sandbox_sagepro_drop_process(folder=folder)
+                if any((folder / "in").glob("*.csv")):
+                    sandbox_sagepro_drop_process(folder=folder)
                 stop.wait(0.05)
         finally:
             connections.close_all()

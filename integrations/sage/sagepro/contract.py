@@ -60,6 +60,14 @@ Transport 2: the CSV drop folder (option `drop_folder`)
   export/  `<resource>.csv` for every resource above, flattened the same way, refreshed by each import
            before its result file is written and its input archived.
   A document is therefore always in exactly one place we can see: pending in in/, or in the exports.
+  We wait up to `import_wait_seconds` for a result; past that every document of the file answers
+  ErpTransientError IMPORT_PENDING (maybe applied), and `document_find` keeps answering IMPORT_PENDING
+  while its reference sits in in/: it exists but has no Sage Pro number yet, so never post it again.
+
+Error mapping (both transports): TABLE_LOCKED, SERVICE_UNAVAILABLE, RATE_LIMITED, IMPORT_PENDING, HTTP
+423/429/5xx, timeouts and connection errors are `ErpTransientError` (`maybe_applied` when a write may have
+landed: a read timeout, a 5xx other than 503); every other refusal is `ErpPermanentError` with the code
+and message (prefixed with the field). A refused row of a batch is that receipt's `BatchItemResult.error`.
 """
 
 from dataclasses import dataclass
