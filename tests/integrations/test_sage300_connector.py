@@ -1,9 +1,11 @@
 """Sage300Connector end to end against the Sage 300 simulator over real HTTP."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import requests
 from django.utils import timezone
 
 from integrations.models import System
@@ -23,6 +25,7 @@ from integrations.sage.base import (
 )
 from integrations.sage.registry import connector_for
 from integrations.sage.sage300 import Sage300Connector
+from integrations.sage.sage300.client import error_from
 from integrations.sandbox.models import FaultProfile
 from integrations.sandbox.sage300.models import Company, Customer
 from integrations.sandbox.sage300.services import sandbox_sage300_company_ensure, sandbox_sage300_seed
@@ -297,6 +300,10 @@ def test_journal_entries(erp):
     )
     with pytest.raises(ErpPermanentError, match='Account "9999" does not exist'):
         erp.journal_entry_post(entry=unknown)
+    too_old = JournalEntryData(**{**entry.__dict__, "entry_date": TODAY.replace(year=TODAY.year - 10)})
+    with pytest.raises(ErpPermanentError, match="fiscal") as fiscal:
+        erp.journal_entry_post(entry=too_old)
+    assert fiscal.value.code == "FieldInvalid"
 
 
 @pytest.mark.parametrize("legacy", [False, True])
@@ -359,3 +366,50 @@ def test_applied_but_timed_out_is_found_before_a_retry(make_connector):
     assert found.number == "CA1-1"
     assert _balances(erp, "C1002") == {}  # finding it finished the posting, once
     assert erp.document_find(document_type="receipt", reference="PT-9501").number == "CA1-1"
+
+
+def _response(status, body, content_type="application/json; charset=utf-8"):
+    response = requests.Response()
+    response.status_code = status
+    response._content = body.encode()
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+def _sage(code, value):
+    return json.dumps({"error": {"code": code, "message": {"lang": "en-US", "value": value}}})
+
+
+P, T = ErpPermanentError, ErpTransientError
+ERROR_SHAPES = [
+    # status, body, content type, write, expected class, code, message, maybe_applied
+    (409, _sage("FieldInvalid", "Bad item."), "", True, P, "FieldInvalid", "Bad item.", False),
+    (
+        409,
+        '{"error":{"code":"RecordDuplicate","message":"Exists."}}',
+        "",
+        True,
+        P,
+        "RecordDuplicate",
+        "Exists.",
+        False,
+    ),
+    (500, '{"Message":"An error has occurred."}', "", False, T, "", "An error has occurred.", False),
+    (500, _sage("RecordInvalid", "Out of balance."), "", True, P, "RecordInvalid", "Out of balance.", False),
+    (503, "The service is unavailable.", "text/plain", True, T, "", "The service is unavailable.", False),
+    (502, "<html>Bad Gateway</html>", "text/html", True, T, "", "<html>Bad Gateway</html>", True),
+    (409, _sage("SessionError", "Session expired."), "", False, T, "SessionError", "Session expired.", False),
+    (500, _sage("DBLinkError", "No database."), "", True, T, "DBLinkError", "No database.", False),
+    (429, _sage("TooManyRequests", "Busy."), "", True, T, "TooManyRequests", "Busy.", False),
+    (400, _sage("InvalidPayload", "Bad JSON."), "", True, P, "InvalidPayload", "Bad JSON.", False),
+    (404, _sage("RecordNotFound", "No batch."), "", True, P, "RecordNotFound", "No batch.", False),
+    (401, "", "text/plain", False, P, "", "HTTP 401", False),
+]
+
+
+def test_error_shapes_map_to_typed_errors():
+    for status, body, content_type, write, kind, code, message, maybe_applied in ERROR_SHAPES:
+        error = error_from(_response(status, body, content_type or "application/json"), write=write)
+        assert type(error) is kind, (status, body)
+        assert (error.code, error.message, error.http_status) == (code, message, status)
+        assert getattr(error, "maybe_applied", False) is maybe_applied, (status, body)

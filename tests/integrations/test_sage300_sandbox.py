@@ -282,6 +282,10 @@ def test_sales_order_commits_stock_and_refuses_unknown_items(api):
     assert _error(unknown) == ("FieldInvalid", 'Item "NOPE" does not exist.')
     found = _get(api, "OE/OEOrders", **{"$filter": "OrderReference eq 'WEB-77'", "$top": "1"}).json()["value"]
     assert len(found) == 1
+    assert _post(api, "OE/OEOrders", order).status_code == 201  # the Web API has no idempotency of its own
+    twice = _get(api, "OE/OEOrders", **{"$filter": "OrderReference eq 'WEB-77'"}).json()["value"]
+    assert [row["OrderNumber"] for row in twice] == [found[0]["OrderNumber"], "ORD000000000002"]
+    assert ItemLocation.objects.get(item__number="STOVE-1").committed == Decimal("6")
 
 
 def test_faults_answer_with_the_servers_own_errors(api):

@@ -1,6 +1,7 @@
 """The Sage 300 Web API over HTTP: Basic sign-on, the mandatory JSON Content-Type, OData paging, and the
 server's errors turned into `ErpTransientError` / `ErpPermanentError` carrying Sage's own `code`."""
 
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -93,15 +94,16 @@ class Sage300Client:
 
     def _call(self, method: str, path: str, *, body: Any = None) -> requests.Response:
         data = dumps(body).encode() if body is not None else None
+        recorded = len(self.transport.transcript)
         try:
             response = self.transport.request(method, path, data=data)
         except TransportError as exc:
             raise ErpTransientError(str(exc), maybe_applied=exc.maybe_applied, code="TransportError") from exc
         finally:
-            if body is not None and self.transport.transcript:
-                # The transport only sees encoded bytes (requests cannot encode Decimal); keep the
-                # attempt log structured with the redacted payload itself.
-                self.transport.transcript[-1].request = redact(loads(data))
+            if body is not None and len(self.transport.transcript) > recorded:
+                # The transport only saw encoded bytes (requests cannot encode Decimal): keep the attempt
+                # log structured and JSON-storable, decoded the way the transport decodes responses.
+                self.transport.transcript[-1].request = redact(json.loads(data))
         if response.status_code >= 400:
             raise error_from(response, write=method != "GET")
         return response
@@ -118,12 +120,10 @@ class Sage300Client:
                 return None
             raise
 
-    def feed(
-        self, resource: str, *, filter: str | None = None, select: str | None = None, top: int | None = None
-    ) -> Iterator[Record]:  # noqa: A002
+    def feed(self, resource: str, *, query: str | None = None, top: int | None = None) -> Iterator[Record]:
         """Every record of a feed, page after page: follows `@odata.nextLink` and the older
         `odata.nextLink`, stopping at `top` records when given."""
-        path: str | None = query_path(resource, {"$filter": filter, "$select": select, "$top": top})
+        path: str | None = query_path(resource, {"$filter": query, "$top": top})
         seen = 0
         while path:
             url = self.transport.url_for(path)
@@ -137,7 +137,7 @@ class Sage300Client:
             path = urljoin(url, following) if following else None
 
     def count(self, resource: str) -> int:
-        page = self.get(query_path(resource, {"$top": 1, "$count": "true", "$select": None}))
+        page = self.get(query_path(resource, {"$top": 1, "$count": "true"}))
         return int(page.get("@odata.count", page.get("odata.count", len(page.get("value", [])))))
 
     def post(self, path: str, body: Record) -> Record:

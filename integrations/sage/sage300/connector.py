@@ -179,7 +179,7 @@ class Sage300Connector:
         wanted = value.strip().casefold()
         if not wanted:
             return []
-        records = self.client.feed(CUSTOMERS, filter=prefix_any_case(field, value.strip()))
+        records = self.client.feed(CUSTOMERS, query=prefix_any_case(field, value.strip()))
         return [
             payloads.customer_from(record)
             for record in records
@@ -197,7 +197,7 @@ class Sage300Connector:
         # never missed; seeing a customer twice is harmless to an upsert.
         day = since.astimezone(UTC).date().isoformat() if since else None
         query = f"DateLastMaintained ge datetime'{day}T00:00:00'" if day else None
-        for record in self.client.feed(CUSTOMERS, filter=query):
+        for record in self.client.feed(CUSTOMERS, query=query):
             yield payloads.customer_from(record)
 
     # Invoices
@@ -209,13 +209,13 @@ class Sage300Connector:
             "CurrentBalanceInCustomerCurrency gt 0"
         )
         invoices = [
-            payloads.invoice_from(record) for record in self.client.feed(POSTED_DOCUMENTS, filter=query)
+            payloads.invoice_from(record) for record in self.client.feed(POSTED_DOCUMENTS, query=query)
         ]
         return sorted(invoices, key=lambda invoice: (invoice.issued_on, invoice.number))
 
     def invoice_get(self, *, number: str) -> ErpInvoice | None:
         query = f"DocumentNumber eq {literal(number)} and DocumentType eq 'Invoice'"
-        record = next(self.client.feed(POSTED_DOCUMENTS, filter=query, top=1), None)
+        record = next(self.client.feed(POSTED_DOCUMENTS, query=query, top=1), None)
         return payloads.invoice_from(record) if record else None
 
     # Documents
@@ -399,7 +399,7 @@ class Sage300Connector:
         return finders[document_type](reference)
 
     def _first(self, resource: str, query: str) -> Record | None:
-        return next(self.client.feed(resource, filter=query, top=1), None)
+        return next(self.client.feed(resource, query=query, top=1), None)
 
     def _customer_find(self, reference: str) -> ErpDocument | None:
         customer = self.customer_get(number=payloads.customer_number_from_reference(reference))
@@ -427,7 +427,7 @@ class Sage300Connector:
         if posted:
             return self._receipt_document(posted["BatchNumber"], posted)
         unposted = self.client.feed(
-            RECEIPT_BATCHES, filter="BatchRecordType eq 'CA' and BatchStatus ne 'Posted'"
+            RECEIPT_BATCHES, query="BatchRecordType eq 'CA' and BatchStatus ne 'Posted'"
         )
         for batch in unposted:
             for entry in batch.get("ReceiptsAdjustments") or []:
@@ -481,7 +481,7 @@ class Sage300Connector:
                     on_hand=Decimal(record["QuantityOnHand"]),
                     allocated=Decimal(record["QuantityCommitted"]),
                 )
-                for record in self.client.feed(STOCK, filter=query)
+                for record in self.client.feed(STOCK, query=query)
             ]
         return levels
 
