@@ -1,0 +1,374 @@
+"""The demo world of `make run`: connections to the four local simulators, mapping tables for the three
+ERPs, customers linked in every system, open invoices, a few PayTrace payments, and staff logins.
+
+Every step is idempotent: running the demo again finds what exists and adds only what is missing."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer, CustomerLink
+from customers.services import customer_normalized_fields_set
+from integrations.models import (
+    Connection,
+    CurrencyRate,
+    FieldDefault,
+    GLAccountRule,
+    PaymentMethodMapping,
+    StatusMapping,
+    System,
+)
+from integrations.sandbox.demo_data import CUSTOMERS, INVOICES
+from payments.models import Invoice
+from portal.roles import AUDITOR, FINANCE_REVIEWER, INTEGRATION_ADMIN
+
+BASE_URL = "http://127.0.0.1:8000"
+PAYTRACE_USER, PAYTRACE_PASSWORD, INTEGRATOR_ID = "demo", "demo-password", "PAYSAGE01"
+SAGE300_COMPANY, SAGE300_USER, SAGE300_PASSWORD = "SAMLTD", "ADMIN", "ADMIN"
+X3_FOLDER, X3_POOL, X3_USER, X3_PASSWORD = "SEED", "PAYSAGE", "admin", "admin-password"
+SAGEPRO_SITE, SAGEPRO_API_KEY = "DEMO", "sagepro-demo-key"
+
+CONNECTIONS = {
+    "PayTrace (sandbox)": (
+        System.PAYTRACE,
+        "/sandbox/paytrace",
+        {"username": PAYTRACE_USER, "password": PAYTRACE_PASSWORD, "integrator_id": INTEGRATOR_ID},
+        {"timezone": "America/Los_Angeles", "erp_connection": "Sage 300 (sandbox)", "timeout": 15},
+    ),
+    "Sage 300 (sandbox)": (
+        System.SAGE_300,
+        "/sandbox/sage300/Sage300WebApi/v1.0",
+        {"username": SAGE300_USER, "password": SAGE300_PASSWORD},
+        {"company": SAGE300_COMPANY, "bank_code": "PAYTRACE", "receipt_batch_size": 20, "location": "WH1"},
+    ),
+    "Sage X3 (sandbox)": (
+        System.SAGE_X3,
+        "/sandbox/x3",
+        {"username": X3_USER, "password": X3_PASSWORD},
+        {
+            "folder": X3_FOLDER,
+            "pool_alias": X3_POOL,
+            "language": "ENG",
+            "receipt_batch_size": 20,
+            "site": "WH1",
+        },
+    ),
+    "Sage Pro (sandbox)": (
+        System.SAGE_PRO,
+        "/sandbox/sagepro",
+        {"api_key": SAGEPRO_API_KEY},
+        {"transport": "rest", "receipt_batch_size": 50},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ErpCodes:
+    card_payment_code: str
+    ach_payment_code: str
+    card_bank: str
+    ach_bank: str
+    accounts: dict[str, str]
+
+
+ERP_CODES = {
+    System.SAGE_300: ErpCodes(
+        "CC",
+        "ACH",
+        "PAYTRACE",
+        "OPER",
+        {
+            "cash": "1000",
+            "clearing": "1020",
+            "receivable": "1200",
+            "revenue": "4000",
+            "refunds": "4100",
+            "fees": "6100",
+            "chargebacks": "6200",
+            "write_off": "6900",
+            "unapplied": "1200",
+        },
+    ),
+    System.SAGE_X3: ErpCodes(
+        "CARD",
+        "ACH",
+        "CARD",
+        "BANK1",
+        {
+            "cash": "512000",
+            "clearing": "511000",
+            "receivable": "411000",
+            "revenue": "706000",
+            "refunds": "709000",
+            "fees": "627000",
+            "chargebacks": "658000",
+            "write_off": "658100",
+            "unapplied": "411000",
+        },
+    ),
+    System.SAGE_PRO: ErpCodes(
+        "CC",
+        "ACH",
+        "PT",
+        "OPER",
+        {
+            "cash": "1000",
+            "clearing": "1050",
+            "receivable": "1200",
+            "revenue": "4000",
+            "refunds": "4100",
+            "fees": "6100",
+            "chargebacks": "6200",
+            "write_off": "6900",
+            "unapplied": "1200",
+        },
+    ),
+}
+
+STATUS_MAPPINGS = (
+    ("approved", "Paid", StatusMapping.Action.RECEIPT, False),
+    ("declined", "Failed", StatusMapping.Action.NONE, False),
+    ("refunded", "Credit memo", StatusMapping.Action.CREDIT_MEMO, False),
+    ("voided", "Reversed", StatusMapping.Action.REVERSAL, False),
+    ("chargeback", "Chargeback", StatusMapping.Action.JOURNAL_ENTRY, True),
+)
+# Processing fees per card brand: percent of the batch's sales plus a fixed amount per sale.
+CARD_FEES = {
+    "VISA": (Decimal("2.50"), Decimal("0.10")),
+    "MASTERCARD": (Decimal("2.60"), Decimal("0.10")),
+    "AMEX": (Decimal("3.50"), Decimal("0.15")),
+    "DISCOVER": (Decimal("2.40"), Decimal("0.10")),
+}
+FIELD_DEFAULTS = {
+    System.SAGE_300: {("", "home_currency"): "USD", ("sales_order", "Location"): "WH1"},
+    System.SAGE_X3: {
+        ("", "home_currency"): "USD",
+        ("sales_order", "SALFCY"): "WH1",
+        ("sales_order", "SOHTYP"): "SON",
+    },
+    System.SAGE_PRO: {("", "home_currency"): "USD", ("sales_order", "LOCTID"): "WH1"},
+}
+CURRENCY_RATES = (("CAD", "USD", Decimal("0.73000000")), ("EUR", "USD", Decimal("1.08000000")))
+STAFF = (
+    ("admin", None),
+    ("reviewer", FINANCE_REVIEWER),
+    ("integrator", INTEGRATION_ADMIN),
+    ("auditor", AUDITOR),
+)
+LOGIN_FILE = settings.VAR_DIR / "admin-login.txt"
+
+
+def demo_connections_ensure(*, base_url: str = BASE_URL) -> dict[str, Connection]:
+    connections = {}
+    for name, (system, path, credentials, options) in CONNECTIONS.items():
+        connection, created = Connection.objects.get_or_create(
+            name=name,
+            defaults={
+                "system": system,
+                "environment": settings.PAYSAGE_ENV,
+                "base_url": f"{base_url}{path}",
+                "credentials": credentials,
+                "options": options,
+            },
+        )
+        connections[system] = connection
+    return connections
+
+
+def demo_mappings_ensure() -> None:
+    valid_from = date(2026, 1, 1)
+    for erp, codes in ERP_CODES.items():
+        for status, erp_status, action, reopen in STATUS_MAPPINGS:
+            StatusMapping.objects.get_or_create(
+                erp=erp,
+                paytrace_status=status,
+                defaults={"erp_status": erp_status, "action": action, "reopen_invoice": reopen},
+            )
+        for method, code, bank in (
+            ("card", codes.card_payment_code, codes.card_bank),
+            ("ach", codes.ach_payment_code, codes.ach_bank),
+        ):
+            PaymentMethodMapping.objects.get_or_create(
+                erp=erp,
+                payment_method=method,
+                card_brand="",
+                defaults={"erp_payment_code": code, "bank_code": bank},
+            )
+        for purpose, account in codes.accounts.items():
+            GLAccountRule.objects.get_or_create(
+                erp=erp,
+                purpose=purpose,
+                transaction_type="",
+                merchant_id="",
+                card_brand="",
+                defaults={"account": account},
+            )
+        for brand, (percent, fixed) in CARD_FEES.items():
+            GLAccountRule.objects.get_or_create(
+                erp=erp,
+                purpose="fees",
+                transaction_type="",
+                merchant_id="",
+                card_brand=brand,
+                defaults={"account": codes.accounts["fees"], "fee_percent": percent, "fee_fixed": fixed},
+            )
+        for (document_type, field), value in FIELD_DEFAULTS[erp].items():
+            FieldDefault.objects.get_or_create(
+                erp=erp, document_type=document_type, field=field, defaults={"value": value}
+            )
+    for source, target, rate in CURRENCY_RATES:
+        CurrencyRate.objects.get_or_create(
+            from_currency=source, to_currency=target, valid_from=valid_from, defaults={"rate": rate}
+        )
+
+
+def demo_sandboxes_seed() -> None:
+    """Accounts and demo data inside the four simulators (they live in this same database)."""
+    from integrations.sandbox.paytrace.services import sandbox_paytrace_account_ensure, sandbox_paytrace_seed
+    from integrations.sandbox.sage300.services.company import (
+        sandbox_sage300_company_ensure,
+        sandbox_sage300_seed,
+    )
+    from integrations.sandbox.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
+    from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
+
+    sandbox_paytrace_account_ensure(
+        username=PAYTRACE_USER, password=PAYTRACE_PASSWORD, integrator_id=INTEGRATOR_ID
+    )
+    sandbox_paytrace_seed(username=PAYTRACE_USER)
+    sandbox_sage300_company_ensure(company=SAGE300_COMPANY, username=SAGE300_USER, password=SAGE300_PASSWORD)
+    sandbox_sage300_seed(company=SAGE300_COMPANY)
+    sandbox_x3_folder_ensure(folder=X3_FOLDER, pool_alias=X3_POOL, username=X3_USER, password=X3_PASSWORD)
+    sandbox_x3_seed(folder=X3_FOLDER)
+    sandbox_sagepro_site_ensure(site=SAGEPRO_SITE, api_key=SAGEPRO_API_KEY)
+    sandbox_sagepro_seed(site=SAGEPRO_SITE)
+
+
+def demo_customers_ensure(*, connections: dict[str, Connection]) -> dict[str, Customer]:
+    """The demo customers, linked by the same number in PayTrace's vault and in each ERP."""
+    customers = {}
+    for demo in CUSTOMERS:
+        link = CustomerLink.objects.filter(
+            connection=connections[System.PAYTRACE], external_id=demo.number
+        ).first()
+        if link is not None:
+            customers[demo.number] = link.customer
+            continue
+        customer = Customer(
+            name=demo.name,
+            email=demo.email,
+            phone=demo.phone,
+            address_line1=demo.street,
+            city=demo.city,
+            state=demo.state,
+            postal_code=demo.postal_code,
+            country=demo.country,
+            currency=demo.currency,
+        )
+        customer_normalized_fields_set(customer=customer)
+        customer.save()
+        customers[demo.number] = customer
+    for customer_number, customer in customers.items():
+        for connection in connections.values():
+            CustomerLink.objects.get_or_create(
+                customer=customer,
+                connection=connection,
+                defaults={"external_id": customer_number, "synced_at": timezone.now()},
+            )
+    return customers
+
+
+def demo_invoices_ensure(*, connections: dict[str, Connection], customers: dict[str, Customer]) -> None:
+    today = timezone.localdate()
+    for erp in (System.SAGE_300, System.SAGE_X3, System.SAGE_PRO):
+        for demo in INVOICES:
+            customer = customers[demo.customer_number]
+            Invoice.objects.get_or_create(
+                connection=connections[erp],
+                invoice_number=demo.number,
+                defaults={
+                    "customer": customer,
+                    "reference": demo.reference,
+                    "currency": customer.currency,
+                    "amount": demo.amount,
+                    "balance": demo.amount,
+                    "issued_on": demo.issued_on(today),
+                    "due_on": demo.due_on(today),
+                },
+            )
+
+
+def demo_payments_ensure() -> int:
+    """A few PayTrace payments for the first sync to pick up; only on an account with none yet."""
+    from integrations.sandbox.paytrace.models import PtAccount, PtCustomer, PtTransaction
+    from integrations.sandbox.paytrace.services.transactions import (
+        Origin,
+        pt_card_charge,
+        pt_transaction_void,
+    )
+
+    account = PtAccount.objects.get(username=PAYTRACE_USER)
+    if PtTransaction.objects.filter(account=account).exists():
+        return 0
+    plan = (
+        ("C1001", Decimal("1250.00"), "INV-5001", False),  # pays one invoice exactly, by reference
+        ("C1002", Decimal("50.00"), "WEB-1002", False),  # part of an invoice raised for a web order
+        ("C1003", Decimal("4500.00"), "", False),  # two invoices oldest first, the rest on account
+        ("C1004", Decimal("0.29"), "", False),  # the sandbox declines this amount
+        ("C1005", Decimal("45.00"), "INV-5007", True),  # voided before settlement
+    )
+    for number, amount, invoice_id, void in plan:
+        vaulted = PtCustomer.objects.get(account=account, customer_id=number)
+        origin = Origin(customer_id=number, details={"invoice_id": invoice_id} if invoice_id else {})
+        charged = pt_card_charge(account=account, kind="SALE", amount=amount, origin=origin, card_of=vaulted)
+        if void:
+            pt_transaction_void(account=account, transaction_id=charged.pk)
+    return len(plan)
+
+
+def _login_passwords() -> dict[str, str]:
+    if not LOGIN_FILE.exists():
+        return {}
+    pairs = (line.split(":", 1) for line in LOGIN_FILE.read_text().splitlines() if ":" in line)
+    return {user.strip(): password.strip() for user, password in pairs}
+
+
+def demo_staff_ensure(*, login_file: Path = LOGIN_FILE) -> dict[str, str]:
+    """A superuser and one login per role; passwords are made once and kept in var/admin-login.txt."""
+    user_model = get_user_model()
+    passwords = _login_passwords()
+    for username, role in STAFF:
+        password = passwords.get(username) or secrets.token_urlsafe(12)
+        user, created = user_model.objects.get_or_create(
+            username=username,
+            defaults={"is_staff": True, "is_superuser": role is None, "email": f"{username}@paysage.local"},
+        )
+        if created or username not in passwords:
+            user.set_password(password)
+            user.save()
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        passwords[username] = password
+    login_file.parent.mkdir(exist_ok=True)
+    login_file.write_text("".join(f"{user}: {password}\n" for user, password in passwords.items()))
+    login_file.chmod(0o600)
+    return passwords
+
+
+@transaction.atomic
+def demo_load(*, base_url: str = BASE_URL) -> dict[str, str]:
+    connections = demo_connections_ensure(base_url=base_url)
+    demo_mappings_ensure()
+    demo_sandboxes_seed()
+    customers = demo_customers_ensure(connections=connections)
+    demo_invoices_ensure(connections=connections, customers=customers)
+    demo_payments_ensure()
+    return demo_staff_ensure()
