@@ -30,6 +30,7 @@ from integrations.sage.base import (
 )
 from integrations.sage.registry import connector_for
 from integrations.sage.sagepro import SageProConnector
+from integrations.sage.sagepro.contract import error_from_body
 from integrations.sandbox.models import FaultProfile
 from integrations.sandbox.sagepro.drop import sandbox_sagepro_drop_process
 from integrations.sandbox.sagepro.models import SproInvoice, SproSite, SproStock
@@ -442,8 +443,43 @@ def test_csv_missing_folder_and_unknown_file(tmp_path, site):
     )
     check = connector.connection_test()
     assert not check.ok and "in, out, export" in check.message
+    for name in ("in", "out", "export"):
+        (tmp_path / "x" / name).mkdir(parents=True)
+    check = connector.connection_test()
+    assert not check.ok and "EXPORT_MISSING" in check.message
     sandbox_sagepro_drop_process(folder=tmp_path)
     (tmp_path / "in" / "BOGUS_1.csv").write_text("A,B\n1,2\n")
     [result] = sandbox_sagepro_drop_process(folder=tmp_path)
     assert "UNKNOWN_FILE" in result.read_text()
     assert SproStock.objects.filter(alloc__gt=0).count() == 0
+
+
+def _body(code: str, message: str, field: str = "") -> dict:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "code", "message"),
+    [
+        (429, _body("RATE_LIMITED", "slow down"), ErpTransientError, "RATE_LIMITED", "slow down"),
+        (502, "<html>Bad gateway</html>", ErpTransientError, "HTTP_502", "<html>Bad gateway</html>"),
+        (
+            409,
+            _body("DUPLICATE_PONUM", "taken", "PONUM"),
+            ErpPermanentError,
+            "DUPLICATE_PONUM",
+            "PONUM: taken",
+        ),
+        (
+            422,
+            _body("UNKNOWN_ITEM", "item X does not exist"),
+            ErpPermanentError,
+            "UNKNOWN_ITEM",
+            "item X does not exist",
+        ),
+    ],
+)
+def test_gateway_error_bodies_map_to_transient_or_permanent(status, body, kind, code, message):
+    error = error_from_body(body, http_status=status)
+    assert (type(error), error.code, error.message, error.http_status) == (kind, code, message, status)

@@ -102,7 +102,12 @@ class CsvDropFolder:
             raise ErpPermanentError(f"{self.folder} lacks {', '.join(missing)}/", code="DROP_FOLDER")
         if not os.access(self.folder / "in", os.W_OK):
             raise ErpPermanentError(f"{self.folder / 'in'} is not writable", code="DROP_FOLDER")
-        exported = (self.folder / "export" / "customers.csv").stat().st_mtime
+        customers = self.folder / "export" / "customers.csv"
+        if not customers.exists():
+            raise ErpTransientError(
+                f"{customers} does not exist: Sage Pro has not exported yet", code="EXPORT_MISSING"
+            )
+        exported = customers.stat().st_mtime
         moment = datetime.fromtimestamp(exported, tz=UTC).isoformat(timespec="seconds")
         return f"Sage Pro drop folder {self.folder}, exports of {moment}"
 
