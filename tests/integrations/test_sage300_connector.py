@@ -166,9 +166,15 @@ def test_sales_order_commits_stock(erp):
     assert erp.document_find(document_type="sales_order", reference="WEB-NONE") is None
 
 
-def test_sales_order_short_stock_and_unknown_item(erp):
-    backordered = erp.sales_order_create(order=_order("WEB-2002", "C1002", ("MUG-TI", "3", "19.00")))
-    assert backordered.raw["OrderDetails"][0]["QuantityBackordered"] == Decimal("3")
+def test_sales_order_short_stock_and_unknown_item(erp, make_connector):
+    no_location = make_connector(location="")  # Sage fills in the item's location
+    backordered = no_location.sales_order_create(order=_order("WEB-2002", "C1002", ("MUG-TI", "3", "19.00")))
+    line = backordered.raw["OrderDetails"][0]
+    assert (line["Location"], line["QuantityCommitted"], line["QuantityBackordered"]) == (
+        "WH1",
+        0,
+        Decimal("3"),
+    )
     Customer.objects.filter(number="C1004").update(allow_backorders=False)
     with pytest.raises(ErpPermanentError) as short:
         erp.sales_order_create(order=_order("WEB-2003", "C1004", ("MUG-TI", "1", "19.00")))

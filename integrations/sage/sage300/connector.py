@@ -163,9 +163,9 @@ class Sage300Connector:
                 if error.code != "RecordDuplicate":
                     raise
                 existing = self.client.get(path)  # entered meanwhile, e.g. by our own timed-out attempt
-        # Partial update of what differs; the key, group and currency of an existing customer stay, and
-        # a blank on our side never wipes what finance typed into Sage.
-        fixed = {"CustomerNumber", "GroupCode", "CurrencyCode"}
+        # Partial update of what differs; the key, short name, group and currency of an existing customer
+        # stay, and a blank on our side never wipes what finance typed into Sage.
+        fixed = {"CustomerNumber", "ShortName", "GroupCode", "CurrencyCode"}
         changes = {
             name: value
             for name, value in body.items()

@@ -44,6 +44,9 @@ def _item_line(*, company: Company, line: dict[str, Any], allow_backorders: bool
     )
     if not stock.exists():
         raise field_invalid(f'Item "{item_number}" does not exist.')
+    if not location and stock.count() == 1:
+        # Order Entry fills a blank location from its defaults; here, the item's only location.
+        location = stock.first().location
     row = stock.filter(location=location).first()
     if row is None:
         raise field_invalid(f'Location "{location}" is not a valid location for item "{item_number}".')
