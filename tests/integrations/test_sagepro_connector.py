@@ -449,8 +449,10 @@ def test_csv_missing_folder_and_unknown_file(tmp_path, site):
     assert not check.ok and "EXPORT_MISSING" in check.message
     sandbox_sagepro_drop_process(folder=tmp_path)
     (tmp_path / "in" / "BOGUS_1.csv").write_text("A,B\n1,2\n")
-    [result] = sandbox_sagepro_drop_process(folder=tmp_path)
-    assert "UNKNOWN_FILE" in result.read_text()
+    (tmp_path / "in" / "ARCASH_2.csv").write_bytes(b"CUSTNO,CHECKNO\n\xff\xfe,1\n")
+    unreadable, unknown = sandbox_sagepro_drop_process(folder=tmp_path)  # oldest name first
+    assert "UNKNOWN_FILE" in unknown.read_text() and "BAD_FILE" in unreadable.read_text()
+    assert not list((tmp_path / "in").iterdir())
     assert SproStock.objects.filter(alloc__gt=0).count() == 0
 
 

@@ -52,11 +52,15 @@ def _file_import(*, site: SproSite, path: Path) -> list[dict[str, Any]]:
         return [
             _result(0, "", error=SproError("UNKNOWN_FILE", f"file name must start with one of {prefixes}"))
         ]
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [
-            {key.strip().upper(): (value or "").strip() for key, value in row.items() if key}
-            for row in csv.DictReader(handle)
-        ]
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [
+                {key.strip().upper(): (value or "").strip() for key, value in row.items() if key}
+                for row in csv.DictReader(handle)
+            ]
+    except (csv.Error, UnicodeDecodeError) as exc:
+        # Refuse the file as a whole rather than leave it blocking in/ forever.
+        return [_result(0, "", error=SproError("BAD_FILE", f"not a readable UTF-8 CSV file: {exc}"))]
     results = []
     for first_row, group in _documents(resource=resource, rows=rows):
         data = _document(resource=resource, rows=group)
