@@ -21,7 +21,10 @@ def sandbox_base(live_server) -> str:
 @pytest.fixture
 def paytrace_connection(sandbox_base):
     """A PayTrace connection to the live sandbox, with the demo account and its vault customers."""
-    from integrations.sandbox.paytrace.services.accounts import sandbox_paytrace_account_ensure, sandbox_paytrace_seed
+    from integrations.sandbox.paytrace.services.accounts import (
+        sandbox_paytrace_account_ensure,
+        sandbox_paytrace_seed,
+    )
     from tests.factories import ConnectionFactory
 
     sandbox_paytrace_account_ensure(username="demo", password="demo-password", integrator_id="PAYSAGE01")
@@ -40,3 +43,16 @@ def paytrace_client(paytrace_connection):
     from integrations.paytrace.client import PayTraceClient
 
     return PayTraceClient.from_connection(paytrace_connection)
+
+
+@pytest.fixture
+def demo_world(live_server):
+    """The demo world of `make run`, its connections pointed at the live test server."""
+    from portal import demo
+
+    connections = demo.demo_connections_ensure(base_url=live_server.url)
+    demo.demo_mappings_ensure()
+    demo.demo_sandboxes_seed()
+    customers = demo.demo_customers_ensure(connections=connections)
+    demo.demo_invoices_ensure(connections=connections, customers=customers)
+    return {"connections": connections, "customers": customers}

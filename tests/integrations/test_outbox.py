@@ -1,0 +1,219 @@
+"""The outbox against each ERP's sandbox over real HTTP: every document type, faults, exactly once."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from integrations.models import Alert, ErpPosting, ErpPostingAttempt, PaymentMethodMapping
+from integrations.outbox.planner import postings_plan_for_transaction
+from integrations.outbox.poster import postings_post_due
+from integrations.outbox.services import posting_replay
+from integrations.sage.registry import connector_for
+from integrations.sandbox.models import FaultProfile
+from payments.models import Transaction
+from tests.factories import TransactionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ERPS = ["sage_300", "sage_x3", "sage_pro"]
+Status = ErpPosting.Status
+
+
+@pytest.fixture(params=ERPS)
+def erp(request, demo_world):
+    connections = demo_world["connections"]
+    erp = connections[request.param]
+    erp.options = {**erp.options, "timeout": 1.5}
+    erp.save()
+    paytrace = connections["paytrace"]
+    paytrace.options = {**paytrace.options, "erp_connection": erp.name}
+    paytrace.save()
+    return erp
+
+
+def payment(erp, customer_number="C1001", amount="1250.00", invoice="INV-5001", **fields) -> Transaction:
+    from customers.models import CustomerLink
+
+    paytrace = erp.__class__.objects.get(system="paytrace")
+    customer = CustomerLink.objects.get(connection=paytrace, external_id=customer_number).customer
+    return TransactionFactory(
+        connection=paytrace, customer=customer, amount=Decimal(amount), invoice_reference=invoice, **fields
+    )
+
+
+def post_until_settled(rounds: int = 4):
+    for _ in range(rounds):
+        ErpPosting.objects.filter(status=Status.RETRYABLE).update(
+            next_attempt_at=timezone.now() - timedelta(seconds=1)
+        )
+        postings_post_due(time_budget_seconds=30)
+
+
+def test_receipt_is_posted_once_and_applied_to_the_invoice(erp):
+    txn = payment(erp)
+    (posting,) = postings_plan_for_transaction(transaction=txn)
+    assert postings_plan_for_transaction(transaction=txn) == [posting]  # planning is idempotent
+    summary = postings_post_due(time_budget_seconds=30)
+    posting.refresh_from_db()
+    assert posting.status == Status.POSTED, posting.last_error
+    assert posting.erp_document_number
+    assert summary.posted == 1
+    connector = connector_for(erp)
+    assert connector.invoice_get(number="INV-5001").balance == Decimal("0.00")
+    found = connector.document_find(document_type="receipt", reference=txn.transaction_id)
+    assert found is not None and found.number == posting.erp_document_number
+
+
+def test_overpayment_leaves_the_remainder_on_account(erp):
+    txn = payment(erp, customer_number="C1003", amount="4500.00", invoice="")
+    postings_plan_for_transaction(transaction=txn)
+    postings_post_due(time_budget_seconds=30)
+    assert ErpPosting.objects.get().status == Status.POSTED, ErpPosting.objects.get().last_error
+    connector = connector_for(erp)
+    assert connector.invoice_get(number="INV-5004").balance == Decimal("0.00")
+    assert connector.invoice_get(number="INV-5005").balance == Decimal("0.00")
+    assert txn.allocations.count() == 2
+
+
+def test_credit_memo_for_a_refund(erp):
+    sale = payment(erp, status="settled")
+    refund = TransactionFactory(
+        connection=sale.connection,
+        transaction_type="refund",
+        original=sale,
+        customer=sale.customer,
+        amount=Decimal("200.00"),
+        status="approved",
+    )
+    (posting,) = postings_plan_for_transaction(transaction=refund)
+    assert posting.document_type == "credit_memo"
+    postings_post_due(time_budget_seconds=30)
+    posting.refresh_from_db()
+    assert posting.status == Status.POSTED, posting.last_error
+    refund.credit_memo.refresh_from_db()
+    assert refund.credit_memo.erp_document_number == posting.erp_document_number
+
+
+def test_void_after_posting_reverses_the_receipt_and_before_posting_cancels_it(erp):
+    posted = payment(erp)
+    postings_plan_for_transaction(transaction=posted)
+    postings_post_due(time_budget_seconds=30)
+    Transaction.objects.filter(pk=posted.pk).update(status="voided")
+    posted.refresh_from_db()
+    (reversal,) = postings_plan_for_transaction(transaction=posted)
+    assert reversal.document_type == "reversal"
+    postings_post_due(time_budget_seconds=30)
+    reversal.refresh_from_db()
+    assert reversal.status == Status.POSTED, reversal.last_error
+    assert connector_for(erp).invoice_get(number="INV-5001").balance == Decimal("1250.00")
+
+    unposted = payment(erp, customer_number="C1004", amount="100.00", invoice="")
+    (receipt,) = postings_plan_for_transaction(transaction=unposted)
+    Transaction.objects.filter(pk=unposted.pk).update(status="voided")
+    unposted.refresh_from_db()
+    postings_plan_for_transaction(transaction=unposted)
+    receipt.refresh_from_db()
+    assert receipt.status == Status.CANCELLED
+
+
+def test_chargeback_posts_the_journal_entry_the_gl_rules_say(erp):
+    sale = payment(erp, status="settled")
+    chargeback = TransactionFactory(
+        connection=sale.connection,
+        transaction_type="chargeback",
+        original=sale,
+        amount=sale.amount,
+        status="settled",
+    )
+    (posting,) = postings_plan_for_transaction(transaction=chargeback)
+    postings_post_due(time_budget_seconds=30)
+    posting.refresh_from_db()
+    assert posting.status == Status.POSTED, posting.last_error
+    lines = list(posting.journal_entry.lines.order_by("line_number").values_list("debit", "credit"))
+    assert lines == [(sale.amount, Decimal("0")), (Decimal("0"), sale.amount)]
+
+
+def test_transient_fault_is_retried_to_success(erp):
+    FaultProfile.objects.create(system=erp.system, error_next=1)
+    txn = payment(erp)
+    postings_plan_for_transaction(transaction=txn)
+    postings_post_due(time_budget_seconds=30)
+    posting = ErpPosting.objects.get()
+    assert posting.status == Status.RETRYABLE
+    assert posting.next_attempt_at > timezone.now()
+    post_until_settled()
+    posting.refresh_from_db()
+    assert posting.status == Status.POSTED
+    outcomes = list(posting.attempts.values_list("outcome", flat=True))
+    assert outcomes[0] == "transient" and outcomes[-1] == "posted"
+
+
+def test_applied_but_timed_out_is_retried_without_a_duplicate(erp):
+    FaultProfile.objects.create(system=erp.system, applied_timeout_next=1, hang_seconds=3)
+    txn = payment(erp)
+    postings_plan_for_transaction(transaction=txn)
+    postings_post_due(time_budget_seconds=30)
+    posting = ErpPosting.objects.get()
+    assert posting.status == Status.RETRYABLE
+    post_until_settled()
+    posting.refresh_from_db()
+    assert posting.status == Status.POSTED
+    assert posting.attempts.last().outcome == ErpPostingAttempt.Outcome.FOUND_EXISTING
+    # Paid once: a duplicate receipt would have been refused or left the invoice over-applied.
+    assert connector_for(erp).invoice_get(number="INV-5001").balance == Decimal("0.00")
+
+
+def test_erp_refusal_is_a_dead_letter_with_the_erps_message_and_an_alert(erp):
+    from customers.models import CustomerLink
+
+    txn = payment(erp)
+    CustomerLink.objects.filter(customer=txn.customer, connection=erp).update(external_id="NOSUCH")
+    postings_plan_for_transaction(transaction=txn)
+    postings_post_due(time_budget_seconds=30)
+    posting = ErpPosting.objects.get()
+    assert posting.status == Status.DEAD
+    assert "NOSUCH" in posting.last_error or posting.last_error_code, posting.last_error
+    assert posting.attempts.get().outcome == "permanent"
+    assert Alert.objects.filter(subject_type="erpposting", subject_id=str(posting.pk)).exists()
+
+
+def test_missing_mapping_is_a_dead_letter_naming_the_row_and_replay_posts_it(erp):
+    removed = PaymentMethodMapping.objects.get(erp=erp.system, payment_method="card", card_brand="")
+    code, bank = removed.erp_payment_code, removed.bank_code
+    removed.delete()
+    txn = payment(erp)
+    postings_plan_for_transaction(transaction=txn)
+    postings_post_due(time_budget_seconds=30)
+    posting = ErpPosting.objects.get()
+    assert posting.status == Status.DEAD
+    assert posting.last_error_code == "MappingMissing"
+    assert f"No payment method mapping for {erp.system} / card" in posting.last_error
+
+    PaymentMethodMapping.objects.create(
+        erp=erp.system, payment_method="card", erp_payment_code=code, bank_code=bank
+    )
+    posting_replay(posting=posting, reason="mapping added")
+    postings_post_due(time_budget_seconds=30)
+    posting.refresh_from_db()
+    assert posting.status == Status.POSTED, posting.last_error
+
+
+def test_receipts_are_batched_to_save_erp_calls(erp):
+    customers = ["C1001", "C1002", "C1003", "C1004", "C1005"]
+    for index in range(10):
+        txn = payment(erp, customer_number=customers[index % 5], amount="1.00", invoice="")
+        postings_plan_for_transaction(transaction=txn)
+    summary = postings_post_due(time_budget_seconds=60)
+    assert summary.posted == 10
+    assert summary.erp_calls <= 10 * 1.1
+
+
+def test_replay_command_and_post_pending_command(erp, capsys):
+    PaymentMethodMapping.objects.filter(erp=erp.system).delete()
+    postings_plan_for_transaction(transaction=payment(erp))
+    call_command("post_pending")
+    assert "dead letters 1" in capsys.readouterr().out
+    call_command("replay_dead_letters", reason="retry after fix", error_code="MappingMissing")
+    assert ErpPosting.objects.get().status == Status.PENDING
