@@ -288,6 +288,29 @@ def test_sales_order_commits_stock_and_refuses_unknown_items(api):
     assert ItemLocation.objects.get(item__number="STOVE-1").committed == Decimal("6")
 
 
+def test_journal_batches_enter_and_post(api):
+    lines = [
+        {"AccountNumber": "1000", "Amount": Decimal("12.50")},
+        {"AccountNumber": "6100", "Amount": Decimal("-12.50")},
+    ]
+    batch = {
+        "Description": "fees",
+        "BatchStatus": "ReadyToPost",
+        "JournalHeaders": [{"JournalDetails": lines}],
+    }
+    created = _post(api, "GL/GLJournalBatches", batch)
+    assert created.status_code == 201, created.text
+    detail = created.json()["JournalHeaders"][0]["JournalDetails"][1]
+    assert (detail["BatchNumber"], detail["EntryNumber"], detail["TransactionNumber"]) == (
+        "000001",
+        "00001",
+        "0000000040",
+    )
+    posted = _post(api, "GL/GLPostJournal('$process')", {"PostAllBatches": "Postallbatches"})
+    assert posted.status_code == 200, posted.text
+    assert _get(api, "GL/GLJournalBatches('000001')").json()["BatchStatus"] == "Posted"
+
+
 def test_faults_answer_with_the_servers_own_errors(api):
     FaultProfile.objects.create(system=System.SAGE_300, account=COMPANY, error_next=2)
     unavailable = _get(api, "AR/ARCustomers")

@@ -8,13 +8,11 @@ from integrations.sandbox.sage300 import selectors
 from integrations.sandbox.sage300.errors import field_invalid
 from integrations.sandbox.sage300.models import Batch, Company
 from integrations.sandbox.sage300.services.customers import customer_create, customer_update
+from integrations.sandbox.sage300.services.invoices import invoice_batch_create
 from integrations.sandbox.sage300.services.ledger import journal_batch_create
 from integrations.sandbox.sage300.services.orders import order_create
-from integrations.sandbox.sage300.services.receivables import (
-    batches_post,
-    invoice_batch_create,
-    receipt_batch_create,
-)
+from integrations.sandbox.sage300.services.posting import batches_post
+from integrations.sandbox.sage300.services.receipts import receipt_batch_create
 
 Record = dict[str, Any]
 
