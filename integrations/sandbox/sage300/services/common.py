@@ -14,6 +14,9 @@ FISCAL_YEARS_BACK = 5  # the fiscal calendar holds this many past years and the 
 
 
 def counter_next(*, company: Company, name: str) -> int:
+    """Server-assigned numbers never repeat, even for concurrent requests: numbering is serialised on the
+    company row (callers run inside the request's transaction)."""
+    Company.objects.select_for_update().filter(pk=company.pk).first()
     counter, _ = Counter.objects.get_or_create(company=company, name=name)
     Counter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
     counter.refresh_from_db()
