@@ -10,6 +10,7 @@ from integrations.models import (
     ErpPostingAttempt,
     FieldDefault,
     GLAccountRule,
+    MappingSnapshot,
     PaymentMethodMapping,
     StatusMapping,
     SyncCursor,
@@ -221,5 +222,14 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor", "action", "subject_type", "subject_id", "reason"]
     list_filter = ["action", "subject_type"]
     search_fields = ["subject_id", "reason", "actor__username", "action"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor"]
+
+
+@admin.register(MappingSnapshot)
+class MappingSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["version", "direction", "environment", "source_environment", "actor", "created_at"]
+    list_filter = ["direction", "environment"]
+    search_fields = ["version"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]

@@ -13,7 +13,9 @@ def _fernet() -> Fernet:
     try:
         return Fernet(settings.FIELD_ENCRYPTION_KEY)
     except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be a url-safe base64 32-byte Fernet key") from exc
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be a url-safe base64 32-byte Fernet key"
+        ) from exc
 
 
 class EncryptedJSONField(models.TextField):

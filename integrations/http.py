@@ -101,7 +101,14 @@ class HttpTransport:
         return response
 
     def _record(
-        self, method: str, url: str, status: int | None, started: float, request: Any, response: Any, error: str
+        self,
+        method: str,
+        url: str,
+        status: int | None,
+        started: float,
+        request: Any,
+        response: Any,
+        error: str,
     ) -> None:
         self.transcript.append(
             CallRecord(

@@ -346,6 +346,30 @@ class FieldDefault(BaseModel):
         return f"{self.erp}.{self.document_type or '*'}.{self.field} = {self.value}"
 
 
+class MappingSnapshot(BaseModel):
+    """A versioned export or import of every mapping table, so a set tested in QA is promoted as a unit."""
+
+    class Direction(models.TextChoices):
+        EXPORT = "export", "Exported"
+        IMPORT = "import", "Imported"
+
+    version = models.CharField(max_length=64, help_text="SHA-256 of the canonical content")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    environment = models.CharField(max_length=10, choices=Environment.choices)
+    source_environment = models.CharField(max_length=10, blank=True)
+    content = models.JSONField(encoder=DjangoJSONEncoder)
+    diff = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["version"], name="mappingsnapshot_version_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.version[:12]} ({self.environment})"
+
+
 # --- Alerts and the audit trail -----------------------------------------------------------------------
 
 

@@ -9,7 +9,10 @@ from payments.models import (
     Order,
     OrderEvent,
     OrderLine,
+    ReconciliationException,
     RiskAssessment,
+    RiskModelVersion,
+    RiskPolicy,
     SettlementBatch,
     Subscription,
     SubscriptionCharge,
@@ -228,3 +231,35 @@ class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["transaction", "decided_by"]
     raw_id_fields = ["transaction"]
+
+
+@admin.register(ReconciliationException)
+class ReconciliationExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "kind",
+        "status",
+        "settlement_batch",
+        "transaction",
+        "expected_amount",
+        "reported_amount",
+        "difference",
+        "created_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["reason", "transaction__transaction_id", "settlement_batch__batch_number"]
+    date_hierarchy = "created_at"
+    list_select_related = ["settlement_batch", "transaction"]
+    raw_id_fields = ["settlement_batch", "transaction", "journal_entry"]
+
+
+@admin.register(RiskPolicy)
+class RiskPolicyAdmin(admin.ModelAdmin):
+    list_display = ["flag_threshold", "model_weight", "updated_at"]
+
+
+@admin.register(RiskModelVersion)
+class RiskModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["version", "algorithm", "trained_at", "training_rows", "is_active"]
+    list_filter = ["is_active", "algorithm"]
+    search_fields = ["version"]
+    exclude = ["artifact"]

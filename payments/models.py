@@ -552,3 +552,107 @@ class RiskAssessment(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.transaction_id}: {self.score} ({self.status})"
+
+
+class ReconciliationException(BaseModel):
+    """A difference found while reconciling, waiting for finance to resolve it."""
+
+    class Kind(models.TextChoices):
+        MISSING_IN_ERP = "missing_in_erp", "Settled but not posted to the ERP"
+        MISSING_FROM_BATCH = "missing_from_batch", "Posted but missing from the batch"
+        AMOUNT_MISMATCH = "amount_mismatch", "Amount differs"
+        DUPLICATE = "duplicate", "Duplicate"
+        FEE_MISMATCH = "fee_mismatch", "Fees differ from the rules"
+        TOTAL_MISMATCH = "total_mismatch", "Batch total differs"
+        UNAPPLIED_PAYMENT = "unapplied_payment", "Payment matched no invoice"
+        CHARGEBACK = "chargeback", "Chargeback to review"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        WRITTEN_OFF = "written_off", "Written off"
+
+    TRANSITIONS = {
+        Status.OPEN: {Status.RESOLVED, Status.WRITTEN_OFF},
+        Status.RESOLVED: {Status.OPEN},
+        Status.WRITTEN_OFF: set(),
+    }
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    settlement_batch = models.ForeignKey(
+        SettlementBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="exceptions"
+    )
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="reconciliation_exceptions"
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    expected_amount = money_field(null=True, blank=True)
+    reported_amount = money_field(null=True, blank=True)
+    difference = money_field(default=ZERO)
+    reason = models.TextField()
+    dedup_key = models.CharField(max_length=120, unique=True, help_text="One open question per thing found")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    write_off_account = models.CharField(max_length=40, blank=True)
+    journal_entry = models.ForeignKey(
+        JournalEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reconciliation_exceptions",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "kind"], name="reconexception_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reason[:60]}"
+
+
+class RiskPolicy(BaseModel):
+    """Finance-editable scoring policy: one row. Rule weights and limits live in `rules`."""
+
+    flag_threshold = models.PositiveSmallIntegerField(
+        default=60, help_text="Scores at or above are held for review"
+    )
+    model_weight = models.PositiveSmallIntegerField(default=30, help_text="Points the anomaly model may add")
+    rules = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "risk policy"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(flag_threshold__lte=100, model_weight__lte=100), name="riskpolicy_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Flag at {self.flag_threshold}"
+
+
+class RiskModelVersion(BaseModel):
+    """An anomaly model trained on the merchant's own history, kept with its training date and version."""
+
+    version = models.CharField(max_length=40, unique=True)
+    algorithm = models.CharField(max_length=60)
+    trained_at = models.DateTimeField()
+    training_rows = models.PositiveIntegerField()
+    feature_names = models.JSONField(encoder=DjangoJSONEncoder, default=list)
+    parameters = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
+    metrics = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
+    artifact = models.BinaryField(help_text="The fitted model, serialised")
+    is_active = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="riskmodel_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.version}"

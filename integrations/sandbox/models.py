@@ -13,7 +13,9 @@ class FaultProfile(models.Model):
     system = models.CharField(max_length=20, choices=System.choices)
     account = models.CharField(max_length=100, blank=True)
     latency_ms = models.PositiveIntegerField(default=0)
-    error_rate = models.FloatField(default=0.0, help_text="Share of calls answered with a 5xx / transient error.")
+    error_rate = models.FloatField(
+        default=0.0, help_text="Share of calls answered with a 5xx / transient error."
+    )
     timeout_rate = models.FloatField(default=0.0, help_text="Share of calls that hang without being applied.")
     applied_timeout_rate = models.FloatField(
         default=0.0, help_text="Share of writes applied, then answered too late (the client times out)."

@@ -73,7 +73,9 @@ def payment_apply(
 ) -> list[Allocation]:
     """Apply what is left of `payment` to open invoices; the remainder stays on account."""
     with transaction.atomic():
-        payment = Transaction.objects.select_for_update(of=("self",)).select_related("order").get(pk=payment.pk)
+        payment = (
+            Transaction.objects.select_for_update(of=("self",)).select_related("order").get(pk=payment.pk)
+        )
         remaining = payment_unapplied_amount(payment=payment)
         allocations = []
         for invoice, rule in _candidate_invoices(payment=payment, erp_connection=erp_connection):

@@ -21,7 +21,10 @@ def post(client, payload=None, *, body=None, header=None, timestamp=None):
     if body is None:
         body, header = signed(payload, timestamp=timestamp)
     return client.post(
-        reverse("paytrace-webhook"), data=body, content_type="application/json", HTTP_PAYTRACE_SIGNATURE=header
+        reverse("paytrace-webhook"),
+        data=body,
+        content_type="application/json",
+        HTTP_PAYTRACE_SIGNATURE=header,
     )
 
 
@@ -49,7 +52,9 @@ def test_malformed_json_is_400_with_a_json_error(client):
     _, header = signed({})
     from integrations.webhooks import webhook_signature_header
 
-    header = webhook_signature_header(body=body, secret="paysage-dev-webhook-secret", timestamp=int(time.time()))
+    header = webhook_signature_header(
+        body=body, secret="paysage-dev-webhook-secret", timestamp=int(time.time())
+    )
     response = post(client, body=body, header=header)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_payload"
@@ -92,7 +97,9 @@ def test_event_is_stored_then_processed_from_a_fresh_read(client, paytrace_conne
     assert stored.transaction == txn
 
 
-def test_repeat_of_a_processed_event_answers_200_and_changes_nothing(client, paytrace_connection, paytrace_client):
+def test_repeat_of_a_processed_event_answers_200_and_changes_nothing(
+    client, paytrace_connection, paytrace_client
+):
     transaction_id = sale(paytrace_client)
     payload = event("evt_dup", "transaction.success", transaction_id)
     assert post(client, payload).status_code == 202
@@ -117,7 +124,10 @@ def test_two_identical_deliveries_at_the_same_moment_store_one_event(live_server
     def deliver():
         barrier.wait()
         response = requests.post(
-            url, data=body, headers={"Content-Type": "application/json", "PayTrace-Signature": header}, timeout=10
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", "PayTrace-Signature": header},
+            timeout=10,
         )
         statuses.append(response.status_code)
 
@@ -147,7 +157,9 @@ def test_void_arriving_before_its_sale_ends_voided(client, paytrace_connection, 
 def test_refund_before_its_sale_fetches_and_links_the_sale(client, paytrace_connection, paytrace_client):
     sale_id = sale(paytrace_client, "80.00")
     paytrace_client.settle()
-    refund_id = paytrace_client.refund_for_transaction(transaction_id=sale_id, amount=Decimal("30.00")).transaction_id
+    refund_id = paytrace_client.refund_for_transaction(
+        transaction_id=sale_id, amount=Decimal("30.00")
+    ).transaction_id
     post(client, event("evt_refund", "transaction.refund", refund_id))
     inbox.webhook_events_drain(time_budget_seconds=30)
 

@@ -18,11 +18,21 @@ from integrations.models import (
     ErpPostingAttempt,
     FieldDefault,
     GLAccountRule,
+    MappingSnapshot,
     PaymentMethodMapping,
     StatusMapping,
     SyncCursor,
 )
-from payments.models import Allocation, CreditMemo, JournalEntryLine, OrderLine, RiskAssessment
+from payments.models import (
+    Allocation,
+    CreditMemo,
+    JournalEntryLine,
+    OrderLine,
+    ReconciliationException,
+    RiskAssessment,
+    RiskModelVersion,
+    RiskPolicy,
+)
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -34,10 +44,19 @@ _sequence = itertools.count(1)
 def build_world(count: int) -> None:
     for _ in range(count):
         n = next(_sequence)
-        StatusMapping.objects.create(erp="sage_300", paytrace_status=f"s{n}", erp_status="Paid", action="receipt")
-        PaymentMethodMapping.objects.create(erp="sage_300", payment_method="card", card_brand=f"B{n}", erp_payment_code="CC")
+        StatusMapping.objects.create(
+            erp="sage_300", paytrace_status=f"s{n}", erp_status="Paid", action="receipt"
+        )
+        PaymentMethodMapping.objects.create(
+            erp="sage_300", payment_method="card", card_brand=f"B{n}", erp_payment_code="CC"
+        )
         GLAccountRule.objects.create(erp="sage_300", purpose="fees", card_brand=f"B{n}", account="6100")
-        CurrencyRate.objects.create(from_currency="CAD", to_currency="USD", rate=Decimal("0.73"), valid_from=date(2020, 1, 1) + timedelta(days=n))
+        CurrencyRate.objects.create(
+            from_currency="CAD",
+            to_currency="USD",
+            rate=Decimal("0.73"),
+            valid_from=date(2020, 1, 1) + timedelta(days=n),
+        )
         FieldDefault.objects.create(erp="sage_x3", field=f"F{n}", value="x")
         paytrace = f.ConnectionFactory()
         erp = f.ConnectionFactory(system="sage_300")
@@ -46,18 +65,28 @@ def build_world(count: int) -> None:
         batch = f.SettlementBatchFactory(connection=paytrace)
         sale = f.TransactionFactory(connection=paytrace, customer=customer, settlement_batch=batch)
         refund = f.TransactionFactory(
-            connection=paytrace, customer=customer, transaction_type="refund", original=sale, amount=Decimal("5")
+            connection=paytrace,
+            customer=customer,
+            transaction_type="refund",
+            original=sale,
+            amount=Decimal("5"),
         )
         invoice = f.InvoiceFactory(connection=erp, customer=customer)
         order = f.OrderFactory(erp_connection=erp, customer=customer)
         OrderLine.objects.create(order=order, line_number=1, sku="TENT", quantity=1, unit_price=10, amount=10)
-        Allocation.objects.create(payment=sale, invoice=invoice, amount=Decimal("1"), currency="USD", rule="reference")
+        Allocation.objects.create(
+            payment=sale, invoice=invoice, amount=Decimal("1"), currency="USD", rule="reference"
+        )
         posting = f.ErpPostingFactory(connection=erp, transaction=sale, order=order, customer=customer)
-        ErpPostingAttempt.objects.create(posting=posting, number=1, started_at=timezone.now(), outcome="transient")
+        ErpPostingAttempt.objects.create(
+            posting=posting, number=1, started_at=timezone.now(), outcome="transient"
+        )
         f.WebhookEventFactory(transaction=sale)
         entry = f.JournalEntryFactory(erp_connection=erp, transaction=sale, settlement_batch=batch)
         JournalEntryLine.objects.create(entry=entry, line_number=1, account="1000", debit=Decimal("1"))
-        CreditMemo.objects.create(refund=refund, original=sale, invoice=invoice, amount=Decimal("5"), currency="USD")
+        CreditMemo.objects.create(
+            refund=refund, original=sale, invoice=invoice, amount=Decimal("5"), currency="USD"
+        )
         f.SubscriptionFactory(customer=customer, paytrace_connection=paytrace, erp_connection=erp)
         RiskAssessment.objects.create(transaction=sale, score=80, status="flagged", decided_by=None)
         f.AuditEventFactory()
@@ -65,6 +94,22 @@ def build_world(count: int) -> None:
         SyncCursor.objects.create(connection=paytrace, resource=f"transactions-{link.pk}")
         low, high = sorted([customer, other], key=lambda c: c.pk)
         DuplicateCandidate.objects.create(customer=low, other=high, reason="same email")
+        ReconciliationException.objects.create(
+            kind="amount_mismatch",
+            settlement_batch=batch,
+            transaction=sale,
+            reason="differs",
+            dedup_key=f"x{n}",
+        )
+        RiskPolicy.objects.create()
+        RiskModelVersion.objects.create(
+            version=f"v{n}",
+            algorithm="IsolationForest",
+            trained_at=timezone.now(),
+            training_rows=1,
+            artifact=b"",
+        )
+        MappingSnapshot.objects.create(version=f"{n:064d}", direction="export", environment="dev", content={})
 
 
 def our_model_admins():
@@ -105,7 +150,9 @@ def test_change_page_renders(superuser_client, model):
 
 def test_connection_credentials_are_never_rendered(superuser_client):
     conn = f.ConnectionFactory(credentials={"username": "api-user", "password": "very-secret-pw"})
-    page = superuser_client.get(reverse("admin:integrations_connection_change", args=[conn.pk])).content.decode()
+    page = superuser_client.get(
+        reverse("admin:integrations_connection_change", args=[conn.pk])
+    ).content.decode()
     assert "very-secret-pw" not in page
     assert "password: set" in page
 

@@ -29,7 +29,11 @@ def test_task_runs_on_a_qcluster_with_the_redis_broker():
         "Q_WORKERS": "1",
     }
     cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     token = uuid.uuid4().hex
     try:

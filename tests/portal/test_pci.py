@@ -14,7 +14,9 @@ def test_non_luhn_and_short_numbers_are_left_alone():
 
 
 def test_filter_rewrites_message_and_arguments():
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "charging %s for %s", ("5499740000000057", "9.99"), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "charging %s for %s", ("5499740000000057", "9.99"), None
+    )
     assert CardNumberMaskingFilter().filter(record) is True
     assert record.getMessage() == "charging ************0057 for 9.99"
 

@@ -39,6 +39,8 @@ def test_integration_admin_edits_connections_and_mappings_but_not_the_audit_trai
 
 
 def test_roles_cover_every_model_permission_after_migrate():
-    view_perms = set(Permission.objects.filter(codename__startswith="view_").values_list("codename", flat=True))
+    view_perms = set(
+        Permission.objects.filter(codename__startswith="view_").values_list("codename", flat=True)
+    )
     assert "view_transaction" in view_perms
     assert codenames(AUDITOR) >= {p for p in view_perms if p in {"view_order", "view_settlementbatch"}}
