@@ -61,7 +61,7 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 
 INSTALLED_APPS = [
     "portal",
-    "django.contrib.admin",
+    "portal.admin_apps.PaysageAdminConfig",  # django.contrib.admin with the dashboard as its index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
