@@ -40,6 +40,7 @@ SECRET = "paysage-bench-webhook-secret"
 # Bounds: loopback only, and never more than this much work or time whatever the options say.
 MAX_EVENTS, MAX_CONCURRENCY, MAX_REPEAT = 200_000, 256, 9
 STARTUP_SECONDS = 60
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,15 @@ class Run:
     lost: int
     p50_ms: float
     p99_ms: float
+    server_cpu_ms: float  # per event: the gunicorn workers and their PostgreSQL backends
+    client_cpu_ms: float  # per event: this process, sending
+
+
+@dataclass(frozen=True)
+class Server:
+    side: Side
+    port: int
+    pid: int  # the gunicorn arbiter
 
 
 def _arguments() -> argparse.Namespace:
@@ -107,13 +117,16 @@ def scratch_database() -> Iterator[str]:
         _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _server_env(*, database_url: str, settings_module: str) -> dict[str, str]:
+def _server_env(*, database_url: str, settings_module: str, application_name: str = "") -> dict[str, str]:
     # DEBUG off as in production (DEBUG keeps every query in memory); SANDBOX off because the
     # simulators are not part of ingest and prod does not mount them; REDIS_URL empty: the ORM broker.
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
-        "DATABASE_URL": database_url,
+        # The application name tells each side's PostgreSQL backends apart, to count their CPU time.
+        "DATABASE_URL": f"{database_url}?application_name={application_name}"
+        if application_name
+        else database_url,
         "PAYSAGE_ENV": "dev",
         "SANDBOX": "0",
         "DEBUG": "0",
@@ -143,6 +156,36 @@ def _stored_ids(*, database_url: str, table: str, prefix: str) -> set[str]:
 def _count_rows(*, database_url: str, table: str) -> int:
     with psycopg.connect(database_url) as conn:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+# --- CPU time: outside load on a shared machine moves events/s far more than it moves CPU per event ---
+
+
+def _proc_stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (index 1: ppid, 11 and 12: user and system)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    return {pid: (int(f[11]) + int(f[12])) / CLOCK_TICKS for pid in pids if (f := _proc_stat(pid))}
+
+
+def _server_pids(*, server: Server, database_url: str) -> list[int]:
+    workers = [int(path.parent.name) for path in Path("/proc").glob("[0-9]*/stat")]
+    workers = [pid for pid in workers if (fields := _proc_stat(pid)) and int(fields[1]) == server.pid]
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [f"bench-{server.side.name}"]
+        )
+        return workers + [row[0] for row in rows]
+
+
+def _cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    # A backend that closed during the run (CONN_MAX_AGE) takes its last seconds with it: a small undercount.
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 # --- the servers ------------------------------------------------------------------------------
@@ -178,7 +221,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def gunicorn(*, side: Side, database_url: str, workers: int, log_dir: Path) -> Iterator[int]:
+def gunicorn(*, side: Side, database_url: str, workers: int, log_dir: Path) -> Iterator[Server]:
     port, log = _free_port(), log_dir / f"{side.name}.log"
     command = [
         sys.executable, "-m", "gunicorn", side.wsgi,
@@ -189,7 +232,11 @@ def gunicorn(*, side: Side, database_url: str, workers: int, log_dir: Path) -> I
         process = subprocess.Popen(
             command,
             cwd=REPO,
-            env=_server_env(database_url=database_url, settings_module=side.settings),
+            env=_server_env(
+                database_url=database_url,
+                settings_module=side.settings,
+                application_name=f"bench-{side.name}",
+            ),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own group: stopped as a whole, untouched by the terminal's Ctrl-C
@@ -200,7 +247,7 @@ def gunicorn(*, side: Side, database_url: str, workers: int, log_dir: Path) -> I
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{side.name} server did not start; its log:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield port
+        yield Server(side=side, port=port, pid=process.pid)
     finally:
         _stop(process)
 
@@ -312,10 +359,15 @@ class Bench:
         results = asyncio.run(asyncio.wait_for(load, remaining))
         return events, results, time.perf_counter() - start
 
-    def run(self, *, side: Side, port: int, label: str) -> Run:
-        self._send(port=port, prefix=f"{side.name}-warm{label}-", count=self.args.warmup)
+    def run(self, *, server: Server, label: str) -> Run:
+        side = server.side
+        self._send(port=server.port, prefix=f"{side.name}-warm{label}-", count=self.args.warmup)
         prefix = f"{side.name}-run{label}-"
-        events, results, seconds = self._send(port=port, prefix=prefix, count=self.args.events)
+        pids = _server_pids(server=server, database_url=self.database_url)
+        server_before, client_before = _cpu_seconds(pids), time.process_time()
+        events, results, seconds = self._send(port=server.port, prefix=prefix, count=self.args.events)
+        client_seconds = time.process_time() - client_before
+        server_after = _cpu_seconds(_server_pids(server=server, database_url=self.database_url))
         accepted = {
             event_id
             for (event_id, _), (status, _) in zip(events, results, strict=True)
@@ -331,17 +383,26 @@ class Bench:
             lost=len(accepted - stored),
             p50_ms=percentiles[49] * 1000,
             p99_ms=percentiles[98] * 1000,
+            server_cpu_ms=_cpu_spent(server_before, server_after) / len(events) * 1000,
+            client_cpu_ms=client_seconds / len(events) * 1000,
         )
 
 
 # --- the report -------------------------------------------------------------------------------
 
-ROW = "{:<9} {:>6} {:>9} {:>8} {:>8} {:>7} {:>5}"
+ROW = "{:<9} {:>6} {:>9} {:>7} {:>7} {:>11} {:>11} {:>7} {:>5}"
+HEADINGS = ("side", "run", "events/s", "p50 ms", "p99 ms", "server cpu", "client cpu", "errors", "lost")
 
 
 def _row(run: Run) -> str:
-    figures = (f"{run.events_per_second:.0f}", f"{run.p50_ms:.1f}", f"{run.p99_ms:.1f}", run.errors, run.lost)
-    return ROW.format(run.side, run.label, *figures)
+    figures = (
+        f"{run.events_per_second:.0f}",
+        f"{run.p50_ms:.1f}",
+        f"{run.p99_ms:.1f}",
+        f"{run.server_cpu_ms:.2f}",
+        f"{run.client_cpu_ms:.2f}",
+    )
+    return ROW.format(run.side, run.label, *figures, run.errors, run.lost)
 
 
 def _median(runs: list[Run]) -> Run:
@@ -353,6 +414,8 @@ def _median(runs: list[Run]) -> Run:
         lost=sum(run.lost for run in runs),
         p50_ms=statistics.median(run.p50_ms for run in runs),
         p99_ms=statistics.median(run.p99_ms for run in runs),
+        server_cpu_ms=statistics.median(run.server_cpu_ms for run in runs),
+        client_cpu_ms=statistics.median(run.client_cpu_ms for run in runs),
     )
 
 
@@ -365,7 +428,7 @@ def main() -> int:
         database_url = stack.enter_context(scratch_database())
         database_prepare(database_url=database_url)
         log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="paysage-bench-")))
-        ports = {
+        servers = {
             side.name: stack.enter_context(
                 gunicorn(side=side, database_url=database_url, workers=args.workers, log_dir=log_dir)
             )
@@ -379,22 +442,27 @@ def main() -> int:
             f"load average {load_before[0]:.2f}",
             flush=True,
         )
-        print(ROW.format("side", "run", "events/s", "p50 ms", "p99 ms", "errors", "lost"), flush=True)
+        print(
+            "server cpu, client cpu: CPU milliseconds per event (workers + their PostgreSQL backends; sender)"
+        )
+        print(ROW.format(*HEADINGS), flush=True)
         runs: dict[str, list[Run]] = {side.name: [] for side in SIDES}
         for repeat in range(1, args.repeat + 1):
             for side in SIDES:  # alternate, so a burst of outside load hits both sides alike
-                run = bench.run(side=side, port=ports[side.name], label=str(repeat))
+                run = bench.run(server=servers[side.name], label=str(repeat))
                 runs[side.name].append(run)
                 print(_row(run), flush=True)
         medians = {name: _median(side_runs) for name, side_runs in runs.items()}
         for median in medians.values():
             print(_row(median))
-        ratio = medians["portal"].events_per_second / medians["baseline"].events_per_second
+        portal, baseline = medians["portal"], medians["baseline"]
         enqueued = _count_rows(database_url=database_url, table="django_q_ormq")
+    ratio = portal.events_per_second / baseline.events_per_second
     print(f"portal/baseline events/s: {ratio:.2f} (target >= 0.80)")
+    print(f"baseline/portal server CPU per event: {baseline.server_cpu_ms / portal.server_cpu_ms:.2f}")
     print(f"drain tasks enqueued by the portal over the whole run: {enqueued}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (before: {load_before[0]:.2f})")
-    return 1 if any(median.errors or median.lost for median in medians.values()) else 0
+    return 1 if portal.errors or portal.lost or baseline.errors or baseline.lost else 0
 
 
 if __name__ == "__main__":
