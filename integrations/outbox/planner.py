@@ -36,15 +36,18 @@ def erp_connection_for(*, transaction: Transaction) -> Connection:
     """The order's ERP, else the one named on the PayTrace connection, else the only active ERP."""
     if transaction.order_id:
         return transaction.order.erp_connection
-    named = transaction.connection.options.get("erp_connection")
+    return erp_connection_for_paytrace(connection=transaction.connection)
+
+
+def erp_connection_for_paytrace(*, connection: Connection) -> Connection:
+    """The ERP named on the PayTrace connection's options, else the only active ERP."""
+    named = connection.options.get("erp_connection")
     erps = connections_active().filter(system__in=[System.SAGE_X3, System.SAGE_300, System.SAGE_PRO])
     if named:
-        connection = erps.filter(name=named).first()
-        if connection is None:
-            raise ConnectionMissing(
-                f"ERP connection {named!r} named on {transaction.connection.name} is not active"
-            )
-        return connection
+        erp = erps.filter(name=named).first()
+        if erp is None:
+            raise ConnectionMissing(f"ERP connection {named!r} named on {connection.name} is not active")
+        return erp
     candidates = list(erps[:2])
     if len(candidates) != 1:
         raise ConnectionMissing(
