@@ -105,17 +105,19 @@ def webhook_event_process(*, event_pk: int, client: PayTraceClient | None = None
     try:
         handler = HANDLERS[event.event_type]
         context = _context(client)
-        with transaction.atomic():
-            handler(event, context)
-            status_transition(
-                instance=event,
-                to_status=Status.PROCESSED,
-                attempt_count=attempt,
-                processed_at=timezone.now(),
-                last_error="",
-                next_attempt_at=None,
-                transaction=event.transaction,
-            )
+        # No transaction around the handler: it calls PayTrace, and each upsert it makes is atomic and
+        # idempotent on its own. Holding a write lock across HTTP would stall an SQLite deployment whose
+        # PayTrace sandbox writes to the same file.
+        handler(event, context)
+        status_transition(
+            instance=event,
+            to_status=Status.PROCESSED,
+            attempt_count=attempt,
+            processed_at=timezone.now(),
+            last_error="",
+            next_attempt_at=None,
+            transaction=event.transaction,
+        )
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row, then retried or dead
         _event_failed(event=event, attempt=attempt, error=exc)
     return event
