@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -21,6 +22,13 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        """Queue decisions (replay, approve, resolve) go through services, never through the change form:
+        an action declared with `permissions=("decide",)` needs the model's real change permission,
+        which this mixin otherwise hides."""
+        opts = self.opts  # type: ignore[attr-defined]
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
 
 
 def confirmed_action(
