@@ -18,6 +18,7 @@ from payments.models import (
     SubscriptionCharge,
     Transaction,
 )
+from payments.risk.admin import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
 from portal.admin_mixins import ReadOnlyAdminMixin
 
 
@@ -215,24 +216,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
     inlines = [SubscriptionChargeInline]
 
 
-@admin.register(RiskAssessment)
-class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "transaction",
-        "score",
-        "status",
-        "model_version",
-        "decided_by",
-        "decided_at",
-        "created_at",
-    ]
-    list_filter = ["status", "model_version"]
-    search_fields = ["transaction__transaction_id", "decision_reason"]
-    date_hierarchy = "created_at"
-    list_select_related = ["transaction", "decided_by"]
-    raw_id_fields = ["transaction"]
-
-
 @admin.register(ReconciliationException)
 class ReconciliationExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -252,14 +235,6 @@ class ReconciliationExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["settlement_batch", "transaction", "journal_entry"]
 
 
-@admin.register(RiskPolicy)
-class RiskPolicyAdmin(admin.ModelAdmin):
-    list_display = ["flag_threshold", "model_weight", "updated_at"]
-
-
-@admin.register(RiskModelVersion)
-class RiskModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["version", "algorithm", "trained_at", "training_rows", "is_active"]
-    list_filter = ["is_active", "algorithm"]
-    search_fields = ["version"]
-    exclude = ["artifact"]
+admin.site.register(RiskAssessment, RiskAssessmentAdmin)
+admin.site.register(RiskPolicy, RiskPolicyAdmin)
+admin.site.register(RiskModelVersion, RiskModelVersionAdmin)

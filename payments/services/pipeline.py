@@ -4,15 +4,25 @@ from integrations.alerts import alert_raise
 from integrations.outbox.planner import postings_plan_for_transaction
 from integrations.selectors import ConnectionMissing
 from payments.models import Transaction
+from payments.risk.services import HOLDING_STATUSES, transaction_risk_assess
+from payments.services.orders import order_payment_deferred, order_payment_planned
 
 
 def transaction_decide(transaction: Transaction) -> None:
-    """Plan the ERP documents the change calls for (idempotently)."""
+    """Risk-score the transaction (once), then plan the ERP documents the change calls for
+    (idempotently); a flagged transaction's documents are planned held until a reviewer decides."""
+    assessment = transaction_risk_assess(transaction=transaction)
+    if order_payment_deferred(transaction=transaction):
+        return  # an order's payment is planned once its sales order is in the ERP
     try:
-        postings_plan_for_transaction(transaction=transaction)
+        postings = postings_plan_for_transaction(
+            transaction=transaction, held=assessment.status in HOLDING_STATUSES
+        )
     except ConnectionMissing as exc:
         alert_raise(
             title=f"Transaction {transaction.transaction_id} cannot be posted",
             message=str(exc),
             subject=transaction,
         )
+        return
+    order_payment_planned(transaction=transaction, postings=postings)
