@@ -3,6 +3,7 @@
 Everything here reads our own tables; the only ERP calls are for a customer we have never linked to
 this ERP (found by email, then name, else created), so a steady-state receipt costs no extra call."""
 
+import re
 from decimal import Decimal
 
 from customers.models import Customer, CustomerLink
@@ -30,7 +31,7 @@ from integrations.sage.mapping import (
     payment_code_get,
     status_mapping_get,
 )
-from payments.models import JournalEntryLine, Transaction
+from payments.models import Allocation, JournalEntryLine, Transaction
 
 DocumentType = ErpPosting.DocumentType
 
@@ -186,25 +187,37 @@ def credit_memo_build(*, posting: ErpPosting, connector: ErpConnector) -> Credit
     )
 
 
+# `<receipt>-V` reverses a voided sale's whole receipt; `<receipt>-U<allocation pk>` gives back one undone
+# application of it.
+_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|U(?P<allocation>\d+))$")
+
+
 def reversal_build(*, posting: ErpPosting, connector: ErpConnector) -> ReversalData:
     transaction = posting.transaction
     status_mapping_check(posting=posting)
+    parts = _REVERSAL_REFERENCE.match(posting.reference)
     receipt = ErpPosting.objects.get(
-        connection=posting.connection,
-        document_type=DocumentType.RECEIPT,
-        reference=posting.reference.removesuffix("-V"),
+        connection=posting.connection, document_type=DocumentType.RECEIPT, reference=parts["receipt"]
+    )
+    allocation = (
+        Allocation.objects.select_related("invoice").get(pk=parts["allocation"])
+        if parts["allocation"]
+        else None
     )
     customer = transaction.customer
     currency = _posting_currency(posting=posting, customer=customer)
+    amount = allocation.amount if allocation else transaction.amount
     return ReversalData(
         reference=posting.reference,
         original_reference=receipt.reference,
         original_document_number=receipt.erp_document_number,
         customer_number=erp_customer_number(posting=posting, connector=connector, customer=customer),
-        amount=_amount_in(amount=transaction.amount, transaction=transaction, currency=currency),
+        amount=_amount_in(amount=amount, transaction=transaction, currency=currency),
         currency=currency,
-        document_date=transaction.updated_at.date(),
-        description=f"Void of PayTrace {transaction.transaction_id}",
+        document_date=(allocation.reversed_at if allocation else transaction.updated_at).date(),
+        description=f"Undo of {allocation.invoice.invoice_number} from PayTrace {transaction.transaction_id}"
+        if allocation
+        else f"Void of PayTrace {transaction.transaction_id}",
     )
 
 
