@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.db.models import Prefetch
 
+from integrations.models import ErpPosting
+from payments.billing_admin import SUBSCRIPTION_ACTIONS
 from payments.models import (
     Allocation,
     CreditMemo,
@@ -30,6 +33,23 @@ class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class ErpPostingInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ErpPosting
+    fk_name = "transaction"
+    extra = 0
+    fields = [
+        "connection",
+        "document_type",
+        "reference",
+        "status",
+        "erp_document_number",
+        "attempt_count",
+        "last_error",
+    ]
+    readonly_fields = fields
+    show_change_link = True
+
+
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -42,6 +62,7 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "last4",
         "customer",
         "settlement_batch",
+        "erp_documents",
         "occurred_at",
     ]
     list_filter = ["status", "transaction_type", "payment_method", "card_brand", "connection"]
@@ -57,7 +78,28 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = ["customer", "settlement_batch", "connection"]
     raw_id_fields = ["original", "customer", "order", "settlement_batch", "connection"]
-    inlines = [AllocationInline]
+    inlines = [AllocationInline, ErpPostingInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("postings", queryset=ErpPosting.objects.select_related("connection").order_by("pk"))
+            )
+        )
+
+    @admin.display(description="ERP documents")
+    def erp_documents(self, obj: Transaction) -> str:
+        """Each planned ERP document: its number once posted, else where it stands."""
+        return (
+            "; ".join(
+                f"{posting.connection.get_system_display()} {posting.get_document_type_display().lower()} "
+                f"{posting.erp_document_number or posting.get_status_display().lower()}"
+                for posting in obj.postings.all()
+            )
+            or "—"
+        )
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -214,6 +256,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     raw_id_fields = ["customer", "paytrace_connection", "erp_connection"]
     inlines = [SubscriptionChargeInline]
+    actions = SUBSCRIPTION_ACTIONS
 
 
 @admin.register(ReconciliationException)

@@ -217,3 +217,14 @@ def test_replay_command_and_post_pending_command(erp, capsys):
     assert "dead letters 1" in capsys.readouterr().out
     call_command("replay_dead_letters", reason="retry after fix", error_code="MappingMissing")
     assert ErpPosting.objects.get().status == Status.PENDING
+
+
+def test_the_erp_document_number_is_shown_on_the_transaction_in_the_admin(erp, admin_client):
+    txn = payment(erp)
+    postings_plan_for_transaction(transaction=txn)
+    postings_post_due(time_budget_seconds=30)
+    number = ErpPosting.objects.get().erp_document_number
+    page = admin_client.get("/admin/payments/transaction/").content.decode()
+    assert number in page
+    detail = admin_client.get(f"/admin/payments/transaction/{txn.pk}/change/").content.decode()
+    assert number in detail
