@@ -20,6 +20,7 @@ from integrations.paytrace.errors import PayTraceError
 from integrations.paytrace.ingest import TransactionChanged, paytrace_customer_ingest, paytrace_record_ingest
 from integrations.retry import backoff_next_attempt_at
 from integrations.selectors import connection_active_get
+from payments.webhooks import batch_settled_event_handle, chargeback_event_handle
 from portal.lifecycle import status_transition
 
 MAX_ATTEMPTS = 8
@@ -83,6 +84,8 @@ HANDLERS: dict[str, Callable[[WebhookEvent, Context], None]] = {
     "transaction.refund": _transaction_event_handle,
     "transaction.void": _transaction_event_handle,
     "customer.updated": _customer_event_handle,
+    "chargeback.created": chargeback_event_handle,
+    "batch.settled": batch_settled_event_handle,
 }
 
 

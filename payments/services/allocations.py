@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.models import Connection
-from payments.models import ZERO, Allocation, Invoice, Transaction
+from payments.models import ZERO, Allocation, Invoice, ReconciliationException, Transaction
 from portal.lifecycle import status_transition
 
 OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
@@ -99,7 +99,26 @@ def payment_apply(
         if allocations:
             applied = sum((allocation.amount for allocation in allocations), ZERO)
             Transaction.objects.filter(pk=payment.pk).update(amount_applied=F("amount_applied") + applied)
+        elif payment.amount_applied == ZERO and remaining > ZERO:
+            _unapplied_review(payment=payment)
     return allocations
+
+
+def _unapplied_review(*, payment: Transaction) -> None:
+    """No invoice took any of it: the whole payment stays on account, and finance is asked to look."""
+    reference = payment.invoice_reference or getattr(payment.order, "order_id", "") or "none"
+    ReconciliationException.objects.get_or_create(
+        dedup_key=f"unapplied-{payment.pk}",
+        defaults={
+            "kind": ReconciliationException.Kind.UNAPPLIED_PAYMENT,
+            "transaction": payment,
+            "currency": payment.currency,
+            "expected_amount": payment.amount,
+            "difference": payment.amount,
+            "reason": f"{payment.transaction_id} ({payment.amount} {payment.currency}, reference {reference})"
+            " matched no open invoice of its customer: it is on account.",
+        },
+    )
 
 
 def allocation_reverse(*, allocation: Allocation, actor: AbstractBaseUser | None = None) -> Allocation:
@@ -115,4 +134,36 @@ def allocation_reverse(*, allocation: Allocation, actor: AbstractBaseUser | None
         allocation.reversed_at = timezone.now()
         allocation.reversed_by = actor if actor is not None and actor.is_authenticated else None
         allocation.save(update_fields=["reversed_at", "reversed_by"])
+    return allocation
+
+
+def allocation_undo(*, allocation: Allocation, actor: AbstractBaseUser | None, reason: str) -> Allocation:
+    """Undo an application here and in the ERP: once the receipt is posted, the ERP gets a reversal of
+    this application (`<receipt ref>-U<allocation pk>`); before that, the receipt is simply built without
+    it."""
+    from integrations.audit import audit_record
+    from integrations.models import ErpPosting
+
+    with transaction.atomic():
+        allocation = allocation_reverse(allocation=allocation, actor=actor)
+        receipt = ErpPosting.objects.filter(
+            connection=allocation.invoice.connection,
+            document_type=ErpPosting.DocumentType.RECEIPT,
+            transaction=allocation.payment,
+            status=ErpPosting.Status.POSTED,
+        ).first()
+        if receipt is not None:
+            ErpPosting.objects.get_or_create(
+                connection=receipt.connection,
+                document_type=ErpPosting.DocumentType.REVERSAL,
+                reference=f"{receipt.reference}-U{allocation.pk}",
+                defaults={"transaction": allocation.payment, "customer_id": allocation.payment.customer_id},
+            )
+        audit_record(
+            action="allocation.undo",
+            subject=allocation,
+            actor=actor,
+            reason=reason,
+            data={"amount": str(allocation.amount), "invoice": allocation.invoice.invoice_number},
+        )
     return allocation

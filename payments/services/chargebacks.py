@@ -1,0 +1,119 @@
+"""Chargebacks, from a `chargeback.created` hint or an imported dispute report.
+
+A chargeback becomes a Transaction of type chargeback (our own id `CB-<sale id>-<n>`, as PayTrace gives
+none) linked to its sale; the sale moves to charged back; the planner posts the journal entry the GL rules
+say (chargebacks against clearing); the sale's invoice applications are reversed where the status mapping
+`chargeback` row says `reopen_invoice`; and a review item waits for finance. Recording the same chargeback
+again (same sale, amount and day) finds the first one and changes nothing."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction as db_transaction
+
+from integrations.audit import audit_record
+from integrations.models import StatusMapping
+from integrations.outbox.planner import erp_connection_for
+from integrations.selectors import ConnectionMissing
+from payments.models import ZERO, ReconciliationException, Transaction
+from payments.services.allocations import allocation_reverse
+from payments.services.pipeline import transaction_decide
+from portal.lifecycle import status_transition
+from portal.money import money_quantize
+
+Status = Transaction.Status
+CHARGEBACK_STATUS = "chargeback"
+
+
+class ChargebackInvalid(Exception):
+    pass
+
+
+def _reopen_invoice_wanted(*, sale: Transaction) -> bool:
+    try:
+        erp = erp_connection_for(transaction=sale)
+    except ConnectionMissing:
+        return False
+    mapping = StatusMapping.objects.filter(erp=erp.system, paytrace_status=CHARGEBACK_STATUS).first()
+    return bool(mapping and mapping.reopen_invoice)
+
+
+def _existing(*, sale: Transaction, amount: Decimal, occurred_at: datetime) -> Transaction | None:
+    return sale.children.filter(
+        transaction_type=Transaction.Type.CHARGEBACK, amount=amount, occurred_at__date=occurred_at.date()
+    ).first()
+
+
+def chargeback_record(
+    *,
+    sale: Transaction,
+    amount: Decimal | None,
+    occurred_at: datetime,
+    reason: str,
+    source: str,
+    actor: AbstractBaseUser | None = None,
+) -> Transaction:
+    """Record a chargeback of `amount` (the whole sale when None) against `sale`; idempotent."""
+    amount = money_quantize(amount if amount is not None else sale.amount, sale.currency)
+    if amount <= ZERO or amount > sale.amount:
+        raise ChargebackInvalid(
+            f"A chargeback of {amount} does not fit sale {sale.transaction_id} of {sale.amount}."
+        )
+    with db_transaction.atomic():
+        sale = Transaction.objects.select_for_update().get(pk=sale.pk)
+        found = _existing(sale=sale, amount=amount, occurred_at=occurred_at)
+        if found is not None:
+            return found
+        number = sale.children.filter(transaction_type=Transaction.Type.CHARGEBACK).count() + 1
+        chargeback = Transaction.objects.create(
+            connection=sale.connection,
+            transaction_id=f"CB-{sale.transaction_id}-{number}",
+            transaction_type=Transaction.Type.CHARGEBACK,
+            status=Status.SETTLED,
+            payment_method=sale.payment_method,
+            amount=amount,
+            currency=sale.currency,
+            original=sale,
+            customer=sale.customer,
+            order=sale.order,
+            invoice_reference=sale.invoice_reference,
+            description=reason[:255],
+            card_brand=sale.card_brand,
+            last4=sale.last4,
+            merchant_id=sale.merchant_id,
+            occurred_at=occurred_at,
+        )
+        moved = Status.CHARGED_BACK in Transaction.TRANSITIONS[sale.status]
+        if moved:
+            status_transition(instance=sale, to_status=Status.CHARGED_BACK)
+        reopened = []
+        if _reopen_invoice_wanted(sale=sale):
+            for allocation in sale.allocations.filter(reversed_at__isnull=True).select_related("invoice"):
+                allocation_reverse(allocation=allocation, actor=actor)
+                reopened.append(allocation.invoice.invoice_number)
+        transaction_decide(chargeback)
+        ReconciliationException.objects.create(
+            kind=ReconciliationException.Kind.CHARGEBACK,
+            dedup_key=f"chargeback-{chargeback.pk}",
+            transaction=chargeback,
+            settlement_batch=sale.settlement_batch,
+            currency=sale.currency,
+            expected_amount=sale.amount,
+            reported_amount=amount,
+            difference=-amount,
+            reason=(
+                f"Chargeback of {amount} {sale.currency} on {sale.transaction_id} ({source}):"
+                f" {reason or 'no reason given'}."
+                + (f" Invoice(s) {', '.join(reopened)} reopened." if reopened else "")
+                + ("" if moved else f" The sale was {sale.status} and kept that status.")
+            ),
+        )
+        audit_record(
+            action="transaction.chargeback",
+            subject=sale,
+            actor=actor,
+            reason=reason,
+            data={"chargeback": chargeback.transaction_id, "amount": str(amount), "source": source},
+        )
+    return chargeback

@@ -1,0 +1,498 @@
+"""Settlement reconciliation: each imported batch against the portal's transactions and their ERP
+documents, its reported totals against ours, fees against the GL rules; the fee and net deposit journal
+entries; every difference as a ReconciliationException.
+
+Work is done per chunk of batches with a handful of grouped queries and bulk writes, so a million settled
+transactions cost a few dozen queries. Exceptions carry a `dedup_key`: running again adds nothing, and an
+open "missing in the ERP" closes by itself once its document is posted. A batch-level difference within
+the ERP's `reconciliation_tolerance` (a FieldDefault) is written off to the GL rule `write_off` account;
+anything larger stays open for finance."""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from integrations.models import Connection, ErpPosting, System
+from integrations.outbox.planner import REFUND_TYPES, erp_connection_for_paytrace
+from integrations.sage.mapping import MappingMissing, field_defaults_get, gl_rule_get
+from integrations.selectors import connections_active
+from payments.models import ZERO, JournalEntry, ReconciliationException, SettlementBatch
+from payments.selectors.reconciliation import (
+    batch_brand_totals,
+    batch_duplicate_charges,
+    batch_transactions_unposted,
+    batches_to_reconcile,
+    exceptions_open_missing_in_erp,
+    sales_posted_never_settled,
+)
+from payments.services.journal import JournalDraft, balancing_lines, journal_entries_plan
+from payments.services.settlement import settlement_batches_import
+from portal.lifecycle import status_transition
+from portal.money import money_quantize
+
+Kind = ReconciliationException.Kind
+ExceptionStatus = ReconciliationException.Status
+BatchStatus = SettlementBatch.Status
+CHUNK_BATCHES = 200
+IMPORT_DAYS = 7
+HUNDRED = Decimal("100")
+TOLERANCE_FIELD = "reconciliation_tolerance"
+# A sale still unsettled this long after a later batch closed is missing from the batches.
+SETTLEMENT_GRACE = timedelta(days=1)
+IN_FLIGHT = (ErpPosting.Status.PENDING, ErpPosting.Status.IN_PROGRESS, ErpPosting.Status.RETRYABLE)
+# Batch-level differences a tolerance may absorb, and the way each leaves the clearing account unbalanced.
+WRITE_OFF_KINDS = (Kind.FEE_MISMATCH, Kind.TOTAL_MISMATCH)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ReconcileSummary:
+    batches: int = 0
+    transactions: int = 0
+    reconciled: int = 0
+    with_exceptions: int = 0
+    awaiting_erp: int = 0
+    exceptions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    written_off: int = 0
+    resolved: int = 0
+    journal_entries: int = 0
+
+    def as_rows(self) -> list[tuple[str, int]]:
+        rows = [
+            ("batches", self.batches),
+            ("transactions", self.transactions),
+            ("reconciled", self.reconciled),
+            ("with exceptions", self.with_exceptions),
+            ("awaiting the ERP", self.awaiting_erp),
+            ("journal entries planned", self.journal_entries),
+            ("written off within tolerance", self.written_off),
+            ("exceptions closed (now posted)", self.resolved),
+        ]
+        return rows + [(f"new exception: {kind}", count) for kind, count in sorted(self.exceptions.items())]
+
+
+@dataclass(frozen=True)
+class _Accounts:
+    """The ERP's reading of the GL rules and tolerance, looked up once per run."""
+
+    erp: Connection
+    tolerance: Decimal
+    cache: dict = field(default_factory=dict, compare=False)
+
+    def rule(self, *, purpose: str, merchant_id: str = "", card_brand: str = ""):
+        key = (purpose, merchant_id, card_brand)
+        if key not in self.cache:
+            try:
+                self.cache[key] = gl_rule_get(
+                    erp=self.erp.system, purpose=purpose, merchant_id=merchant_id, card_brand=card_brand
+                )
+            except MappingMissing:
+                self.cache[key] = None
+        return self.cache[key]
+
+    def account(self, purpose: str, **scope: str) -> str:
+        rule = self.rule(purpose=purpose, **scope)
+        if rule is None:
+            raise MappingMissing(f"No GL account rule for {self.erp.system} / purpose '{purpose}'.")
+        return rule.account
+
+
+def reconciliation_tolerance(*, erp: Connection) -> Decimal:
+    value = field_defaults_get(erp=erp.system, document_type="").get(TOLERANCE_FIELD, "")
+    return Decimal(value) if value else ZERO
+
+
+@dataclass
+class _BatchFigures:
+    batch: SettlementBatch
+    currency: str = "USD"
+    count: int = 0
+    sales: Decimal = ZERO
+    refunds: Decimal = ZERO
+    fee_lines: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (brand, merchant) -> fee
+
+    @property
+    def net(self) -> Decimal:
+        return self.sales - self.refunds
+
+    @property
+    def expected_fees(self) -> Decimal:
+        return sum(self.fee_lines.values(), ZERO)
+
+    @property
+    def reported_fees(self) -> Decimal | None:
+        """PayTrace's own exports carry no fee; a processor's funding report does (`fee_amount`)."""
+        value = self.batch.raw.get("fee_amount")
+        return None if value in (None, "") else Decimal(str(value))
+
+    @property
+    def deposit(self) -> Decimal:
+        fees = self.reported_fees if self.reported_fees is not None else self.expected_fees
+        return self.batch.net_amount - fees
+
+
+def _figures(*, batches: list[SettlementBatch], accounts: _Accounts) -> dict[int, _BatchFigures]:
+    figures = {batch.pk: _BatchFigures(batch=batch, currency=batch.currency) for batch in batches}
+    for row in batch_brand_totals(batch_ids=list(figures)):
+        figure = figures[row["settlement_batch_id"]]
+        figure.count += row["count"]
+        figure.currency = row["currency"]
+        if row["transaction_type"] in REFUND_TYPES:
+            figure.refunds += row["amount"]
+            continue
+        figure.sales += row["amount"]
+        rule = accounts.rule(purpose="fees", merchant_id=row["merchant_id"], card_brand=row["card_brand"])
+        if rule is not None:
+            key = (row["card_brand"], row["merchant_id"])
+            fee = row["amount"] * rule.fee_percent / HUNDRED + rule.fee_fixed * row["count"]
+            figure.fee_lines[key] = figure.fee_lines.get(key, ZERO) + fee
+    for figure in figures.values():
+        figure.fee_lines = {
+            key: money_quantize(fee, figure.currency) for key, fee in figure.fee_lines.items() if fee
+        }
+    return figures
+
+
+def _exception(
+    *, kind: str, key: str, reason: str, currency: str = "USD", **fields
+) -> ReconciliationException:
+    return ReconciliationException(kind=kind, dedup_key=key[:120], reason=reason, currency=currency, **fields)
+
+
+def _batch_exceptions(figure: _BatchFigures) -> list[ReconciliationException]:
+    batch, found = figure.batch, []
+    reported_count = batch.transaction_count
+    if (batch.sales_amount, batch.refund_amount, reported_count) != (
+        figure.sales,
+        figure.refunds,
+        figure.count,
+    ):
+        found.append(
+            _exception(
+                kind=Kind.TOTAL_MISMATCH,
+                key=f"total-{batch.pk}",
+                settlement_batch=batch,
+                currency=figure.currency,
+                expected_amount=figure.net,
+                reported_amount=batch.net_amount,
+                difference=batch.net_amount - figure.net,
+                reason=(
+                    f"Batch {batch.batch_number}: PayTrace reports {reported_count} transactions, sales"
+                    f" {batch.sales_amount}, refunds {batch.refund_amount}; its listed transactions add up to"
+                    f" {figure.count}, {figure.sales} and {figure.refunds}."
+                ),
+            )
+        )
+    reported = figure.reported_fees
+    if reported is not None and reported != figure.expected_fees:
+        rules = ", ".join(
+            f"{brand or 'any brand'} {fee}" for (brand, _), fee in sorted(figure.fee_lines.items())
+        )
+        found.append(
+            _exception(
+                kind=Kind.FEE_MISMATCH,
+                key=f"fee-{batch.pk}",
+                settlement_batch=batch,
+                currency=figure.currency,
+                expected_amount=figure.expected_fees,
+                reported_amount=reported,
+                difference=reported - figure.expected_fees,
+                reason=(
+                    f"Batch {batch.batch_number}: the processor charged {reported} in fees; the GL fee rules"
+                    f" give {figure.expected_fees} ({rules or 'no fee rule matched'})."
+                ),
+            )
+        )
+    return found
+
+
+def _unposted_exceptions(rows: list[dict]) -> tuple[list[ReconciliationException], set[int]]:
+    """Transactions with no posted ERP document: in flight (wait), or missing (an exception)."""
+    found, waiting = [], set()
+    for row in rows:
+        status = row["posting_status"]
+        if status in IN_FLIGHT:
+            waiting.add(row["settlement_batch_id"])
+            continue
+        why = {
+            None: "no ERP document was ever planned for it",
+            ErpPosting.Status.DEAD: f"its posting is a dead letter: {row['posting_error'][:300]}",
+            ErpPosting.Status.HELD: "its posting is held for review",
+            ErpPosting.Status.CANCELLED: "its posting was cancelled",
+        }.get(status, f"its posting is {status}")
+        found.append(
+            _exception(
+                kind=Kind.MISSING_IN_ERP,
+                key=f"missing-erp-{row['pk']}",
+                settlement_batch_id=row["settlement_batch_id"],
+                transaction_id=row["pk"],
+                currency=row["currency"],
+                expected_amount=row["amount"],
+                difference=row["amount"],
+                reason=f"PayTrace settled {row['transaction_id']} ({row['amount']}) but {why}.",
+            )
+        )
+    return found, waiting
+
+
+def _duplicate_exceptions(rows: list[dict]) -> list[ReconciliationException]:
+    return [
+        _exception(
+            kind=Kind.DUPLICATE,
+            key=f"dup-charge-{row['settlement_batch_id']}-{row['first']}",
+            settlement_batch_id=row["settlement_batch_id"],
+            transaction_id=row["last"],
+            currency=row["currency"],
+            expected_amount=row["amount"],
+            reported_amount=row["amount"] * row["count"],
+            difference=row["amount"] * (row["count"] - 1),
+            reason=(
+                f"{row['count']} sales of {row['amount']} on card …{row['last4']} for invoice"
+                f" {row['invoice_reference']} settled in the same batch: a double charge?"
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _journal_drafts(*, figure: _BatchFigures, accounts: _Accounts) -> list[JournalDraft]:
+    batch, erp = figure.batch, accounts.erp
+    common = {
+        "erp_connection": erp,
+        "entry_date": timezone.localtime(batch.settled_at).date(),
+        "currency": figure.currency,
+        "settlement_batch": batch,
+    }
+    suffix = f"{batch.connection_id}-{batch.batch_number}"
+    clearing = accounts.account("clearing")
+    fee_lines = [
+        line
+        for (brand, merchant), fee in sorted(figure.fee_lines.items())
+        for line in balancing_lines(
+            amount=fee,
+            debit_account=accounts.account("fees", merchant_id=merchant, card_brand=brand),
+            credit_account=clearing,
+            description=f"Fees {brand or 'card'} batch {batch.batch_number}",
+        )
+    ]
+    deposit = f"Net deposit of batch {batch.batch_number}"
+    return [
+        JournalDraft(
+            kind=JournalEntry.Kind.FEES,
+            reference=f"FEES-{suffix}",
+            description=f"Processing fees, batch {batch.batch_number}",
+            lines=tuple(fee_lines),
+            **common,
+        ),
+        JournalDraft(
+            kind=JournalEntry.Kind.NET_DEPOSIT,
+            reference=f"DEP-{suffix}",
+            description=deposit,
+            lines=balancing_lines(
+                amount=figure.deposit,
+                debit_account=accounts.account("cash"),
+                credit_account=clearing,
+                description=deposit,
+            )
+            if figure.deposit
+            else (),
+            **common,
+        ),
+    ]
+
+
+def write_off_draft(
+    *, exception: ReconciliationException, accounts_erp: Connection, account: str, clearing: str
+) -> JournalDraft:
+    """Book a difference to the write-off account. A positive `difference` left in clearing (fees charged
+    above the rules) is expensed; a batch reporting more than its transactions is the other way round."""
+    amount = -exception.difference if exception.kind == Kind.TOTAL_MISMATCH else exception.difference
+    description = f"Write-off: {exception.get_kind_display()}"
+    return JournalDraft(
+        kind=JournalEntry.Kind.WRITE_OFF,
+        reference=f"WO-{exception.dedup_key}"[:60],
+        erp_connection=accounts_erp,
+        entry_date=timezone.localdate(),
+        currency=exception.currency,
+        description=description,
+        lines=balancing_lines(
+            amount=amount, debit_account=account, credit_account=clearing, description=description
+        ),
+        settlement_batch=exception.settlement_batch,
+        transaction=exception.transaction,
+    )
+
+
+def _within_tolerance(exception: ReconciliationException, tolerance: Decimal) -> bool:
+    return exception.kind in WRITE_OFF_KINDS and ZERO < abs(exception.difference) <= tolerance
+
+
+def _exceptions_store(
+    *, found: list[ReconciliationException], accounts: _Accounts, summary: ReconcileSummary
+) -> list[ReconciliationException]:
+    """Insert what is new (dedup_key), writing off at once what the tolerance covers."""
+    known = set(
+        ReconciliationException.objects.filter(dedup_key__in=[e.dedup_key for e in found]).values_list(
+            "dedup_key", flat=True
+        )
+    )
+    new = [exception for exception in found if exception.dedup_key not in known]
+    small = [exception for exception in new if _within_tolerance(exception, accounts.tolerance)]
+    if small:
+        account, clearing = accounts.account("write_off"), accounts.account("clearing")
+        entries = journal_entries_plan(
+            drafts=[
+                write_off_draft(exception=e, accounts_erp=accounts.erp, account=account, clearing=clearing)
+                for e in small
+            ]
+        )
+        for exception in small:
+            exception.status = ExceptionStatus.WRITTEN_OFF
+            exception.journal_entry = entries[f"WO-{exception.dedup_key}"[:60]]
+            exception.write_off_account = account
+            exception.resolved_at = timezone.now()
+            exception.resolution_note = f"Within the tolerance of {accounts.tolerance}: written off."
+        summary.written_off += len(small)
+    ReconciliationException.objects.bulk_create(new, ignore_conflicts=True)
+    for exception in new:
+        if exception.status == ExceptionStatus.OPEN:
+            summary.exceptions[exception.kind] += 1
+    return new
+
+
+def _batch_statuses_update(
+    *,
+    figures: dict[int, _BatchFigures],
+    waiting: set[int],
+    summary: ReconcileSummary,
+) -> None:
+    open_batches = set(
+        ReconciliationException.objects.filter(
+            settlement_batch_id__in=list(figures), status=ExceptionStatus.OPEN
+        ).values_list("settlement_batch_id", flat=True)
+    )
+    now = timezone.now()
+    for figure in figures.values():
+        figure.batch.fee_amount = (
+            figure.reported_fees if figure.reported_fees is not None else figure.expected_fees
+        )
+        figure.batch.deposit_amount = figure.deposit
+    SettlementBatch.objects.bulk_update(
+        [figure.batch for figure in figures.values()], ["fee_amount", "deposit_amount"], batch_size=1000
+    )
+    # One UPDATE per batch whose status moves: batches are a five-hundredth of the transactions.
+    for pk, figure in figures.items():
+        batch = figure.batch
+        if pk in open_batches:
+            target, extra = BatchStatus.EXCEPTIONS, {}
+            summary.with_exceptions += 1
+        elif pk in waiting:
+            target, extra = BatchStatus.IMPORTED, {}
+            summary.awaiting_erp += 1
+        else:
+            target, extra = BatchStatus.RECONCILED, {"reconciled_at": now}
+            summary.reconciled += 1
+        if target != batch.status:
+            status_transition(instance=batch, to_status=target, **extra)
+
+
+def _chunk_reconcile(
+    *, batches: list[SettlementBatch], accounts: _Accounts, summary: ReconcileSummary
+) -> None:
+    figures = _figures(batches=batches, accounts=accounts)
+    ids = list(figures)
+    unposted, waiting = _unposted_exceptions(batch_transactions_unposted(batch_ids=ids, erp=accounts.erp))
+    found = unposted + _duplicate_exceptions(batch_duplicate_charges(batch_ids=ids))
+    for figure in figures.values():
+        found += _batch_exceptions(figure)
+    with db_transaction.atomic():
+        _exceptions_store(found=found, accounts=accounts, summary=summary)
+        drafts = [
+            draft
+            for figure in figures.values()
+            for draft in _journal_drafts(figure=figure, accounts=accounts)
+        ]
+        before = JournalEntry.objects.filter(reference__in=[d.reference for d in drafts]).count()
+        summary.journal_entries += len(journal_entries_plan(drafts=drafts)) - before
+        _batch_statuses_update(figures=figures, waiting=waiting, summary=summary)
+    summary.batches += len(batches)
+    summary.transactions += sum(figure.count for figure in figures.values())
+
+
+def _stale_resolve(*, accounts: _Accounts, summary: ReconcileSummary) -> None:
+    for exception in exceptions_open_missing_in_erp(erp=accounts.erp):
+        status_transition(
+            instance=exception,
+            to_status=ExceptionStatus.RESOLVED,
+            resolved_at=timezone.now(),
+            resolution_note="Posted to the ERP since: closed by reconciliation.",
+        )
+        summary.resolved += 1
+
+
+def _never_settled(*, connection: Connection, accounts: _Accounts, summary: ReconcileSummary) -> None:
+    latest = SettlementBatch.objects.filter(connection=connection).order_by("-settled_at").first()
+    if latest is None:
+        return
+    rows = sales_posted_never_settled(
+        connection=connection, erp=accounts.erp, before=latest.settled_at - SETTLEMENT_GRACE
+    )
+    found = [
+        _exception(
+            kind=Kind.MISSING_FROM_BATCH,
+            key=f"missing-batch-{row['pk']}",
+            transaction_id=row["pk"],
+            currency=row["currency"],
+            expected_amount=row["amount"],
+            difference=-row["amount"],
+            reason=(
+                f"The ERP has a receipt for {row['transaction_id']} ({row['amount']}) but no batch up to"
+                f" {latest.batch_number} settled it."
+            ),
+        )
+        for row in rows
+    ]
+    _exceptions_store(found=found, accounts=accounts, summary=summary)
+
+
+def settlement_batches_reconcile(
+    *, connection: Connection, progress: Progress | None = None, chunk: int = CHUNK_BATCHES
+) -> ReconcileSummary:
+    """Reconcile every batch of `connection` not yet reconciled (including ones left with exceptions)."""
+    erp = erp_connection_for_paytrace(connection=connection)
+    accounts = _Accounts(erp=erp, tolerance=reconciliation_tolerance(erp=erp))
+    summary = ReconcileSummary()
+    _stale_resolve(accounts=accounts, summary=summary)
+    pending = list(batches_to_reconcile(connection=connection))
+    for start in range(0, len(pending), chunk):
+        _chunk_reconcile(batches=pending[start : start + chunk], accounts=accounts, summary=summary)
+        if progress:
+            progress(min(start + chunk, len(pending)), len(pending))
+    _never_settled(connection=connection, accounts=accounts, summary=summary)
+    return summary
+
+
+def settlements_reconcile(
+    *, days: int = IMPORT_DAYS, import_batches: bool = True, progress: Progress | None = None
+) -> dict[str, ReconcileSummary]:
+    """For each active PayTrace connection: import the batches of the last `days`, then reconcile."""
+    from payments.services.pipeline import transaction_decide
+
+    summaries = {}
+    today = timezone.localdate()
+    for connection in connections_active(system=System.PAYTRACE):
+        if import_batches:
+            settlement_batches_import(
+                connection=connection,
+                start_date=today - timedelta(days=days),
+                end_date=today,
+                on_change=transaction_decide,
+            )
+        summaries[connection.name] = settlement_batches_reconcile(connection=connection, progress=progress)
+    return summaries

@@ -1,0 +1,137 @@
+"""Refunds and voids started from the portal: PayTrace first, then the result read back and decided.
+
+Before settlement PayTrace can only void (the whole amount); after, it can only refund (in full or in
+part, up to what is left). The choice follows our status, and PayTrace's own answer settles a race: 817
+("only settled transactions can be refunded") means void instead, 818 ("only pending-settlement
+transactions can be voided") means refund instead. The outcome is re-read from PayTrace by id and goes
+through the one upsert, so the credit memo or the receipt reversal is planned exactly as for a refund made
+anywhere else."""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from integrations.audit import audit_record
+from integrations.outbox.planner import PAYMENT_TYPES
+from integrations.paytrace.client import PayTraceClient
+from integrations.paytrace.errors import PayTraceDeclined, PayTraceError, PayTraceValidationError
+from integrations.paytrace.ingest import paytrace_record_ingest
+from integrations.paytrace.types import TransactionResult
+from payments.models import ZERO, CreditMemo, Transaction
+from payments.services.pipeline import transaction_decide
+from portal.money import money_quantize
+
+Status = Transaction.Status
+REFUND_NOT_SETTLED, VOID_NOT_PENDING = 817, 818
+REFUNDABLE_STATUSES = (Status.APPROVED, Status.SETTLED, Status.PARTIALLY_REFUNDED)
+
+
+class RefundRefused(Exception):
+    """The refund cannot be made as asked; the message says why, in words finance can act on."""
+
+
+def transaction_refundable_amount(*, transaction: Transaction) -> Decimal:
+    return transaction.amount - transaction.amount_refunded
+
+
+def _amount_check(*, sale: Transaction, amount: Decimal | None) -> Decimal:
+    if sale.transaction_type not in PAYMENT_TYPES:
+        raise RefundRefused(f"{sale} is not a payment: only sales can be refunded or voided.")
+    if sale.status not in REFUNDABLE_STATUSES:
+        raise RefundRefused(f"{sale} is {sale.get_status_display().lower()}: there is nothing to refund.")
+    remaining = transaction_refundable_amount(transaction=sale)
+    if amount is None:
+        return remaining
+    amount = money_quantize(amount, sale.currency)
+    if amount <= ZERO:
+        raise RefundRefused("The amount to refund must be positive.")
+    if amount > remaining:
+        raise RefundRefused(
+            f"At most {remaining} {sale.currency} of {sale.transaction_id} can be refunded"
+            f" ({sale.amount_refunded} of {sale.amount} already is); {amount} was asked."
+        )
+    return amount
+
+
+def _is(error: PayTraceError, code: int) -> bool:
+    return isinstance(error, PayTraceValidationError) and code in error.codes
+
+
+def _void(client: PayTraceClient, sale: Transaction) -> TransactionResult:
+    if sale.payment_method == Transaction.PaymentMethod.ACH:
+        return client.check_void(check_transaction_id=sale.transaction_id)
+    return client.void(transaction_id=sale.transaction_id)
+
+
+def _refund(client: PayTraceClient, sale: Transaction, amount: Decimal) -> TransactionResult:
+    partial = amount if amount < sale.amount else None
+    if sale.payment_method == Transaction.PaymentMethod.ACH:
+        return client.check_refund(check_transaction_id=sale.transaction_id, amount=partial)
+    return client.refund_for_transaction(transaction_id=sale.transaction_id, amount=partial)
+
+
+def _paytrace_call(
+    *, client: PayTraceClient, sale: Transaction, amount: Decimal
+) -> tuple[str, TransactionResult]:
+    """("void" | "refund", PayTrace's answer), falling back on 817 / 818."""
+    whole = amount == sale.amount and sale.amount_refunded == ZERO
+    first = "void" if sale.status == Status.APPROVED else "refund"
+    if first == "void" and not whole:
+        raise RefundRefused(
+            f"{sale.transaction_id} has not settled yet: PayTrace can only void all of it now. Refund"
+            " part of it after settlement, or void the whole amount."
+        )
+    try:
+        return first, (_void(client, sale) if first == "void" else _refund(client, sale, amount))
+    except PayTraceValidationError as error:
+        if first == "void" and _is(error, VOID_NOT_PENDING):
+            return "refund", _refund(client, sale, amount)  # it settled since we last looked
+        if first == "refund" and _is(error, REFUND_NOT_SETTLED) and whole:
+            return "void", _void(client, sale)  # not settled after all
+        raise
+
+
+def transaction_refund_start(
+    *,
+    transaction: Transaction,
+    amount: Decimal | None,
+    reason: str,
+    actor: AbstractBaseUser | None,
+    client: PayTraceClient | None = None,
+) -> Transaction:
+    """Refund `amount` of a sale (all that remains when None), or void it while unsettled. Returns the
+    refund transaction, or the voided sale."""
+    if not reason.strip():
+        raise RefundRefused("A reason is required.")
+    sale = Transaction.objects.select_related("connection").get(pk=transaction.pk)
+    amount = _amount_check(sale=sale, amount=amount)
+    client = client or PayTraceClient.from_connection(sale.connection)
+    try:
+        action, result = _paytrace_call(client=client, sale=sale, amount=amount)
+    except PayTraceDeclined as declined:
+        raise RefundRefused(
+            f"PayTrace declined the refund of {sale.transaction_id}: {declined}"
+        ) from declined
+    except PayTraceError as error:
+        raise RefundRefused(f"PayTrace refused {sale.transaction_id}: {error}") from error
+    changed_id = sale.transaction_id if action == "void" else result.transaction_id
+    raw = client.transaction_export_by_id(transaction_id=changed_id)
+    outcome = sale
+    if raw is not None:
+        outcome = paytrace_record_ingest(
+            connection=sale.connection, client=client, raw=raw, on_change=transaction_decide
+        ).transaction
+    if action == "refund":
+        CreditMemo.objects.filter(refund=outcome, reason="").update(reason=reason[:255])
+    audit_record(
+        action=f"transaction.{action}",
+        subject=sale,
+        actor=actor,
+        reason=reason,
+        data={
+            "amount": str(amount),
+            "paytrace_transaction_id": changed_id,
+            "response_code": result.response_code,
+        },
+    )
+    return outcome
