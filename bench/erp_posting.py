@@ -22,6 +22,7 @@ waiting to retry due at once (a short run, the same retries).
 """
 
 import argparse
+import logging
 import multiprocessing
 import os
 import signal
@@ -142,13 +143,16 @@ def _django_setup(*, env: dict[str, str]) -> None:
     import django
 
     django.setup()
+    # One warning line per dead letter would bury the table; the table counts them and names why.
+    logging.getLogger("integrations.alerts").setLevel(logging.ERROR)
 
 
 # --- the world -------------------------------------------------------------------------------
 
 
 def world_seed(*, base_url: str) -> dict:
-    """The demo world, its connections pointed at our server; ERP clients time out after 2 s."""
+    """The demo world, its connections pointed at our server; ERP clients time out after 2 s. Returns
+    the connections by system and the customers who pay."""
     from portal import demo
 
     connections = demo.demo_connections_ensure(base_url=base_url)
@@ -160,7 +164,10 @@ def world_seed(*, base_url: str) -> dict:
         erp = connections[system]
         erp.options = {**erp.options, "timeout": CLIENT_TIMEOUT_SECONDS}
         erp.save(update_fields=["options"])
-    return {"connections": connections, "customers": list(customers.values())}
+    # Sage 300's demo company has USD banks only and refuses a receipt from the CAD customer (C1006) into
+    # them, on every try: a standing dead letter, not the steady state this bench measures.
+    payers = [customer for customer in customers.values() if customer.currency == "USD"]
+    return {"connections": connections, "customers": payers}
 
 
 def payments_plan(*, world: dict, erp_system: str, first_id: int, count: int) -> list[str]:
@@ -332,6 +339,10 @@ def run_check(*, run: Run, erp, references: list[str]) -> None:
     run.attempts = ErpPostingAttempt.objects.filter(
         posting__connection=erp, posting__reference__in=references
     ).count()
+    reasons = Counter(
+        ErpPosting.objects.filter(connection=erp, reference__in=dead).values_list("last_error", flat=True)
+    )
+    run.notes += [f"dead letter x{count}: {reason[:160]}" for reason, count in reasons.most_common(3)]
     entered_only = set(in_erp) - applied
     if entered_only:
         run.notes.append(f"{len(entered_only)} references entered in the ERP but never posted there")
