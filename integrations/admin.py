@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from integrations.admin_queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
 from integrations.models import (
     Alert,
     AuditEvent,
@@ -93,7 +94,7 @@ class ErpPostingAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(ErpPosting)
-class ErpPostingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ErpPostingAdmin(PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "document_type",
@@ -128,7 +129,7 @@ class ErpPostingAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookEventAdmin(WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "event_id",
         "event_type",
@@ -220,7 +221,7 @@ class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor", "action", "subject_type", "subject_id", "reason"]
-    list_filter = ["action", "subject_type"]
+    list_filter = ["action", "subject_type", ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["subject_id", "reason", "actor__username", "action"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
