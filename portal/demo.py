@@ -27,7 +27,7 @@ from integrations.models import (
     System,
 )
 from integrations.sandbox.demo_data import CUSTOMERS, INVOICES
-from payments.models import Invoice
+from payments.models import Invoice, Subscription
 from portal.roles import AUDITOR, FINANCE_REVIEWER, INTEGRATION_ADMIN
 
 BASE_URL = "http://127.0.0.1:8000"
@@ -334,6 +334,26 @@ def demo_payments_ensure() -> int:
     return len(plan)
 
 
+def demo_subscriptions_ensure(*, connections: dict[str, Connection], customers: dict[str, Customer]) -> None:
+    """Two monthly subscriptions due on the day the demo is loaded: one the sandbox approves, one it
+    declines (1.12), which enters dunning on the first billing run."""
+    for number, amount, description in (
+        ("C1002", Decimal("49.00"), "Espresso machine lease"),
+        ("C1004", Decimal("1.12"), "Fleet tracking plan"),
+    ):
+        Subscription.objects.get_or_create(
+            customer=customers[number],
+            paytrace_customer_id=number,
+            description=description,
+            defaults={
+                "paytrace_connection": connections[System.PAYTRACE],
+                "erp_connection": connections[System.SAGE_300],
+                "amount": amount,
+                "next_run_on": timezone.localdate(),
+            },
+        )
+
+
 def _login_passwords() -> dict[str, str]:
     if not LOGIN_FILE.exists():
         return {}
@@ -371,4 +391,5 @@ def demo_load(*, base_url: str = BASE_URL) -> dict[str, str]:
     customers = demo_customers_ensure(connections=connections)
     demo_invoices_ensure(connections=connections, customers=customers)
     demo_payments_ensure()
+    demo_subscriptions_ensure(connections=connections, customers=customers)
     return demo_staff_ensure()

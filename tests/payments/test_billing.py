@@ -348,6 +348,22 @@ def test_no_period_opens_after_the_end_date():
     assert not subscription.charges.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_demo_subscriptions_one_charged_once_one_in_dunning(demo_world):
+    from portal.demo import demo_subscriptions_ensure
+
+    demo_subscriptions_ensure(connections=demo_world["connections"], customers=demo_world["customers"])
+    demo_subscriptions_ensure(connections=demo_world["connections"], customers=demo_world["customers"])
+
+    summary = subscriptions_bill_due()
+    subscriptions_bill_due()
+
+    assert (summary.periods_opened, summary.charged, summary.declined) == (2, 1, 1)
+    statuses = dict(Subscription.objects.values_list("paytrace_customer_id", "status"))
+    assert statuses == {"C1002": Sub.ACTIVE, "C1004": Sub.PAST_DUE}
+    assert PtTransaction.objects.filter(invoice_id__startswith="SUB-").count() == 2
+
+
 # --- command, task, schedule, admin ---------------------------------------------------------------------
 
 
