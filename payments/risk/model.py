@@ -15,9 +15,11 @@ from sklearn.ensemble import IsolationForest
 from payments.risk.features import TransactionFeatures
 
 ALGORITHM = "IsolationForest"
-PARAMETERS = {"n_estimators": 200, "max_samples": 256, "contamination": "auto", "random_state": 7}
+PARAMETERS = {"n_estimators": 200, "max_samples": "auto", "contamination": "auto", "random_state": 7}
 # Training rows at least this unusual give the model's full weight; milder anomalies give a share of it.
+# The floor keeps a history with no real outliers from handing full points to the barely unusual.
 FULL_POINTS_QUANTILE = 0.005
+FULL_POINTS_FLOOR = -0.1
 FEATURE_NAMES = (
     "log_amount",
     "log_amount_to_customer_median",
@@ -68,8 +70,6 @@ class AnomalyModel:
     def points(self, *, vectors: np.ndarray, weight: int) -> np.ndarray:
         """Points per row: 0 for anything the forest finds normal, up to `weight` for the most unusual."""
         decisions = self.forest.decision_function(vectors)
-        if self.full_points_at >= 0:
-            return np.zeros(len(decisions), dtype=int)
         share = np.clip(decisions / self.full_points_at, 0.0, 1.0)
         return np.rint(share * weight).astype(int)
 
@@ -77,7 +77,7 @@ class AnomalyModel:
 def anomaly_model_fit(*, vectors: np.ndarray) -> tuple[AnomalyModel, dict[str, Any]]:
     forest = IsolationForest(**PARAMETERS).fit(vectors)
     decisions = forest.decision_function(vectors)
-    full_points_at = min(float(np.quantile(decisions, FULL_POINTS_QUANTILE)), 0.0)
+    full_points_at = min(float(np.quantile(decisions, FULL_POINTS_QUANTILE)), FULL_POINTS_FLOOR)
     metrics = {
         "anomalous_share": round(float((decisions < 0).mean()), 4),
         "full_points_at": full_points_at,
