@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from customers.matching import customer_duplicates_flag, customer_match
 from customers.models import Customer, CustomerLink
 from customers.normalize import email_normalize, name_normalize
 from integrations.models import Connection
@@ -21,6 +22,8 @@ SYNCED_FIELDS = (
     "postal_code",
     "country",
 )
+# Kept in CustomerLink.raw: the synced fields as that system last reported (or was sent) them.
+SEEN_KEY = "paysage_seen"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class ExternalCustomer:
     updated_at: datetime | None = None
     raw: dict | None = None
 
+    def synced_values(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in SYNCED_FIELDS}
+
 
 def customer_normalized_fields_set(*, customer: Customer) -> None:
     customer.email_normalized = email_normalize(customer.email)
@@ -58,14 +64,24 @@ def customer_create(*, data: ExternalCustomer, source_updated_at: datetime) -> C
 
 
 def customer_fields_merge(
-    *, customer: Customer, data: ExternalCustomer, source_updated_at: datetime
+    *,
+    customer: Customer,
+    data: ExternalCustomer,
+    source_updated_at: datetime,
+    previous: dict[str, str] | None = None,
 ) -> list[str]:
-    """Apply, field by field, each value whose source timestamp is newer than the one we hold."""
+    """Apply, field by field, each value whose source timestamp is newer than the one we hold.
+
+    `previous` is what the same source said last time: a field it still reports unchanged was not edited
+    there, so its (record-level) timestamp says nothing about that field and cannot override a newer
+    edit made elsewhere."""
     changed = []
     for name in SYNCED_FIELDS:
         value = getattr(data, name)
         held_at = customer.field_updated_at.get(name)
         if value == getattr(customer, name):
+            continue
+        if previous is not None and previous.get(name) == value:
             continue
         if held_at and datetime.fromisoformat(held_at) >= source_updated_at:
             continue
@@ -76,6 +92,15 @@ def customer_fields_merge(
         customer_normalized_fields_set(customer=customer)
         customer.save()
     return changed
+
+
+def link_seen_fields(*, link: CustomerLink) -> dict[str, str] | None:
+    """The synced fields as this system reported them at its last sync (None before the first)."""
+    return (link.raw or {}).get(SEEN_KEY)
+
+
+def link_raw(*, data: ExternalCustomer) -> dict:
+    return {**(data.raw or {}), SEEN_KEY: data.synced_values()}
 
 
 def customer_link_upsert(*, connection: Connection, data: ExternalCustomer) -> tuple[CustomerLink, bool]:
@@ -93,11 +118,14 @@ def customer_link_upsert(*, connection: Connection, data: ExternalCustomer) -> t
             if link.external_updated_at and data.updated_at and data.updated_at <= link.external_updated_at:
                 return link, False
             changed = customer_fields_merge(
-                customer=link.customer, data=data, source_updated_at=source_updated_at
+                customer=link.customer,
+                data=data,
+                source_updated_at=source_updated_at,
+                previous=link_seen_fields(link=link),
             )
             link.external_updated_at = data.updated_at or link.external_updated_at
             link.synced_at = timezone.now()
-            link.raw = data.raw or {}
+            link.raw = link_raw(data=data)
             link.save()
             return link, bool(changed)
         customer = _customer_for_new_link(
@@ -111,7 +139,7 @@ def customer_link_upsert(*, connection: Connection, data: ExternalCustomer) -> t
                     external_id=data.external_id,
                     external_updated_at=data.updated_at,
                     synced_at=timezone.now(),
-                    raw=data.raw or {},
+                    raw=link_raw(data=data),
                 )
         except IntegrityError:
             link = CustomerLink.objects.get(connection=connection, external_id=data.external_id)
@@ -122,11 +150,12 @@ def customer_link_upsert(*, connection: Connection, data: ExternalCustomer) -> t
 def _customer_for_new_link(
     *, connection: Connection, data: ExternalCustomer, source_updated_at: datetime
 ) -> Customer:
-    email = email_normalize(data.email)
-    if email:
-        candidates = list(
-            Customer.objects.filter(email_normalized=email).exclude(links__connection=connection)[:2]
-        )
-        if len(candidates) == 1:
-            return candidates[0]
-    return customer_create(data=data, source_updated_at=source_updated_at)
+    """One clear match is linked; otherwise a new customer, flagged beside its look-alikes for review."""
+    match = customer_match(
+        email=data.email, name=data.name, postal_code=data.postal_code, unlinked_to=connection
+    )
+    if match.customer is not None:
+        return match.customer
+    customer = customer_create(data=data, source_updated_at=source_updated_at)
+    customer_duplicates_flag(customer=customer)
+    return customer

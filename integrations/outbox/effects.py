@@ -3,6 +3,12 @@
 from integrations.models import ErpPosting
 from integrations.sage.base import ErpDocument
 from payments.models import CreditMemo, JournalEntry
+from payments.services.orders import (
+    order_customer_posted,
+    order_posting_dead,
+    order_receipt_posted,
+    order_sales_order_posted,
+)
 
 DocumentType = ErpPosting.DocumentType
 
@@ -17,4 +23,15 @@ def posting_effects_apply(*, posting: ErpPosting, document: ErpDocument) -> None
 
 
 # Other apps add what a document type means to them (an order moving on when its sales order exists).
-EXTRA_EFFECTS: dict[str, list] = {}
+EXTRA_EFFECTS: dict[str, list] = {
+    DocumentType.CUSTOMER: [order_customer_posted],
+    DocumentType.SALES_ORDER: [order_sales_order_posted],
+    DocumentType.RECEIPT: [order_receipt_posted],
+}
+# ... and what a dead letter stops (the orders waiting on it fail, with the ERP's reason).
+DEAD_EFFECTS: list = [order_posting_dead]
+
+
+def posting_dead_effects_apply(*, posting: ErpPosting) -> None:
+    for effect in DEAD_EFFECTS:
+        effect(posting=posting)

@@ -24,7 +24,8 @@ from integrations.outbox.documents import (
     receipt_build,
     reversal_build,
 )
-from integrations.outbox.effects import posting_effects_apply
+from integrations.outbox.effects import posting_dead_effects_apply, posting_effects_apply
+from integrations.outbox.orders import customer_build, sales_order_build
 from integrations.retry import backoff_next_attempt_at
 from integrations.sage.base import ErpConnector, ErpDocument, ErpError, ErpPermanentError, ErpTransientError
 from integrations.sage.registry import connector_for
@@ -41,6 +42,8 @@ SINGLE_BUILDERS: dict[str, Callable[..., Any]] = {
     DocumentType.CREDIT_MEMO: credit_memo_build,
     DocumentType.REVERSAL: reversal_build,
     DocumentType.JOURNAL_ENTRY: journal_entry_build,
+    DocumentType.SALES_ORDER: sales_order_build,
+    DocumentType.CUSTOMER: customer_build,
 }
 
 
@@ -145,6 +148,7 @@ def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
         fields = {"attempt_count": attempt.number, "last_error": message, "last_error_code": str(code)[:60]}
         if permanent or exhausted:
             status_transition(instance=posting, to_status=Status.DEAD, next_attempt_at=None, **fields)
+            posting_dead_effects_apply(posting=posting)
             why = "refused by the ERP" if permanent else f"failed {attempt.number} times"
             alert_raise(
                 title=f"{posting.get_document_type_display()} {posting.reference} is a dead letter ({why})",

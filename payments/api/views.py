@@ -1,0 +1,326 @@
+"""The storefront API: one view per operation, each with its own input and output serializers."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.health import system_health
+from integrations.models import CurrencyRate, ErpSystem
+from integrations.sage.mapping import home_currency
+from integrations.selectors import ConnectionMissing, connection_active_get
+from payments.api.errors import ApplicationError
+from payments.api.permissions import HasApiPermission
+from payments.api.schema import COMMON_ERRORS, error
+from payments.models import Order
+from payments.selectors.orders import order_view_get, transaction_view_get
+from payments.services.orders import ErpUnavailable, OrderConflict, OrderRejected, order_submit
+from portal.money import money_quantize
+
+# Storefront order ids travel into every ERP's order reference (30 characters in X3 and Sage Pro).
+ORDER_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,29}"
+TRANSACTION_ID_PATTERN = r"[0-9]{1,40}"
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=max_length, required=False, allow_blank=True, default="", **kwargs
+    )
+
+
+@extend_schema_serializer(component_name="Address")
+class AddressSerializer(serializers.Serializer):
+    line1 = _text(200)
+    line2 = _text(200)
+    city = _text(100)
+    state = _text(40)
+    postal_code = _text(20)
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$", required=False, allow_blank=True, default="", help_text="ISO 3166-1 alpha-2"
+    )
+
+    def validate_country(self, value: str) -> str:
+        return value.upper()
+
+
+@extend_schema_serializer(component_name="PaymentSummary")
+class PaymentSummarySerializer(serializers.Serializer):
+    transaction_id = serializers.CharField(source="transaction.transaction_id")
+    status = serializers.CharField(source="transaction.status")
+    amount = serializers.DecimalField(source="transaction.amount", **MONEY)
+    currency = serializers.CharField(source="transaction.currency")
+    amount_applied = serializers.DecimalField(source="transaction.amount_applied", **MONEY)
+    card_brand = serializers.CharField(source="transaction.card_brand")
+    last4 = serializers.CharField(source="transaction.last4")
+    held_for_review = serializers.BooleanField()
+    receipt_status = serializers.CharField(source="receipt.status", allow_null=True, default=None)
+    receipt_number = serializers.CharField(
+        source="receipt.erp_document_number", allow_null=True, default=None
+    )
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    @extend_schema_serializer(component_name="OrderEvent")
+    class EventSerializer(serializers.Serializer):
+        status = serializers.CharField()
+        reason = serializers.CharField()
+        at = serializers.DateTimeField(source="created_at")
+
+    @extend_schema_serializer(component_name="OrderLine")
+    class LineSerializer(serializers.Serializer):
+        line_number = serializers.IntegerField()
+        sku = serializers.CharField()
+        description = serializers.CharField()
+        quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
+        unit_price = serializers.DecimalField(**MONEY)
+        amount = serializers.DecimalField(**MONEY)
+
+    order_id = serializers.CharField(source="order.order_id")
+    status = serializers.ChoiceField(source="order.status", choices=Order.Status.choices)
+    status_reason = serializers.CharField(source="order.status_reason")
+    erp = serializers.CharField(source="order.erp_connection.system")
+    erp_order_number = serializers.CharField(source="order.erp_order_number")
+    currency = serializers.CharField(source="order.currency")
+    total = serializers.DecimalField(source="order.total", **MONEY)
+    history = EventSerializer(source="order.events.all", many=True)
+    lines = LineSerializer(source="order.lines.all", many=True)
+    payment = PaymentSummarySerializer(allow_null=True)
+    created_at = serializers.DateTimeField(source="order.created_at")
+    updated_at = serializers.DateTimeField(source="order.updated_at")
+
+
+OrderOutput = extend_schema_serializer(component_name="Order")(OrderOutputSerializer)
+
+
+class OrderCreateApi(APIView):
+    """Receive a storefront order; it then makes its way to the ERP and its payment to a receipt."""
+
+    permission_classes = [HasApiPermission]
+    required_permission = "payments.add_order"
+
+    @extend_schema_serializer(component_name="OrderInput")
+    class InputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="OrderCustomerInput")
+        class CustomerSerializer(serializers.Serializer):
+            email = serializers.EmailField(max_length=254)
+            name = serializers.CharField(max_length=200)
+            phone = _text(40)
+            billing_address = AddressSerializer()
+            shipping_address = AddressSerializer(required=False)
+
+        @extend_schema_serializer(component_name="OrderLineInput")
+        class LineSerializer(serializers.Serializer):
+            sku = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$", help_text="The ERP's item")
+            description = _text(255)
+            quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
+            unit_price = serializers.DecimalField(min_value=Decimal("0"), **MONEY)
+
+            def validate_quantity(self, value: Decimal) -> Decimal:
+                if value <= 0:
+                    raise serializers.ValidationError("Must be greater than zero.")
+                return value
+
+        order_id = serializers.RegexField(rf"^{ORDER_ID_PATTERN}$", help_text="The storefront's order id")
+        erp = serializers.ChoiceField(choices=ErpSystem.choices)
+        currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, upper case")
+        customer = CustomerSerializer()
+        lines = LineSerializer(many=True, allow_empty=False, max_length=500)
+        total = serializers.DecimalField(
+            required=False, help_text="If sent, must equal the sum of the lines", **MONEY
+        )
+        paytrace_transaction_id = serializers.RegexField(rf"^{TRANSACTION_ID_PATTERN}$", required=False)
+        invoice_number = _text(60, help_text="The ERP invoice the payment should be applied to")
+
+        def validate_erp(self, value: str) -> str:
+            try:
+                self.erp_connection = connection_active_get(system=value)
+            except ConnectionMissing as exc:
+                raise serializers.ValidationError(f"No active {value} connection: {exc}.") from exc
+            return value
+
+        def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+            currency, erp = data["currency"], data["erp"]
+            known = (
+                currency == home_currency(erp=erp)
+                or CurrencyRate.objects.filter(Q(from_currency=currency) | Q(to_currency=currency)).exists()
+            )
+            if not known:
+                raise serializers.ValidationError(
+                    {"currency": [f"No rate or home currency {currency} for {erp}."]}
+                )
+            line_errors = [
+                {"unit_price": [f"{currency} has fewer decimal places."]}
+                if money_quantize(line["unit_price"], currency) != line["unit_price"]
+                else {}
+                for line in data["lines"]
+            ]
+            if any(line_errors):
+                raise serializers.ValidationError({"lines": line_errors})
+            total = sum(
+                (money_quantize(line["quantity"] * line["unit_price"], currency) for line in data["lines"]),
+                Decimal(0),
+            )
+            if total >= Decimal(10) ** 12:
+                raise serializers.ValidationError({"lines": ["The order total is too large."]})
+            if "total" in data and data["total"] != total:
+                raise serializers.ValidationError(
+                    {"total": [f"The lines add up to {total}, not {data['total']}."]}
+                )
+            return data
+
+        def canonical(self) -> dict[str, Any]:
+            """The body that makes an order the same order: the total is only a check, so it is left out."""
+            body = {key: value for key, value in self.validated_data.items() if key != "total"}
+            body.setdefault("paytrace_transaction_id", "")
+            body["customer"].setdefault("shipping_address", None)
+            return body
+
+    @extend_schema(
+        operation_id="order_create",
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(OrderOutput, description="Received; the order's state"),
+            200: OpenApiResponse(
+                OrderOutput,
+                description="This order id was already received with this same body: its current state",
+            ),
+            400: error("A field is missing or wrong; `fields` names each with its messages"),
+            409: error("This order id was already received with a different body"),
+            503: error("The ERP could not be asked about the items; nothing was stored, retry later"),
+            **COMMON_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            submission = order_submit(body=serializer.canonical(), erp_connection=serializer.erp_connection)
+        except OrderConflict as exc:
+            raise ApplicationError(str(exc), code="conflict", status_code=status.HTTP_409_CONFLICT) from exc
+        except OrderRejected as exc:
+            raise ApplicationError(str(exc), code="invalid", extra={"fields": exc.fields}) from exc
+        except ErpUnavailable as exc:
+            raise ApplicationError(
+                str(exc), code="erp_unavailable", status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+            ) from exc
+        view = order_view_get(order_id=submission.order.order_id)
+        return Response(
+            OrderOutput(view).data,
+            status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK,
+        )
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [HasApiPermission]
+    required_permission = "payments.view_order"
+
+    @extend_schema(
+        operation_id="order_retrieve",
+        parameters=[
+            OpenApiParameter("order_id", str, OpenApiParameter.PATH, pattern=f"^{ORDER_ID_PATTERN}$")
+        ],
+        responses={200: OrderOutput, 404: error("No order with this id"), **COMMON_ERRORS},
+    )
+    def get(self, request: Request, order_id: str) -> Response:
+        view = order_view_get(order_id=order_id)
+        if view is None:
+            raise NotFound(f"No order {order_id}.")
+        return Response(OrderOutput(view).data)
+
+
+class TransactionDetailApi(APIView):
+    permission_classes = [HasApiPermission]
+    required_permission = "payments.view_transaction"
+
+    @extend_schema_serializer(component_name="Transaction")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="ErpDocument")
+        class PostingSerializer(serializers.Serializer):
+            erp = serializers.CharField(source="connection.system")
+            document_type = serializers.CharField()
+            reference = serializers.CharField()
+            status = serializers.CharField()
+            erp_document_number = serializers.CharField()
+            error = serializers.CharField(source="last_error")
+
+        @extend_schema_serializer(component_name="InvoiceApplication")
+        class ApplicationSerializer(serializers.Serializer):
+            invoice_number = serializers.CharField(source="invoice.invoice_number")
+            amount = serializers.DecimalField(**MONEY)
+            currency = serializers.CharField()
+            rule = serializers.CharField()
+            reversed_at = serializers.DateTimeField(allow_null=True)
+
+        transaction_id = serializers.CharField(source="transaction.transaction_id")
+        type = serializers.CharField(source="transaction.transaction_type")
+        status = serializers.CharField(source="transaction.status")
+        payment_method = serializers.CharField(source="transaction.payment_method")
+        amount = serializers.DecimalField(source="transaction.amount", **MONEY)
+        currency = serializers.CharField(source="transaction.currency")
+        amount_refunded = serializers.DecimalField(source="transaction.amount_refunded", **MONEY)
+        amount_applied = serializers.DecimalField(source="transaction.amount_applied", **MONEY)
+        card_brand = serializers.CharField(source="transaction.card_brand")
+        last4 = serializers.CharField(source="transaction.last4")
+        order_id = serializers.CharField(source="transaction.order.order_id", allow_null=True, default=None)
+        occurred_at = serializers.DateTimeField(source="transaction.occurred_at")
+        held_for_review = serializers.BooleanField()
+        erp_documents = PostingSerializer(source="postings", many=True)
+        applications = ApplicationSerializer(many=True)
+
+    @extend_schema(
+        operation_id="transaction_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "transaction_id", str, OpenApiParameter.PATH, pattern=f"^{TRANSACTION_ID_PATTERN}$"
+            )
+        ],
+        responses={
+            200: OutputSerializer,
+            404: error("No PayTrace transaction with this id"),
+            **COMMON_ERRORS,
+        },
+    )
+    def get(self, request: Request, transaction_id: str) -> Response:
+        view = transaction_view_get(transaction_id=transaction_id)
+        if view is None:
+            raise NotFound(f"No transaction {transaction_id}.")
+        return Response(self.OutputSerializer(view).data)
+
+
+class HealthApi(APIView):
+    permission_classes = [HasApiPermission]
+
+    @extend_schema_serializer(component_name="Health")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="HealthCheck")
+        class CheckSerializer(serializers.Serializer):
+            name = serializers.CharField()
+            system = serializers.CharField()
+            ok = serializers.BooleanField()
+            message = serializers.CharField()
+
+        ok = serializers.BooleanField()
+        checks = CheckSerializer(many=True)
+
+    @extend_schema(
+        operation_id="health_retrieve",
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="Everything answered"),
+            503: OpenApiResponse(OutputSerializer, description="Something did not answer: see `checks`"),
+            **COMMON_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        checks = system_health()
+        ok = all(check.ok for check in checks)
+        return Response(
+            self.OutputSerializer({"ok": ok, "checks": checks}).data,
+            status=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )

@@ -1,0 +1,435 @@
+"""The storefront order flow: received → customer_synced → order_created → paid → posted.
+
+Every step is an outbox posting or a reaction to one: the customer is matched or created in the order's
+ERP, then the sales order is created there, then the PayTrace payment (named by the storefront, or found
+later by the order id PayTrace keeps as `invoice_id`) is posted as a receipt applied to the order's
+invoice. Each move goes through `status_transition` and leaves an OrderEvent, which is the history the
+storefront reads. A dead letter of one of the order's postings fails the order with the ERP's reason; a
+payment held for review puts it on hold. Replaying the posting resumes the order where it stopped."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction as db_transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from customers.matching import customer_duplicates_flag, customer_match
+from customers.models import Customer, CustomerLink
+from customers.services import ExternalCustomer, customer_create
+from integrations.models import Connection, ErpPosting, System
+from integrations.outbox.orders import customer_posting_reference
+from integrations.outbox.planner import PAYMENT_TYPES, RECEIVED_STATUSES
+from integrations.sage.base import ErpDocument, ErpError
+from integrations.sage.registry import connector_for
+from payments.models import Invoice, Order, OrderEvent, OrderLine, RiskAssessment, Transaction
+from portal.lifecycle import status_transition
+from portal.money import money_quantize
+
+Status = Order.Status
+DocumentType = ErpPosting.DocumentType
+# The happy path; a move forward to a later step passes through the ones before it.
+STEPS = (Status.RECEIVED, Status.CUSTOMER_SYNCED, Status.ORDER_CREATED, Status.PAID, Status.POSTED)
+SKU_CACHE_SECONDS = 15 * 60
+
+
+class OrderConflict(Exception):
+    """The order id is taken by an order with a different body."""
+
+
+class OrderRejected(Exception):
+    def __init__(self, message: str, *, fields: dict[str, Any]):
+        super().__init__(message)
+        self.fields = fields
+
+
+class ErpUnavailable(Exception):
+    """The ERP could not be asked (timeout, outage): nothing was stored, the caller may retry."""
+
+
+@dataclass(frozen=True)
+class OrderSubmission:
+    order: Order
+    created: bool
+
+
+def order_body_hash(*, body: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON: sorted keys, no whitespace, decimals as their quantised strings."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def erp_skus_unknown(*, connection: Connection, skus: list[str]) -> list[str]:
+    """The SKUs the ERP does not know. Known ones are remembered a while, so a busy storefront does not
+    cost one ERP call per order."""
+    wanted = sorted(set(skus))
+    keys = {sku: f"erp-sku:{connection.pk}:{sku}" for sku in wanted}
+    known = {sku for sku, key in keys.items() if cache.get(key)}
+    to_ask = [sku for sku in wanted if sku not in known]
+    if to_ask:
+        try:
+            levels = connector_for(connection).stock_levels(skus=to_ask)
+        except ErpError as error:
+            raise ErpUnavailable(f"{connection.name} could not be asked about the items: {error}") from error
+        found = {level.sku.upper() for level in levels}
+        for sku in to_ask:
+            if sku.upper() in found:
+                cache.set(keys[sku], True, SKU_CACHE_SECONDS)
+                known.add(sku)
+    return [sku for sku in skus if sku not in known]
+
+
+def _skus_check(*, connection: Connection, lines: list[dict[str, Any]]) -> None:
+    unknown = set(erp_skus_unknown(connection=connection, skus=[line["sku"] for line in lines]))
+    if unknown:
+        errors = [
+            {"sku": [f"{connection.get_system_display()} has no item {line['sku']}."]}
+            if line["sku"] in unknown
+            else {}
+            for line in lines
+        ]
+        raise OrderRejected("Unknown items.", fields={"lines": errors})
+
+
+def order_submit(*, body: dict[str, Any], erp_connection: Connection) -> OrderSubmission:
+    """Store a new order and start its flow, or return the order already stored under this order id if
+    the body is the same. `body` is the validated, canonical request."""
+    request_hash = order_body_hash(body=body)
+    existing = Order.objects.filter(order_id=body["order_id"]).first()
+    if existing is not None:
+        return _replayed(existing, request_hash=request_hash)
+    _skus_check(connection=erp_connection, lines=body["lines"])
+    try:
+        with db_transaction.atomic():
+            order = _order_create(body=body, request_hash=request_hash, erp_connection=erp_connection)
+    except IntegrityError:
+        # The same order id, posted concurrently, won the insert.
+        return _replayed(Order.objects.get(order_id=body["order_id"]), request_hash=request_hash)
+    return OrderSubmission(order=order, created=True)
+
+
+def _replayed(order: Order, *, request_hash: str) -> OrderSubmission:
+    if order.request_hash != request_hash:
+        raise OrderConflict(f"Order {order.order_id} was already received with a different body.")
+    return OrderSubmission(order=order, created=False)
+
+
+def _order_customer(*, details: dict[str, Any], currency: str) -> Customer:
+    """Ours by email, then name and postal code; several candidates mean a new customer flagged beside
+    them for review, never a guess."""
+    address = details.get("billing_address") or {}
+    match = customer_match(
+        email=details["email"], name=details["name"], postal_code=address.get("postal_code", "")
+    )
+    if match.customer is not None:
+        return match.customer
+    customer = customer_create(
+        data=ExternalCustomer(
+            external_id="",
+            name=details["name"],
+            email=details["email"],
+            phone=details.get("phone", ""),
+            address_line1=address.get("line1", ""),
+            address_line2=address.get("line2", ""),
+            city=address.get("city", ""),
+            state=address.get("state", ""),
+            postal_code=address.get("postal_code", ""),
+            country=address.get("country", ""),
+        ),
+        source_updated_at=timezone.now(),
+    )
+    Customer.objects.filter(pk=customer.pk).update(currency=currency)
+    customer.currency = currency
+    customer_duplicates_flag(customer=customer)
+    return customer
+
+
+def _order_create(*, body: dict[str, Any], request_hash: str, erp_connection: Connection) -> Order:
+    currency = body["currency"]
+    customer = _order_customer(details=body["customer"], currency=currency)
+    amounts = [money_quantize(line["quantity"] * line["unit_price"], currency) for line in body["lines"]]
+    order = Order.objects.create(
+        order_id=body["order_id"],
+        erp_connection=erp_connection,
+        customer=customer,
+        currency=currency,
+        total=sum(amounts, Decimal("0")),
+        paytrace_transaction_id=body.get("paytrace_transaction_id", ""),
+        invoice_number=body.get("invoice_number", ""),
+        request_body=body,
+        request_hash=request_hash,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            line_number=number,
+            sku=line["sku"],
+            description=line.get("description", ""),
+            quantity=line["quantity"],
+            unit_price=line["unit_price"],
+            amount=amount,
+        )
+        for number, (line, amount) in enumerate(zip(body["lines"], amounts, strict=True), start=1)
+    )
+    OrderEvent.objects.create(order=order, status=Status.RECEIVED, reason="Received from the storefront")
+    if order.invoice_number:
+        Invoice.objects.filter(
+            connection=erp_connection, invoice_number=order.invoice_number, order__isnull=True
+        ).update(order=order)
+    payment = order_payment_find(order=order)
+    if payment is not None:
+        order_payment_attach(order=order, payment=payment)
+    order_customer_plan(order=order)
+    return order
+
+
+# --- status moves ---------------------------------------------------------------------------------
+
+
+def order_status_move(*, order: Order, to_status: str, reason: str = "", **fields: Any) -> Order:
+    """Move the order to `to_status` with one OrderEvent per step. Forward moves pass through the steps
+    between (a receipt posted for an order on hold is paid, then posted); a move back along the happy
+    path is ignored, so a late or repeated effect changes nothing."""
+    with db_transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status == Status.POSTED:
+            return order  # done: nothing after the receipt changes what the storefront was told
+        if order.status == to_status:
+            if fields:
+                status_transition(instance=order, to_status=to_status, **fields)
+            return order
+        if (
+            order.status in STEPS
+            and to_status in STEPS
+            and STEPS.index(order.status) > STEPS.index(to_status)
+        ):
+            return order
+        if to_status in STEPS and to_status not in Order.TRANSITIONS[order.status]:
+            order = order_status_move(order=order, to_status=STEPS[STEPS.index(to_status) - 1])
+        problem = to_status in (Status.FAILED, Status.ON_HOLD)
+        status_transition(
+            instance=order, to_status=to_status, status_reason=reason if problem else "", **fields
+        )
+        OrderEvent.objects.create(order=order, status=to_status, reason=reason)
+    return order
+
+
+def _orders_failed(*, orders, reason: str) -> None:
+    for order in orders:
+        if order.status != Status.POSTED:
+            order_status_move(order=order, to_status=Status.FAILED, reason=reason)
+
+
+# --- customer and sales order ----------------------------------------------------------------------
+
+
+def order_customer_plan(*, order: Order) -> None:
+    """The customer's number in the order's ERP, or a customer posting to get one."""
+    link = CustomerLink.objects.filter(customer=order.customer_id, connection=order.erp_connection_id).first()
+    if link is not None:
+        order_customer_synced(order=order, number=link.external_id)
+        return
+    posting, _ = ErpPosting.objects.get_or_create(
+        connection=order.erp_connection,
+        document_type=DocumentType.CUSTOMER,
+        reference=customer_posting_reference(order.customer),
+        defaults={"customer": order.customer, "order": order},
+    )
+    if posting.status == ErpPosting.Status.DEAD:
+        order_posting_dead(posting=posting)  # an earlier order's attempt already failed: say so now
+
+
+def order_customer_synced(*, order: Order, number: str) -> None:
+    order_status_move(
+        order=order,
+        to_status=Status.CUSTOMER_SYNCED,
+        reason=f"Customer {number} in {order.erp_connection.name}",
+    )
+    ErpPosting.objects.get_or_create(
+        connection=order.erp_connection,
+        document_type=DocumentType.SALES_ORDER,
+        reference=order.order_id,
+        defaults={"customer": order.customer, "order": order},
+    )
+
+
+def _orders_waiting_for_customer(*, customer_id: int, erp: Connection):
+    """Orders of this customer and ERP whose customer step has not finished (or failed)."""
+    return (
+        Order.objects.filter(customer_id=customer_id, erp_connection=erp)
+        .filter(Q(status=Status.RECEIVED) | Q(status=Status.FAILED, erp_order_number=""))
+        .exclude(postings__document_type=DocumentType.SALES_ORDER)
+        .order_by("pk")
+    )
+
+
+# --- payment ---------------------------------------------------------------------------------------
+
+
+def order_payment_find(*, order: Order) -> Transaction | None:
+    """The payment the storefront named, else one PayTrace holds with the order id as its invoice id."""
+    payments = Transaction.objects.filter(
+        Q(order__isnull=True) | Q(order=order),
+        connection__system=System.PAYTRACE,
+        transaction_type__in=PAYMENT_TYPES,
+    )
+    if order.paytrace_transaction_id:
+        return payments.filter(transaction_id=order.paytrace_transaction_id).first()
+    return payments.filter(invoice_reference=order.order_id).order_by("pk").first()
+
+
+def transaction_order_find(*, transaction: Transaction) -> Order | None:
+    if transaction.order_id:
+        return transaction.order
+    if transaction.transaction_type not in PAYMENT_TYPES:
+        return transaction.original.order if transaction.original_id else None
+    query = Q(paytrace_transaction_id=transaction.transaction_id)
+    if transaction.invoice_reference:
+        query |= Q(order_id=transaction.invoice_reference, paytrace_transaction_id="")
+    return Order.objects.filter(query).order_by("pk").first()
+
+
+def order_payment_attach(*, order: Order, payment: Transaction) -> None:
+    updates: dict[str, Any] = {"order": order}
+    if payment.customer_id is None:
+        # A keyed card has no vault customer: the receipt belongs to the order's customer.
+        updates["customer"] = order.customer
+    Transaction.objects.filter(pk=payment.pk).update(**updates)
+    for name, value in updates.items():
+        setattr(payment, name, value)
+    if not order.paytrace_transaction_id:
+        Order.objects.filter(pk=order.pk).update(paytrace_transaction_id=payment.transaction_id)
+        order.paytrace_transaction_id = payment.transaction_id
+
+
+def order_payment_deferred(*, transaction: Transaction) -> bool:
+    """Link a transaction to its order. True when it is the order's payment and the sales order is not
+    in the ERP yet: the receipt is planned once it is (`order_sales_order_posted`), not before."""
+    order = transaction_order_find(transaction=transaction)
+    if order is None:
+        return False
+    if transaction.order_id != order.pk:
+        order_payment_attach(order=order, payment=transaction)
+    if transaction.transaction_type not in PAYMENT_TYPES:
+        return False
+    if transaction.status == Transaction.Status.DECLINED:
+        order_status_move(
+            order=order, to_status=Status.FAILED, reason=f"Payment {transaction.transaction_id} was declined"
+        )
+        return True
+    return transaction.status in RECEIVED_STATUSES and not order.erp_order_number
+
+
+def order_payment_planned(*, transaction: Transaction, postings: list[ErpPosting]) -> None:
+    """After the decide step planned the receipt of an order's payment: paid, or on hold for review."""
+    if not transaction.order_id or transaction.transaction_type not in PAYMENT_TYPES:
+        return
+    receipt = next((p for p in postings if p.document_type == DocumentType.RECEIPT), None)
+    if receipt is None or receipt.status == ErpPosting.Status.CANCELLED:
+        return
+    flagged = RiskAssessment.objects.filter(
+        transaction=transaction, status=RiskAssessment.Status.FLAGGED
+    ).exists()
+    if receipt.status == ErpPosting.Status.POSTED:
+        order_status_move(
+            order=transaction.order, to_status=Status.POSTED, reason=f"Receipt {receipt.erp_document_number}"
+        )
+    elif receipt.status == ErpPosting.Status.HELD or flagged:
+        order_status_move(
+            order=transaction.order,
+            to_status=Status.ON_HOLD,
+            reason=f"Payment {transaction.transaction_id} is held for review",
+        )
+    else:
+        order_status_move(
+            order=transaction.order,
+            to_status=Status.PAID,
+            reason=f"Payment {transaction.transaction_id}: {transaction.amount} {transaction.currency}",
+        )
+
+
+# --- outbox effects ----------------------------------------------------------------------------------
+
+
+def order_customer_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
+    if posting.customer_id is None:
+        return
+    CustomerLink.objects.get_or_create(
+        customer_id=posting.customer_id,
+        connection=posting.connection,
+        defaults={"external_id": document.number, "synced_at": timezone.now()},
+    )
+    for order in _orders_waiting_for_customer(customer_id=posting.customer_id, erp=posting.connection):
+        order_customer_synced(order=order, number=document.number)
+
+
+def order_sales_order_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
+    from payments.services.pipeline import transaction_decide  # the pipeline calls into this module
+
+    if posting.order_id is None:
+        return
+    order = order_status_move(
+        order=posting.order,
+        to_status=Status.ORDER_CREATED,
+        reason=f"Sales order {document.number} in {posting.connection.name}",
+        erp_order_number=document.number,
+    )
+    payment = order_payment_find(order=order)
+    if payment is None:
+        return
+    order_payment_attach(order=order, payment=payment)
+    elsewhere = (
+        payment.postings.filter(document_type=DocumentType.RECEIPT)
+        .exclude(connection=order.erp_connection)
+        .exclude(status=ErpPosting.Status.CANCELLED)
+        .first()
+    )
+    if elsewhere is not None:
+        # It arrived before the order and went to the default ERP: never post the money twice.
+        order_status_move(
+            order=order,
+            to_status=Status.ON_HOLD,
+            reason=f"Payment {payment.transaction_id} was already planned as a receipt in"
+            f" {elsewhere.connection.name}: move it by hand",
+        )
+        return
+    transaction_decide(payment)
+
+
+def order_receipt_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
+    order = posting.transaction.order if posting.transaction_id else None
+    if order is None or posting.transaction.transaction_type not in PAYMENT_TYPES:
+        return
+    applied = ", ".join(
+        posting.transaction.allocations.filter(reversed_at__isnull=True).values_list(
+            "invoice__invoice_number", flat=True
+        )
+    )
+    order_status_move(
+        order=order,
+        to_status=Status.POSTED,
+        reason=f"Receipt {document.number}" + (f" applied to {applied}" if applied else " on account"),
+    )
+
+
+def order_posting_dead(*, posting: ErpPosting) -> None:
+    """A dead letter stops the orders waiting on it, with the ERP's reason."""
+    reason = (
+        f"{posting.get_document_type_display()} {posting.reference} refused by {posting.connection.name}:"
+        f" [{posting.last_error_code}] {posting.last_error}"
+    )
+    if posting.document_type == DocumentType.CUSTOMER and posting.customer_id:
+        _orders_failed(
+            orders=_orders_waiting_for_customer(customer_id=posting.customer_id, erp=posting.connection),
+            reason=reason,
+        )
+    elif posting.document_type == DocumentType.SALES_ORDER and posting.order_id:
+        _orders_failed(orders=[posting.order], reason=reason)
+    elif posting.document_type == DocumentType.RECEIPT and posting.transaction_id:
+        order = posting.transaction.order
+        if order is not None and posting.transaction.transaction_type in PAYMENT_TYPES:
+            _orders_failed(orders=[order], reason=reason)

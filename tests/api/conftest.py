@@ -1,0 +1,58 @@
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+API_PERMISSIONS = ("add_order", "view_order", "view_transaction")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters and remembered SKUs live in the cache: no test sees another's.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_token(db) -> Token:
+    """A storefront's token: a user holding only the API's permissions, as made in the admin."""
+    user = UserFactory(username="storefront", is_staff=False)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=API_PERMISSIONS))
+    return Token.objects.create(user=user)
+
+
+@pytest.fixture
+def api(api_token) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token.key}")
+    return client
+
+
+def order_body(order_id: str = "WEB-9001", erp: str = "sage_300", **overrides) -> dict:
+    body = {
+        "order_id": order_id,
+        "erp": erp,
+        "currency": "USD",
+        "customer": {
+            "email": "ap@acme-outdoor.example",
+            "name": "Acme Outdoor Supply",
+            "phone": "206-555-0101",
+            "billing_address": {
+                "line1": "100 Pike St",
+                "city": "Seattle",
+                "state": "WA",
+                "postal_code": "98101",
+                "country": "US",
+            },
+        },
+        "lines": [
+            {"sku": "TENT-2P", "description": "Two-person tent", "quantity": "2", "unit_price": "249.00"},
+            {"sku": "STOVE-1", "description": "Camp stove", "quantity": 1, "unit_price": "64.99"},
+        ],
+    }
+    body.update(overrides)
+    return body
