@@ -21,6 +21,13 @@ from payments.models import (
     SubscriptionCharge,
     Transaction,
 )
+from payments.reconciliation_admin import (
+    link_exception,
+    refund_or_void,
+    resolve_exceptions,
+    undo_allocations,
+    write_off_exceptions,
+)
 from payments.risk.admin import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
 from portal.admin_mixins import ReadOnlyAdminMixin
 
@@ -79,6 +86,7 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["customer", "settlement_batch", "connection"]
     raw_id_fields = ["original", "customer", "order", "settlement_batch", "connection"]
     inlines = [AllocationInline, ErpPostingInline]
+    actions = [refund_or_void]
 
     def get_queryset(self, request):
         return (
@@ -170,6 +178,7 @@ class AllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["payment", "invoice", "actor"]
     raw_id_fields = ["payment", "invoice"]
+    actions = [undo_allocations]
 
 
 @admin.register(SettlementBatch)
@@ -276,6 +285,7 @@ class ReconciliationExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["settlement_batch", "transaction"]
     raw_id_fields = ["settlement_batch", "transaction", "journal_entry"]
+    actions = [resolve_exceptions, write_off_exceptions, link_exception]
 
 
 admin.site.register(RiskAssessment, RiskAssessmentAdmin)

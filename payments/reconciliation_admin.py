@@ -1,0 +1,142 @@
+"""Admin actions for refunds, undoing applications and reconciliation exceptions. Each asks for
+confirmation (and a reason), calls one service, and the service writes the AuditEvent."""
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from integrations.sage.mapping import MappingMissing
+from integrations.selectors import ConnectionMissing
+from payments.models import Transaction
+from payments.services.allocations import allocation_undo
+from payments.services.reconciliation_review import (
+    reconciliation_exception_link,
+    reconciliation_exception_resolve,
+    reconciliation_exception_write_off,
+)
+from payments.services.refunds import RefundRefused, transaction_refund_start
+from portal.admin_mixins import confirmed_action
+
+
+def form_action(
+    *, description: str, form_class: type[forms.Form], single: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Like `confirmed_action`, with a form on the confirmation page; the wrapped function gets
+    `(modeladmin, request, queryset, cleaned_data)` and returns a message, or raises ValueError."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @admin.action(description=description, permissions=("change",))
+        def action(
+            modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+        ) -> HttpResponse | None:
+            if single and queryset.count() != 1:
+                modeladmin.message_user(request, f"{description}: select exactly one row.", messages.ERROR)
+                return None
+            confirmed = request.POST.get("confirmed") == "yes"
+            form = form_class(request.POST if confirmed else None)
+            if confirmed and form.is_valid():
+                try:
+                    message = func(modeladmin, request, queryset, form.cleaned_data)
+                except ValueError as error:
+                    form.add_error(None, str(error))
+                else:
+                    modeladmin.message_user(request, message, messages.SUCCESS)
+                    return None
+            context = {
+                **modeladmin.admin_site.each_context(request),
+                "title": f"Confirm: {description}",
+                "action_name": func.__name__,
+                "description": description,
+                "queryset": queryset[:50],
+                "form": form,
+                "opts": modeladmin.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            }
+            return TemplateResponse(request, "admin/form_action.html", context)
+
+        action.__name__ = func.__name__
+        return action
+
+    return decorate
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        help_text="Blank: all that is left. Before settlement only the whole amount can be voided.",
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+
+
+class LinkForm(forms.Form):
+    transaction_id = forms.CharField(label="PayTrace transaction id", max_length=40)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+
+    def clean_transaction_id(self) -> Transaction:
+        transaction = Transaction.objects.filter(
+            transaction_id=self.cleaned_data["transaction_id"].strip()
+        ).first()
+        if transaction is None:
+            raise forms.ValidationError("No transaction has this id.")
+        return transaction
+
+
+@form_action(description="Refund or void", form_class=RefundForm, single=True)
+def refund_or_void(modeladmin, request, queryset, data) -> str:
+    try:
+        outcome = transaction_refund_start(
+            transaction=queryset.get(), amount=data["amount"], reason=data["reason"], actor=request.user
+        )
+    except RefundRefused as refused:
+        raise ValueError(str(refused)) from refused
+    return f"Done: {outcome} ({outcome.get_status_display()})."
+
+
+@confirmed_action(description="Undo these applications (and in the ERP)", with_reason=True)
+def undo_allocations(modeladmin, request, queryset, reason) -> int:
+    active = queryset.filter(reversed_at__isnull=True).select_related("invoice", "payment")
+    for allocation in active:
+        allocation_undo(allocation=allocation, actor=request.user, reason=reason)
+    return len(active)
+
+
+@confirmed_action(description="Resolve", with_reason=True)
+def resolve_exceptions(modeladmin, request, queryset, reason) -> int:
+    chosen = list(queryset.filter(status="open"))
+    for exception in chosen:
+        reconciliation_exception_resolve(exception=exception, actor=request.user, reason=reason)
+    return len(chosen)
+
+
+@confirmed_action(description="Write off to the write-off account", with_reason=True)
+def write_off_exceptions(modeladmin, request, queryset, reason) -> int:
+    done = 0
+    for exception in queryset.filter(status="open").exclude(difference=0):
+        try:
+            reconciliation_exception_write_off(exception=exception, actor=request.user, reason=reason)
+        except (MappingMissing, ConnectionMissing) as error:
+            modeladmin.message_user(request, f"{exception}: {error}", messages.ERROR)
+        else:
+            done += 1
+    return done
+
+
+@form_action(description="Link to a transaction by hand", form_class=LinkForm, single=True)
+def link_exception(modeladmin, request, queryset, data) -> str:
+    exception = reconciliation_exception_link(
+        exception=queryset.get(),
+        transaction=data["transaction_id"],
+        actor=request.user,
+        reason=data["reason"],
+    )
+    return f"Linked to {exception.transaction.transaction_id}."
