@@ -158,9 +158,11 @@ def _charge_attempt_guarded(*, charge: SubscriptionCharge, client: PayTraceClien
         return subscription_charge_attempt(charge=charge, client=client, now=now)
     except Exception as exc:  # noqa: BLE001 - one charge's failure must not stop the others
         # Whatever state the charge is in is safe: "charging" is looked up in PayTrace before a resend.
+        error = f"{type(exc).__name__}: {exc}"
+        SubscriptionCharge.objects.filter(pk=charge.pk).update(last_error=f"error: {error}")
         alert_raise(
             title=f"Subscription charge {charge.pk} failed unexpectedly",
-            message=f"{type(exc).__name__}: {exc}",
+            message=error,
             subject=charge.subscription,
         )
         return Outcome.ERROR
@@ -248,19 +250,19 @@ def _charge_find_in_paytrace(
 
 
 def _transaction_ingest(*, charge: SubscriptionCharge, raw: dict, client: PayTraceClient) -> Transaction:
-    """Store PayTrace's record through the one ingest path, so the pipeline plans the ERP receipt."""
+    """Store PayTrace's record through the one ingest path, then decide it (the pipeline plans the ERP
+    receipt). The decision runs even when the record was stored before, by the polling sync or by a run
+    that died before deciding: planning is idempotent, and a charge is recorded only once it is planned."""
     subscription = charge.subscription
-
-    def decide(transaction: Transaction) -> None:
-        # The subscription knows its customer even when the vault customer is not linked yet.
-        if transaction.customer_id is None:
-            Transaction.objects.filter(pk=transaction.pk).update(customer=subscription.customer)
-            transaction.customer = subscription.customer
-        transaction_decide(transaction)
-
-    return paytrace_record_ingest(
-        connection=subscription.paytrace_connection, client=client, raw=raw, on_change=decide
+    transaction = paytrace_record_ingest(
+        connection=subscription.paytrace_connection, client=client, raw=raw
     ).transaction
+    if transaction.customer_id is None:
+        # The subscription knows its customer even when the vault customer is not linked yet.
+        Transaction.objects.filter(pk=transaction.pk).update(customer=subscription.customer)
+        transaction.customer = subscription.customer
+    transaction_decide(transaction)
+    return transaction
 
 
 def _charge_approved(*, charge: SubscriptionCharge, raw: dict, client: PayTraceClient) -> None:

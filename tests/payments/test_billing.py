@@ -118,6 +118,31 @@ def test_run_killed_after_paytrace_charged_is_not_charged_twice(demo_world, monk
 
 
 @pytest.mark.django_db(transaction=True)
+def test_receipt_planning_that_failed_is_done_when_the_charge_is_picked_up_again(demo_world, monkeypatch):
+    subscribe(demo_world)
+
+    def planning_fails(transaction):
+        raise RuntimeError("ERP planning blew up")
+
+    monkeypatch.setattr(billing, "transaction_decide", planning_fails)
+    first = subscriptions_bill_due()
+    monkeypatch.undo()
+    assert first.error == 1
+    charge = SubscriptionCharge.objects.get()
+    assert charge.status == Charge.CHARGING and "ERP planning blew up" in charge.last_error
+    assert Transaction.objects.count() == 1 and not ErpPosting.objects.exists()  # stored, not yet decided
+    assert Alert.objects.filter(title__contains="failed unexpectedly").exists()
+
+    restarted = subscriptions_bill_due(now=timezone.now() + LEASE + timedelta(minutes=1))
+
+    assert restarted.found_in_paytrace == 1
+    charge.refresh_from_db()
+    assert charge.status == Charge.CHARGED and charge.last_error == ""
+    assert ErpPosting.objects.filter(transaction=charge.transaction).count() == 1
+    assert sales_for(charge) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_run_killed_before_paytrace_saw_the_sale_charges_it_after_the_lease(demo_world, monkeypatch):
     subscribe(demo_world)
 
