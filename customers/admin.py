@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from customers.models import Customer, CustomerLink, DuplicateCandidate
-from portal.admin_mixins import ReadOnlyAdminMixin
+from customers.review import duplicate_decide
+from portal.admin_mixins import ReadOnlyAdminMixin, confirmed_action
 
 
 class CustomerLinkInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -13,12 +15,21 @@ class CustomerLinkInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "phone", "city", "country", "currency", "created_at"]
-    list_filter = ["country", "currency"]
+    list_display = ["name", "email", "phone", "city", "country", "currency", "linked_ids", "created_at"]
+    list_filter = ["links__connection__system", "country", "currency"]
     search_fields = ["name", "email", "email_normalized", "links__external_id", "postal_code"]
     date_hierarchy = "created_at"
     inlines = [CustomerLinkInline]
     readonly_fields = ["field_updated_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("links__connection")
+
+    @admin.display(description="Id in each system")
+    def linked_ids(self, customer: Customer) -> str:
+        return ", ".join(
+            f"{link.connection.get_system_display()}: {link.external_id}" for link in customer.links.all()
+        )
 
 
 @admin.register(CustomerLink)
@@ -37,3 +48,32 @@ class DuplicateCandidateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["customer__name", "customer__email", "other__name", "other__email", "reason"]
     list_select_related = ["customer", "other", "decided_by"]
     raw_id_fields = ["customer", "other"]
+    actions = ["same_customer", "different_customers"]
+
+    def has_review_permission(self, request) -> bool:
+        # The pair itself is never edited by hand; deciding is what the reviewer's change right allows.
+        return request.user.has_perm("customers.change_duplicatecandidate")
+
+    def _decide(self, request, queryset, reason: str, *, same: bool) -> int:
+        done = 0
+        for candidate in queryset.filter(status=DuplicateCandidate.Status.OPEN).order_by("pk"):
+            try:
+                duplicate_decide(candidate=candidate, same=same, actor=request.user, reason=reason)
+            except (ValidationError, DuplicateCandidate.DoesNotExist) as exc:
+                # DoesNotExist: an earlier merge in this batch already took the pair away.
+                self.message_user(
+                    request, f"{candidate}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR
+                )
+                continue
+            done += 1
+        return done
+
+    @confirmed_action(
+        description="Same customer: merge into the older one", permissions=("review",), with_reason=True
+    )
+    def same_customer(self, request, queryset, reason):
+        return self._decide(request, queryset, reason, same=True)
+
+    @confirmed_action(description="Different customers: keep both", permissions=("review",), with_reason=True)
+    def different_customers(self, request, queryset, reason):
+        return self._decide(request, queryset, reason, same=False)

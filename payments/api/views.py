@@ -155,13 +155,12 @@ class OrderCreateApi(APIView):
                 raise serializers.ValidationError(
                     {"currency": [f"No rate or home currency {currency} for {erp}."]}
                 )
-            line_errors = [
-                {"unit_price": [f"{currency} has fewer decimal places."]}
+            line_errors = {
+                str(index): {"unit_price": [f"{currency} has fewer decimal places."]}
+                for index, line in enumerate(data["lines"])
                 if money_quantize(line["unit_price"], currency) != line["unit_price"]
-                else {}
-                for line in data["lines"]
-            ]
-            if any(line_errors):
+            }
+            if line_errors:
                 raise serializers.ValidationError({"lines": line_errors})
             total = sum(
                 (money_quantize(line["quantity"] * line["unit_price"], currency) for line in data["lines"]),

@@ -86,12 +86,12 @@ def erp_skus_unknown(*, connection: Connection, skus: list[str]) -> list[str]:
 def _skus_check(*, connection: Connection, lines: list[dict[str, Any]]) -> None:
     unknown = set(erp_skus_unknown(connection=connection, skus=[line["sku"] for line in lines]))
     if unknown:
-        errors = [
-            {"sku": [f"{connection.get_system_display()} has no item {line['sku']}."]}
+        # Shaped like the serializers' own errors: the failing lines by index.
+        errors = {
+            str(index): {"sku": [f"{connection.get_system_display()} has no item {line['sku']}."]}
+            for index, line in enumerate(lines)
             if line["sku"] in unknown
-            else {}
-            for line in lines
-        ]
+        }
         raise OrderRejected("Unknown items.", fields={"lines": errors})
 
 

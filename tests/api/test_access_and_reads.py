@@ -1,0 +1,119 @@
+"""Tokens, permissions and the per-token throttle; the transaction and health reads."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from payments.api.throttling import TokenRateThrottle
+from payments.models import Allocation, RiskAssessment
+from tests.factories import (
+    ConnectionFactory,
+    ErpPostingFactory,
+    InvoiceFactory,
+    OrderFactory,
+    TransactionFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def client_with(token: str | None = None) -> APIClient:
+    client = APIClient()
+    if token is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/WEB-1/", "/api/v1/transactions/1/", "/api/v1/health/"])
+def test_no_token_is_a_401_in_the_error_shape(path):
+    response = client_with().get(path)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_a_wrong_token_or_an_inactive_user_is_refused(api_token):
+    assert client_with("0" * 40).get("/api/v1/health/").json()["error"]["code"] == "authentication_failed"
+    api_token.user.is_active = False
+    api_token.user.save()
+    assert client_with(api_token.key).get("/api/v1/health/").status_code == 401
+
+
+def test_a_token_without_the_api_permissions_is_a_403():
+    token = Token.objects.create(user=UserFactory(username="someone", is_staff=False))
+    client = client_with(token.key)
+    for response in (client.get("/api/v1/orders/WEB-1/"), client.post("/api/v1/orders/", {}, format="json")):
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_each_token_has_its_own_budget(api, monkeypatch):
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "3/minute"})
+    for _ in range(3):
+        assert api.get("/api/v1/orders/NOPE/").status_code == 404
+    throttled = api.get("/api/v1/orders/NOPE/")
+    assert throttled.status_code == 429
+    assert throttled.json()["error"]["code"] == "throttled"
+    assert throttled.json()["error"]["retry_after_seconds"] > 0
+    other = Token.objects.create(user=UserFactory(username="other-shop", is_superuser=True))
+    assert client_with(other.key).get("/api/v1/orders/NOPE/").status_code == 404
+
+
+def test_an_unknown_order_or_transaction_is_a_404(api):
+    for path in ("/api/v1/orders/WEB-404/", "/api/v1/transactions/404/"):
+        response = api.get(path)
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def test_transaction_shows_erp_documents_applications_and_the_review_hold(api):
+    paytrace = ConnectionFactory(system="paytrace")
+    order = OrderFactory()
+    payment = TransactionFactory(connection=paytrace, order=order, amount_applied=Decimal("60.00"))
+    invoice = InvoiceFactory(invoice_number="INV-42")
+    Allocation.objects.create(
+        payment=payment, invoice=invoice, amount=Decimal("60.00"), currency="USD", rule="reference"
+    )
+    ErpPostingFactory(
+        transaction=payment, connection=order.erp_connection, reference=payment.transaction_id, status="held"
+    )
+    RiskAssessment.objects.create(transaction=payment, score=80, status="flagged")
+
+    answer = api.get(f"/api/v1/transactions/{payment.transaction_id}/").json()
+    assert answer["held_for_review"] is True
+    assert answer["order_id"] == order.order_id
+    assert answer["applications"] == [
+        {
+            "invoice_number": "INV-42",
+            "amount": "60.00",
+            "currency": "USD",
+            "rule": "reference",
+            "reversed_at": None,
+        }
+    ]
+    assert [(d["document_type"], d["status"], d["erp"]) for d in answer["erp_documents"]] == [
+        ("receipt", "held", "sage_300")
+    ]
+    assert answer["last4"] == "5439" and not {"card_number", "number", "cvv"} & set(answer)
+
+
+def test_health_is_503_when_a_connection_does_not_answer(api):
+    ConnectionFactory(
+        name="Sage 300 (gone)", system="sage_300", base_url="http://127.0.0.1:9/x", options={"company": "X"}
+    )
+    response = api.get("/api/v1/health/")
+    assert response.status_code == 503
+    checks = {check["name"]: check for check in response.json()["checks"]}
+    assert checks["database"]["ok"] and checks["broker"]["ok"]
+    assert checks["Sage 300 (gone)"]["ok"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_health_is_200_when_everything_answers(api, demo_world):
+    response = api.get("/api/v1/health/")
+    assert response.status_code == 200, response.json()
+    names = {check["name"] for check in response.json()["checks"]}
+    assert {"database", "broker", *(c.name for c in demo_world["connections"].values())} <= names
