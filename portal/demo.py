@@ -338,7 +338,7 @@ def demo_subscriptions_ensure(*, connections: dict[str, Connection], customers: 
     """Two monthly subscriptions due on the day the demo is loaded: one the sandbox approves, one it
     declines (1.12), which enters dunning on the first billing run."""
     for number, amount, description in (
-        ("C1002", Decimal("49.00"), "Espresso machine lease"),
+        ("C1001", Decimal("49.00"), "Gear rental plan"),
         ("C1004", Decimal("1.12"), "Fleet tracking plan"),
     ):
         Subscription.objects.get_or_create(

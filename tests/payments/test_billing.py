@@ -385,7 +385,7 @@ def test_demo_subscriptions_one_charged_once_one_in_dunning(demo_world):
 
     assert (summary.periods_opened, summary.charged, summary.declined) == (2, 1, 1)
     statuses = dict(Subscription.objects.values_list("paytrace_customer_id", "status"))
-    assert statuses == {"C1002": Sub.ACTIVE, "C1004": Sub.PAST_DUE}
+    assert statuses == {"C1001": Sub.ACTIVE, "C1004": Sub.PAST_DUE}
     assert PtTransaction.objects.filter(invoice_id__startswith="SUB-").count() == 2
 
 
