@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 
+from integrations.admin_connections import ConnectionCheckAdminMixin
+from integrations.admin_mappings import MappingTransferAdminMixin
 from integrations.admin_queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
 from integrations.models import (
     Alert,
@@ -50,7 +52,7 @@ class ConnectionForm(forms.ModelForm):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(ConnectionCheckAdminMixin, admin.ModelAdmin):
     form = ConnectionForm
     list_display = [
         "name",
@@ -228,7 +230,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MappingSnapshot)
-class MappingSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MappingSnapshotAdmin(MappingTransferAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["version", "direction", "environment", "source_environment", "actor", "created_at"]
     list_filter = ["direction", "environment"]
     search_fields = ["version"]

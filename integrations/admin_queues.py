@@ -21,14 +21,13 @@ from integrations.models import (
     WebhookEvent,
 )
 from integrations.outbox.services import posting_cancel, postings_replay_dead
-from portal.admin_mixins import confirmed_action
+from portal.admin_mixins import LeadingDisplaysMixin, confirmed_action
 
 RESPONSE_SHOWN_CHARS = 4000
 # Waiting or dead postings may be cancelled; one in progress belongs to a worker, and a held one is the
 # risk reviewer's decision.
 CANCELLABLE = (ErpPosting.Status.DEAD, ErpPosting.Status.RETRYABLE, ErpPosting.Status.PENDING)
 PER_ERP_MAPPINGS = (StatusMapping, PaymentMethodMapping, GLAccountRule, FieldDefault)
-QUEUE_FIELDS = ("erp_message", "mapping_tables")
 
 
 def _changelist(model: type, query: str = "") -> str:
@@ -36,17 +35,11 @@ def _changelist(model: type, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
-class PostingQueueAdminMixin:
+class PostingQueueAdminMixin(LeadingDisplaysMixin):
     """Dead-letter postings: the ERP's message, links to the mapping tables, replay and cancel."""
 
     actions = ["replay_dead_letters", "cancel_postings"]
-
-    def get_fields(self, request: HttpRequest, obj: ErpPosting | None = None) -> list[str]:
-        fields = [name for name in super().get_fields(request, obj) if name not in QUEUE_FIELDS]  # type: ignore[misc]
-        return [*QUEUE_FIELDS, *fields] if obj is not None else fields
-
-    def get_readonly_fields(self, request: HttpRequest, obj: ErpPosting | None = None) -> list[str]:
-        return [*super().get_readonly_fields(request, obj), *QUEUE_FIELDS]  # type: ignore[misc]
+    leading_displays = ("erp_message", "mapping_tables")
 
     @admin.display(description="What the ERP said")
     def erp_message(self, obj: ErpPosting) -> str:

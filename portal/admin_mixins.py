@@ -31,6 +31,19 @@ class ReadOnlyAdminMixin:
         return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
 
 
+class LeadingDisplaysMixin:
+    """Computed displays (methods named in `leading_displays`) shown first on an existing row's page."""
+
+    leading_displays: tuple[str, ...] = ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = [name for name in super().get_fields(request, obj) if name not in self.leading_displays]  # type: ignore[misc]
+        return [*self.leading_displays, *fields] if obj is not None else fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), *self.leading_displays]  # type: ignore[misc]
+
+
 def confirmed_action(
     *,
     description: str,

@@ -233,6 +233,10 @@ class PayTraceClient:
         status, _ = self._send("v1/ping")
         return status == 200
 
+    def authenticate(self) -> None:
+        """Log in afresh: a connection test must prove the stored password, not reuse a cached token."""
+        self._token(renew=True)
+
     # --- card and check transactions --------------------------------------------------------------
     # One call per action; the payment source picks PayTrace's path (keyed, by_customer, pt_protect,
     # by_account), as `_SOURCE_PATHS` spells out.

@@ -1,0 +1,32 @@
+"""The "test connection" action of the connections admin."""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from integrations.connection_checks import connections_check
+from integrations.models import Connection
+
+
+class ConnectionCheckAdminMixin:
+    actions = ["test_connections"]
+
+    @admin.action(description="Test connection", permissions=("change",))
+    def test_connections(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        # Another environment's credentials are never used from here, not even to test them.
+        elsewhere = queryset.exclude(environment=settings.PAYSAGE_ENV).count()
+        if elsewhere:
+            self.message_user(  # type: ignore[attr-defined]
+                request,
+                f"{elsewhere} connection(s) of other environments skipped: only {settings.PAYSAGE_ENV} "
+                "credentials are used here.",
+                messages.WARNING,
+            )
+        here = queryset.filter(environment=settings.PAYSAGE_ENV).order_by("name")
+        for connection, check in connections_check(connections=here):
+            self.message_user(  # type: ignore[attr-defined]
+                request,
+                f"{connection.name}: {check.message}",
+                messages.SUCCESS if check.ok else messages.ERROR,
+            )
