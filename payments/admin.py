@@ -124,6 +124,26 @@ class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class OrderPostingInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The order's customer and sales-order documents in the ERP, with what the ERP said."""
+
+    model = ErpPosting
+    fk_name = "order"
+    extra = 0
+    fields = ["document_type", "reference", "status", "erp_document_number", "attempt_count", "last_error"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class OrderPaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Transaction
+    fk_name = "order"
+    extra = 0
+    fields = ["transaction_id", "transaction_type", "status", "amount", "currency", "amount_applied"]
+    readonly_fields = fields
+    show_change_link = True
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -134,6 +154,8 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "total",
         "currency",
         "erp_order_number",
+        "paytrace_transaction_id",
+        "status_reason",
         "created_at",
     ]
     list_filter = ["status", "erp_connection__system", "currency"]
@@ -147,7 +169,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["erp_connection", "customer"]
     raw_id_fields = ["customer", "erp_connection"]
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, OrderEventInline, OrderPostingInline, OrderPaymentInline]
 
 
 @admin.register(Invoice)
