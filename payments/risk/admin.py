@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from payments.models import RiskAssessment, RiskPolicy
 from payments.risk.rules import DEFAULT_RULES, RULE_LABELS, RiskRulesInvalid, risk_rules_resolve
 from payments.risk.services import RiskDecisionRefused, risk_assessment_approve, risk_assessment_reject
+from payments.services.refunds import RefundRefused
 from portal.admin_mixins import ReadOnlyAdminMixin, confirmed_action
 
 Status = RiskAssessment.Status
@@ -59,17 +60,24 @@ def _decide_each(
     *,
     decide: Callable[..., RiskAssessment],
     reason: str,
+    **options: bool,
 ) -> int:
-    decided, refused = 0, []
+    decided, refused, not_refunded = 0, [], []
     for assessment in queryset.select_related("transaction").order_by("pk"):
         try:
-            decide(assessment=assessment, actor=request.user, reason=reason)
+            decide(assessment=assessment, actor=request.user, reason=reason, **options)
         except RiskDecisionRefused as exc:
             refused.append(str(exc))
-        else:
-            decided += 1
+            continue
+        except RefundRefused as exc:  # rejected and held, but PayTrace did not give the money back
+            not_refunded.append(str(exc))
+        decided += 1
     if refused:
         modeladmin.message_user(request, f"Not changed: {'; '.join(refused)}", messages.WARNING)
+    if not_refunded:
+        modeladmin.message_user(
+            request, f"Rejected but not refunded: {'; '.join(not_refunded)}", messages.ERROR
+        )
     return decided
 
 
@@ -101,7 +109,7 @@ class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     ]
     readonly_fields = ["reasons_explained", "created_at"]
-    actions = ["approve", "reject"]
+    actions = ["approve", "reject", "reject_and_refund"]
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         # The mirror itself is never edited by hand; deciding is what the reviewer's change right allows.
@@ -129,6 +137,14 @@ class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @confirmed_action(description="Reject: keep held from the ERP", permissions=("review",), with_reason=True)
     def reject(self, request: HttpRequest, queryset: QuerySet, reason: str) -> int:
         return _decide_each(self, request, queryset, decide=risk_assessment_reject, reason=reason)
+
+    @confirmed_action(
+        description="Reject and void or refund in PayTrace", permissions=("review",), with_reason=True
+    )
+    def reject_and_refund(self, request: HttpRequest, queryset: QuerySet, reason: str) -> int:
+        return _decide_each(
+            self, request, queryset, decide=risk_assessment_reject, reason=reason, refund=True
+        )
 
 
 class RiskPolicyForm(forms.ModelForm):

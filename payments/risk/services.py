@@ -6,6 +6,7 @@ from datetime import timedelta
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction as db_transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.audit import audit_record
@@ -77,6 +78,19 @@ def transaction_risk_assess(*, transaction: Transaction) -> RiskAssessment:
     return assessment
 
 
+def transaction_postings_held(*, transaction: Transaction, assessment: RiskAssessment) -> bool:
+    """Hold a transaction's ERP documents while it, or the sale it refunds, waits for or failed review:
+    the ERP should not see a credit memo for a receipt it was never given."""
+    if assessment.status in HOLDING_STATUSES:
+        return True
+    return (
+        bool(transaction.original_id)
+        and RiskAssessment.objects.filter(
+            transaction_id=transaction.original_id, status__in=HOLDING_STATUSES
+        ).exists()
+    )
+
+
 def _decide(
     *, assessment: RiskAssessment, to_status: str, actor: AbstractBaseUser | None, reason: str
 ) -> RiskAssessment:
@@ -111,11 +125,15 @@ def _decide(
 def risk_assessment_approve(
     *, assessment: RiskAssessment, actor: AbstractBaseUser | None, reason: str
 ) -> RiskAssessment:
-    """Approve a flagged (or earlier rejected) transaction: its held ERP postings are released and post."""
+    """Approve a flagged (or earlier rejected) transaction: its held ERP postings are released and post,
+    with those of its refunds unless a refund waits for a review of its own."""
     with db_transaction.atomic():
         assessment = _decide(assessment=assessment, to_status=Status.APPROVED, actor=actor, reason=reason)
-        held = ErpPosting.objects.filter(
-            transaction_id=assessment.transaction_id, status=ErpPosting.Status.HELD
+        sale_id = assessment.transaction_id
+        held = (
+            ErpPosting.objects.filter(status=ErpPosting.Status.HELD)
+            .filter(Q(transaction_id=sale_id) | Q(transaction__original_id=sale_id))
+            .exclude(transaction__original_id=sale_id, transaction__risk__status__in=HOLDING_STATUSES)
         )
         for posting in held.order_by("pk"):
             posting_release(posting=posting, actor=actor, reason=f"risk review approved: {reason}")
@@ -123,11 +141,25 @@ def risk_assessment_approve(
 
 
 def risk_assessment_reject(
-    *, assessment: RiskAssessment, actor: AbstractBaseUser | None, reason: str
+    *, assessment: RiskAssessment, actor: AbstractBaseUser | None, reason: str, refund: bool = False
 ) -> RiskAssessment:
-    """Reject a flagged transaction: its ERP postings stay held, so nothing reaches the books."""
+    """Reject a flagged transaction: its ERP postings stay held, so nothing reaches the books. With
+    `refund`, the money is also given back in PayTrace (a void before settlement, which cancels the held
+    receipt; a refund after, whose credit memo is held with it). The rejection is committed first and
+    stands if PayTrace refuses; `RefundRefused` then says why."""
     with db_transaction.atomic():
-        return _decide(assessment=assessment, to_status=Status.REJECTED, actor=actor, reason=reason)
+        assessment = _decide(assessment=assessment, to_status=Status.REJECTED, actor=actor, reason=reason)
+    if refund:
+        # Imported here: the refunds module decides its outcome through the pipeline, which imports us.
+        from payments.services.refunds import transaction_refund_start
+
+        transaction_refund_start(
+            transaction=assessment.transaction,
+            amount=None,
+            reason=f"risk review rejected: {reason}",
+            actor=actor,
+        )
+    return assessment
 
 
 def risk_model_train(

@@ -4,7 +4,7 @@ from integrations.alerts import alert_raise
 from integrations.outbox.planner import postings_plan_for_transaction
 from integrations.selectors import ConnectionMissing
 from payments.models import Transaction
-from payments.risk.services import HOLDING_STATUSES, transaction_risk_assess
+from payments.risk.services import transaction_postings_held, transaction_risk_assess
 from payments.services.orders import order_payment_deferred, order_payment_planned
 
 
@@ -15,9 +15,8 @@ def transaction_decide(transaction: Transaction) -> None:
     if order_payment_deferred(transaction=transaction):
         return  # an order's payment is planned once its sales order is in the ERP
     try:
-        postings = postings_plan_for_transaction(
-            transaction=transaction, held=assessment.status in HOLDING_STATUSES
-        )
+        held = transaction_postings_held(transaction=transaction, assessment=assessment)
+        postings = postings_plan_for_transaction(transaction=transaction, held=held)
     except ConnectionMissing as exc:
         alert_raise(
             title=f"Transaction {transaction.transaction_id} cannot be posted",

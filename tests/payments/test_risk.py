@@ -25,6 +25,7 @@ from payments.risk.services import (
     risk_assessment_reject,
     risk_model_train,
     risk_policy_get,
+    transaction_postings_held,
     transaction_risk_assess,
 )
 from payments.services.pipeline import transaction_decide
@@ -334,6 +335,19 @@ def test_scored_once_so_a_later_change_never_flips_a_decision():
 
 
 @pytest.mark.django_db
+def test_a_refund_of_a_sale_under_review_is_held_with_it():
+    h = History()
+    sale = h.add(avs_response="No Match", csc_response="No Match", status="settled")
+    flagged = transaction_risk_assess(transaction=sale)
+    refund = h.add(minutes=600, transaction_type="refund", original=sale, amount=Decimal("10.00"))
+    own = transaction_risk_assess(transaction=refund)
+    assert own.status == Status.CLEARED
+    assert transaction_postings_held(transaction=refund, assessment=own)
+    risk_assessment_approve(assessment=flagged, actor=None, reason="verified")
+    assert not transaction_postings_held(transaction=refund, assessment=own)
+
+
+@pytest.mark.django_db
 def test_decisions_need_a_reason_and_a_flagged_assessment():
     h = History()
     cleared = transaction_risk_assess(transaction=h.add())
@@ -484,3 +498,34 @@ def test_a_refund_is_scored_on_creation_and_a_large_one_is_held(demo_world):
     assert set(codes(refund.risk)) >= {"refund_exceeds_sale", "refund_after_sale"}
     assert refund.risk.status == Status.FLAGGED
     assert ErpPosting.objects.get(transaction=refund).status == ErpPosting.Status.HELD
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reject_and_refund_voids_in_paytrace_and_cancels_the_held_receipt(demo_world, client):
+    from integrations.paytrace.client import PayTraceClient
+    from integrations.paytrace.ingest import paytrace_record_ingest
+    from integrations.paytrace.types import BillingAddress, Card
+
+    paytrace = demo_world["connections"]["paytrace"]
+    paytrace_client = PayTraceClient.from_connection(paytrace)
+    result = paytrace_client.sale(
+        amount=Decimal("310.00"),
+        source=Card(number="4012000098765439", expiration_month=12, expiration_year=2030, csc="123"),
+        billing_address=BillingAddress(name="Mallory", zip="10001", country="US"),  # no street: AVS No Match
+    )
+    raw = paytrace_client.transaction_export_by_id(transaction_id=result.transaction_id)
+    txn = paytrace_record_ingest(
+        connection=paytrace, client=paytrace_client, raw=raw, on_change=transaction_decide
+    ).transaction
+    assert set(codes(txn.risk)) == {"avs_mismatch", "csc_mismatch"} and txn.risk.status == Status.FLAGGED
+    receipt = ErpPosting.objects.get(transaction=txn)
+    assert receipt.status == ErpPosting.Status.HELD
+
+    client.force_login(reviewer())
+    assert admin_action(client, txn.risk, "reject_and_refund", "card-not-present fraud").status_code == 302
+    txn.refresh_from_db()
+    receipt.refresh_from_db()
+    txn.risk.refresh_from_db()
+    assert (txn.status, receipt.status, txn.risk.status) == ("voided", "cancelled", Status.REJECTED)
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"risk.reject", "transaction.void", "posting.cancel"} <= actions
