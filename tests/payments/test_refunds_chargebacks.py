@@ -1,0 +1,167 @@
+"""Refunds, voids and chargebacks against the PayTrace sandbox and the Sage 300 sandbox over real HTTP."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from integrations import inbox
+from integrations.models import AuditEvent, ErpPosting
+from integrations.outbox.poster import postings_post_due
+from integrations.paytrace.client import PayTraceClient
+from integrations.paytrace.ingest import paytrace_record_ingest
+from integrations.paytrace.sync import paytrace_transactions_sync
+from integrations.paytrace.types import Details, VaultCustomer
+from payments.models import CreditMemo, Invoice, ReconciliationException, Transaction
+from payments.services.pipeline import transaction_decide
+from payments.services.refunds import RefundRefused, transaction_refund_start
+from tests.factories import UserFactory
+from tests.integrations.paytrace_helpers import event, signed
+
+pytestmark = pytest.mark.django_db(transaction=True)
+D = Decimal
+
+
+@pytest.fixture
+def world(demo_world):
+    paytrace = demo_world["connections"]["paytrace"]
+    return {**demo_world, "paytrace": paytrace, "client": PayTraceClient.from_connection(paytrace)}
+
+
+def paid(world, *, customer="C1001", amount="1250.00", invoice="INV-5001", settle=False) -> Transaction:
+    """A vaulted-card sale in PayTrace, read back into the portal and decided (applied, receipt planned)."""
+    client = world["client"]
+    result = client.sale(
+        amount=D(amount), source=VaultCustomer(customer_id=customer), details=Details(invoice_id=invoice)
+    )
+    if settle:
+        client.settle()
+    raw = client.transaction_export_by_id(transaction_id=result.transaction_id)
+    return paytrace_record_ingest(
+        connection=world["paytrace"], client=client, raw=raw, on_change=transaction_decide
+    ).transaction
+
+
+def reread(world, transaction_id: str) -> Transaction:
+    raw = world["client"].transaction_export_by_id(transaction_id=transaction_id)
+    return paytrace_record_ingest(
+        connection=world["paytrace"], client=world["client"], raw=raw, on_change=transaction_decide
+    ).transaction
+
+
+def test_void_before_settlement_cancels_the_unposted_receipt(world):
+    sale = paid(world)
+    receipt = ErpPosting.objects.get(document_type="receipt", reference=sale.transaction_id)
+    user = UserFactory()
+    with pytest.raises(RefundRefused, match="can only void all of it"):
+        transaction_refund_start(transaction=sale, amount=D("10"), reason="part", actor=user)
+    voided = transaction_refund_start(transaction=sale, amount=None, reason="customer cancelled", actor=user)
+    assert voided.pk == sale.pk and voided.status == "voided"
+    receipt.refresh_from_db()
+    assert receipt.status == "cancelled"
+    audit = AuditEvent.objects.get(action="transaction.void")
+    assert (audit.actor, audit.reason, audit.subject_id) == (user, "customer cancelled", str(sale.pk))
+
+
+def test_partial_refunds_after_settlement_up_to_what_remains_and_credit_memos_post(world):
+    sale = paid(world, settle=True)
+    first = transaction_refund_start(transaction=sale, amount=D("200.00"), reason="damaged tent", actor=None)
+    sale.refresh_from_db()
+    assert first.transaction_type == "refund" and first.original == sale
+    assert (sale.status, sale.amount_refunded) == ("partially_refunded", D("200.00"))
+    with pytest.raises(RefundRefused, match=r"At most 1050.00 USD .* 2000.00 was asked"):
+        transaction_refund_start(transaction=sale, amount=D("2000.00"), reason="too much", actor=None)
+    rest = transaction_refund_start(transaction=sale, amount=None, reason="returned the rest", actor=None)
+    sale.refresh_from_db()
+    assert (rest.amount, sale.status, sale.amount_refunded) == (D("1050.00"), "refunded", D("1250.00"))
+    with pytest.raises(RefundRefused, match="nothing to refund"):
+        transaction_refund_start(transaction=sale, amount=None, reason="again", actor=None)
+    assert CreditMemo.objects.get(refund=first).reason == "damaged tent"
+    postings_post_due(time_budget_seconds=30)
+    memos = ErpPosting.objects.filter(document_type="credit_memo")
+    assert sorted(memos.values_list("reference", flat=True)) == sorted(
+        [first.transaction_id, rest.transaction_id]
+    )
+    assert all(posting.status == "posted" for posting in memos), [p.last_error for p in memos]
+
+
+def test_a_stale_settled_status_voids_on_817(world):
+    sale = paid(world)
+    Transaction.objects.filter(pk=sale.pk).update(status="settled")  # we think it settled; PayTrace does not
+    transaction_refund_start(transaction=sale, amount=None, reason="cancelled", actor=None)
+    record = world["client"].transaction_export_by_id(transaction_id=sale.transaction_id)
+    assert record["status_message"] == "Voided"
+    assert AuditEvent.objects.filter(action="transaction.void").exists()
+
+
+def test_a_sale_that_settled_since_is_refunded_on_818(world):
+    sale = paid(world)
+    world["client"].settle()  # settled in PayTrace; the portal has not read it yet
+    outcome = transaction_refund_start(transaction=sale, amount=None, reason="cancelled", actor=None)
+    assert outcome.transaction_type == "refund" and outcome.amount == sale.amount
+    assert AuditEvent.objects.filter(action="transaction.refund").exists()
+
+
+def test_a_refund_made_elsewhere_plans_the_same_credit_memo_once(world):
+    sale = paid(world, settle=True)
+    elsewhere = world["client"].refund_for_transaction(transaction_id=sale.transaction_id, amount=D("50.00"))
+    for _ in range(2):  # the polling sync and a webhook hint both see it
+        paytrace_transactions_sync(connection=world["paytrace"], on_change=transaction_decide)
+        reread(world, elsewhere.transaction_id)
+    (memo,) = ErpPosting.objects.filter(document_type="credit_memo")
+    assert memo.reference == elsewhere.transaction_id and memo.credit_memo.amount == D("50.00")
+    sale.refresh_from_db()
+    assert (sale.status, sale.amount_refunded) == ("partially_refunded", D("50.00"))
+
+
+def test_chargeback_webhook_reopens_the_invoice_and_posts_the_journal_entry(world, client):
+    sale = paid(world, settle=True)
+    postings_post_due(time_budget_seconds=30)
+    invoice = Invoice.objects.get(connection__name="Sage 300 (sandbox)", invoice_number="INV-5001")
+    assert invoice.balance == D("0.00")
+    payload = event("evt_cb_1", "chargeback.created", sale.transaction_id, amount="1250.00", reason="fraud")
+    body, header = signed(payload)
+    response = client.post(
+        reverse("paytrace-webhook"),
+        data=body,
+        content_type="application/json",
+        HTTP_PAYTRACE_SIGNATURE=header,
+    )
+    assert response.status_code == 202
+    inbox.webhook_events_drain(time_budget_seconds=30, client=world["client"])
+    chargeback = Transaction.objects.get(transaction_type="chargeback")
+    sale.refresh_from_db()
+    invoice.refresh_from_db()
+    assert chargeback.transaction_id == f"CB-{sale.transaction_id}-1" and chargeback.original == sale
+    assert sale.status == "charged_back"
+    assert (invoice.balance, invoice.status) == (D("1250.00"), "open")
+    review = ReconciliationException.objects.get(kind="chargeback")
+    assert review.transaction == chargeback and "INV-5001 reopened" in review.reason
+    postings_post_due(time_budget_seconds=30)
+    entry = ErpPosting.objects.get(document_type="journal_entry", transaction=chargeback)
+    assert entry.status == "posted", entry.last_error
+    assert [(line.account, line.debit) for line in entry.journal_entry.lines.all()] == [
+        ("6200", D("1250.00")),
+        ("1020", D("0.00")),
+    ]
+
+
+def test_import_chargebacks_records_good_rows_once_and_names_the_bad_ones(world, tmp_path):
+    sale = paid(world, customer="C1006", amount="999.00", invoice="INV-5008", settle=True)
+    report = tmp_path / "disputes.csv"
+    report.write_text(
+        "transaction_id,amount,date,reason\n"
+        f"{sale.transaction_id},100.00,2026-11-20,not received\n"
+        "999999999,10.00,2026-11-20,unknown sale\n"
+        f"{sale.transaction_id},abc,2026-11-20,bad amount\n"
+    )
+    for _ in range(2):
+        with pytest.raises(CommandError, match=r"line 3: .*999999999.* could not be found") as failure:
+            call_command("import_chargebacks", str(report))
+        assert "line 4: bad amount" in str(failure.value)
+    (chargeback,) = Transaction.objects.filter(transaction_type="chargeback")
+    assert (
+        chargeback.amount == D("100.00")
+        and ReconciliationException.objects.filter(kind="chargeback").count() == 1
+    )
