@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.alerts import alert_raise
@@ -72,9 +72,12 @@ def postings_claim(*, limit: int = CLAIM_BATCH, now: datetime | None = None) -> 
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
-        ErpPosting.objects.filter(pk__in=ids).update(
-            status=Status.IN_PROGRESS, claimed_at=now, updated_at=now
-        )
+        claimed = ErpPosting.objects.filter(pk__in=ids)
+        # Still in progress: its worker died mid-post, perhaps after the ERP took the document. That try
+        # counts, so the next one looks our reference up before sending anything (and a posting that
+        # keeps killing its worker ends as a dead letter instead of looping).
+        claimed.filter(status=Status.IN_PROGRESS).update(attempt_count=F("attempt_count") + 1)
+        claimed.update(status=Status.IN_PROGRESS, claimed_at=now, updated_at=now)
     return ids
 
 

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from integrations.models import Alert, ErpPosting, ErpPostingAttempt, PaymentMethodMapping
+from integrations.outbox.documents import receipt_build
 from integrations.outbox.planner import postings_plan_for_transaction
-from integrations.outbox.poster import postings_post_due
+from integrations.outbox.poster import STALE_CLAIM, postings_claim, postings_post_due
 from integrations.outbox.services import posting_replay
 from integrations.sage.registry import connector_for
 from integrations.sandbox.models import FaultProfile
@@ -163,6 +164,20 @@ def test_applied_but_timed_out_is_retried_without_a_duplicate(erp):
     assert posting.attempts.last().outcome == ErpPostingAttempt.Outcome.FOUND_EXISTING
     # Paid once: a duplicate receipt would have been refused or left the invoice over-applied.
     assert connector_for(erp).invoice_get(number="INV-5001").balance == Decimal("0.00")
+
+
+def test_a_stale_claim_the_erp_took_before_its_worker_died_is_found_not_posted_again(erp):
+    # The worker (killed by its task timeout, say) sent the receipt but recorded nothing: no attempt.
+    txn = payment(erp, customer_number="C1004", amount="100.00", invoice="")
+    (posting,) = postings_plan_for_transaction(transaction=txn)
+    assert postings_claim(now=timezone.now() - STALE_CLAIM - timedelta(minutes=1)) == [posting.pk]
+    connector = connector_for(erp)
+    connector.receipts_post(receipts=[receipt_build(posting=posting, connector=connector)])
+    postings_post_due(time_budget_seconds=30)
+    posting.refresh_from_db()
+    assert posting.status == Status.POSTED, posting.last_error
+    assert connector.invoice_get(number="INV-5006").balance == Decimal("680.25")  # applied once
+    assert posting.attempts.get().outcome == ErpPostingAttempt.Outcome.FOUND_EXISTING
 
 
 def test_erp_refusal_is_a_dead_letter_with_the_erps_message_and_an_alert(erp):
