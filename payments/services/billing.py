@@ -8,10 +8,11 @@ Exactly once per period, even when a run dies half-way:
    died: PayTrace may have charged the card. Its outcome is looked up in PayTrace's export by our
    reference (the sale's invoice_id, `SUB-<subscription>-<period start>`) before anything is sent again.
 
-An approved sale is ingested like any other PayTrace record (re-read by id), so the existing pipeline
-plans the ERP receipt. No invoice carries our SUB- reference, so `payment_apply` applies the receipt to
-the customer's oldest open invoice and leaves any remainder on account: the subscription's invoice is
-raised in the ERP by its own billing, and the outbox has no invoice document to create one from here.
+An approved sale is ingested like any other PayTrace record (re-read by id) and decided, so the existing
+pipeline plans the ERP receipt. The ERP invoice side, as chosen: no invoice carries our SUB- reference, so
+`payment_apply` applies the receipt to the customer's oldest open invoice (where the ERP's own invoice for
+the period sits once raised) and leaves any remainder on account. The outbox has no invoice document, so
+raising the invoice from here would need a new document type and model; it is left to the ERP.
 """
 
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from django.db import transaction as db_transaction
 from django.utils import timezone
@@ -178,7 +180,7 @@ def subscription_charge_attempt(
             return Outcome.SKIPPED
         found = _charge_find_in_paytrace(charge=charge, client=client, now=now)
         if found is not None:
-            if transaction_record_parse(found, tz=_zone(charge)).status == Transaction.Status.DECLINED:
+            if _is_declined(found, zone=_zone(charge)):
                 return _charge_declined(charge=charge, raw=found, client=client, today=today)
             _charge_approved(charge=charge, raw=found, client=client)
             return Outcome.FOUND
@@ -191,12 +193,7 @@ def subscription_charge_attempt(
         result = client.sale(
             amount=charge.amount,
             source=VaultCustomer(customer_id=charge.subscription.paytrace_customer_id),
-            details=Details(
-                invoice_id=subscription_charge_reference(charge=charge),
-                description=(charge.subscription.description or f"Subscription {charge.subscription_id}")[
-                    :255
-                ],
-            ),
+            details=_sale_details(charge=charge),
         )
     except PayTraceDeclined as declined:
         raw = client.transaction_export_by_id(transaction_id=declined.result.transaction_id)
@@ -213,8 +210,20 @@ def subscription_charge_attempt(
     return Outcome.CHARGED
 
 
-def _zone(charge: SubscriptionCharge):
+def _sale_details(*, charge: SubscriptionCharge) -> Details:
+    subscription = charge.subscription
+    return Details(
+        invoice_id=subscription_charge_reference(charge=charge),
+        description=(subscription.description or f"Subscription {subscription.pk}")[:255],
+    )
+
+
+def _zone(charge: SubscriptionCharge) -> ZoneInfo:
     return connection_timezone(charge.subscription.paytrace_connection)
+
+
+def _is_declined(raw: dict, *, zone: ZoneInfo) -> bool:
+    return transaction_record_parse(raw, tz=zone).status == Transaction.Status.DECLINED
 
 
 def _charge_reclaim(*, charge: SubscriptionCharge, stale_before: datetime, now: datetime) -> bool:
@@ -238,9 +247,7 @@ def _charge_find_in_paytrace(
         customer_id=charge.subscription.paytrace_customer_id,
     )
     ours = [raw for raw in records if str(raw.get("invoice_id") or "") == reference]
-    declined = [
-        raw for raw in ours if transaction_record_parse(raw, tz=zone).status == Transaction.Status.DECLINED
-    ]
+    declined = [raw for raw in ours if _is_declined(raw, zone=zone)]
     approved = [raw for raw in ours if raw not in declined]
     if approved:
         return approved[-1]

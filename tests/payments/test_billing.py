@@ -206,6 +206,24 @@ def test_transient_error_is_retried_without_counting_as_a_decline(demo_world):
     assert SubscriptionCharge.objects.get().status == Charge.CHARGED and sales_for(charge) == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_refused_sale_waits_a_day_and_alerts_once(demo_world):
+    subscription = subscribe(demo_world)
+    Subscription.objects.filter(pk=subscription.pk).update(paytrace_customer_id="NOT-IN-VAULT")
+
+    first = subscriptions_bill_due()
+
+    charge = SubscriptionCharge.objects.get()
+    assert (first.retry_later, charge.status, charge.attempt_count) == (1, Charge.PENDING, 0)
+    assert charge.next_retry_on == timezone.localdate() + timedelta(days=1)
+    assert "refused" in charge.last_error and mail.outbox == []
+    assert subscriptions_bill_due().retry_later == 0  # not hammering PayTrace the same day
+    assert subscriptions_bill_due(now=days_later(1)).retry_later == 1
+    assert Alert.objects.filter(title__contains="cannot be charged").count() == 1
+    subscription.refresh_from_db()
+    assert subscription.status == Sub.ACTIVE
+
+
 # --- dunning --------------------------------------------------------------------------------------------
 
 
