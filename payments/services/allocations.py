@@ -52,7 +52,10 @@ def _candidate_invoices(*, payment: Transaction, erp_connection: Connection) -> 
         by_reference = list(
             open_invoices.filter(same_customer)
             .filter(
-                Q(invoice_number__in=references) | Q(reference__in=references) | Q(order_id=payment.order_id)
+                # `order_id=None` would match every invoice without an order: only a real order counts.
+                Q(invoice_number__in=references)
+                | Q(reference__in=references)
+                | (Q(order_id=payment.order_id) if payment.order_id else Q(pk__in=[]))
             )
             .order_by("pk")
         )
