@@ -5,3 +5,11 @@ from django.contrib.admin.apps import AdminConfig
 
 class PaysageAdminConfig(AdminConfig):
     default_site = "portal.admin_site.PaysageAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        from django_q import admin as django_q_admin
+
+        # django-q2's "resubmit" runs a task again and deletes its result, yet asks for no permission:
+        # an Auditor, who changes nothing, must not be offered it.
+        django_q_admin.resubmit_task.allowed_permissions = ("change", "delete")
