@@ -1,7 +1,7 @@
-"""Reads behind settlement reconciliation. Each one is a single grouped or anti-joined query over a
-chunk of batches, so the cost grows with the number of rows, never with the number of queries."""
+"""Reads behind settlement reconciliation. Each one is a single grouped or anti-joined query over every
+batch being reconciled (named by a subquery, not a list of ids), so PostgreSQL reads each table once and
+the cost grows with the number of rows, never with the number of queries."""
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Sum
@@ -22,10 +22,10 @@ def batches_to_reconcile(*, connection: Connection) -> QuerySet[SettlementBatch]
     ).order_by("settled_at", "pk")
 
 
-def batch_brand_totals(*, batch_ids: Iterable[int]) -> list[dict]:
+def batch_brand_totals(*, batches: QuerySet[SettlementBatch]) -> list[dict]:
     """Count and amount per batch, card brand, merchant and sale/refund side."""
     return list(
-        Transaction.objects.filter(settlement_batch_id__in=batch_ids)
+        Transaction.objects.filter(settlement_batch__in=batches)
         .values("settlement_batch_id", "card_brand", "merchant_id", "transaction_type", "currency")
         .annotate(count=Count("pk"), amount=Sum("amount"))
         .order_by()
@@ -41,12 +41,12 @@ def _settled_document_posted(*, erp: Connection):
     )
 
 
-def batch_transactions_unposted(*, batch_ids: Iterable[int], erp: Connection) -> list[dict]:
+def batch_transactions_unposted(*, batches: QuerySet[SettlementBatch], erp: Connection) -> list[dict]:
     """Batch transactions whose receipt or credit memo is not posted in `erp`, with the posting's state
     when there is one (an anti-join for the many, then one small lookup for the few)."""
     rows = list(
         Transaction.objects.filter(
-            settlement_batch_id__in=batch_ids, transaction_type__in=(*PAYMENT_TYPES, *REFUND_TYPES)
+            settlement_batch__in=batches, transaction_type__in=(*PAYMENT_TYPES, *REFUND_TYPES)
         )
         .filter(~Exists(_settled_document_posted(erp=erp)))
         .values("pk", "settlement_batch_id", "transaction_id", "amount", "currency")
@@ -66,10 +66,10 @@ def batch_transactions_unposted(*, batch_ids: Iterable[int], erp: Connection) ->
     return rows
 
 
-def batch_duplicate_charges(*, batch_ids: Iterable[int]) -> list[dict]:
+def batch_duplicate_charges(*, batches: QuerySet[SettlementBatch]) -> list[dict]:
     """Sales in one batch with the same card, amount and invoice reference: charged twice."""
     return list(
-        Transaction.objects.filter(settlement_batch_id__in=batch_ids, transaction_type__in=PAYMENT_TYPES)
+        Transaction.objects.filter(settlement_batch__in=batches, transaction_type__in=PAYMENT_TYPES)
         .exclude(invoice_reference="")
         .values("settlement_batch_id", "last4", "amount", "currency", "invoice_reference")
         .annotate(count=Count("pk"), first=Min("pk"), last=Max("pk"))
