@@ -4,6 +4,7 @@ import itertools
 from datetime import timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
@@ -11,12 +12,20 @@ from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from sklearn.ensemble import IsolationForest
 
 from integrations.models import AuditEvent, ErpPosting
 from integrations.outbox.poster import postings_post_due
 from payments.models import RiskAssessment, RiskModelVersion, Transaction
 from payments.risk.admin import RiskPolicyForm
 from payments.risk.features import queryset_features, transaction_features
+from payments.risk.model import (
+    FEATURE_NAMES,
+    PARAMETERS,
+    anomaly_model_dump,
+    anomaly_model_from_forest,
+    anomaly_model_load,
+)
 from payments.risk.rules import CHECKS, DEFAULT_RULES, RiskRulesInvalid, risk_rules_resolve
 from payments.risk.services import (
     RiskDecisionRefused,
@@ -292,6 +301,22 @@ def test_the_model_trains_is_stored_with_version_and_date_and_scores():
     anomaly = codes(assessment)["anomaly"]
     assert 0 < anomaly["points"] <= risk_policy_get().model_weight
     assert "model v2" in anomaly["detail"]
+
+
+def test_the_flattened_trees_answer_exactly_as_the_forest_and_survive_storage():
+    rng = np.random.default_rng(3)
+    history = np.vstack(
+        [rng.normal(size=(2000, len(FEATURE_NAMES))), rng.normal(4, 1, (20, len(FEATURE_NAMES)))]
+    )
+    history[:, 6] = np.round(history[:, 6])  # ties on a split value go left in both
+    forest = IsolationForest(**PARAMETERS).fit(history)
+    model = anomaly_model_from_forest(forest, full_points_at=-0.1)
+    probe = np.vstack([history[:300], rng.normal(2, 3, (300, len(FEATURE_NAMES)))])
+    assert np.allclose(model.decisions(probe), forest.decision_function(probe), rtol=0, atol=1e-12)
+    stored = anomaly_model_load(anomaly_model_dump(model))
+    assert np.array_equal(stored.decisions(probe), model.decisions(probe))
+    points = stored.points(vectors=probe, weight=30)
+    assert points.min() == 0 and 0 < points.max() <= 30
 
 
 @pytest.mark.django_db
