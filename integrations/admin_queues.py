@@ -47,9 +47,11 @@ class PostingQueueAdminMixin(LeadingDisplaysMixin):
             return "–"
         attempt = obj.attempts.order_by("-number").first()
         response = json.dumps(attempt.response, indent=1, default=str) if attempt and attempt.response else ""
+        # The poster usually prefixes the message with its code already.
+        code = "" if f"[{obj.last_error_code}]" in obj.last_error else obj.last_error_code
         return format_html(
             '<p class="erp-message"><strong>{}</strong> {}</p>{}',
-            obj.last_error_code,
+            code,
             obj.last_error,
             format_html(
                 "<details><summary>Last response</summary><pre>{}</pre></details>",

@@ -29,7 +29,7 @@ def dashboard_charts(*, trends: DailyTrends) -> dict[str, SafeString]:
     return {
         "payments": chart_bars_svg(title="Payments per day", labels=labels, values=trends.payments),
         "lag": chart_lines_svg(
-            title="Posting lag (minutes from payment to ERP document)",
+            title="Posting lag (minutes, payment to ERP)",
             labels=labels,
             series=[
                 Series(name="average", values=trends.lag_average_minutes),

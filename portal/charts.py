@@ -86,13 +86,15 @@ def _y(value: Number, top: Decimal) -> Decimal:
 def chart_bars_svg(
     *, title: str, labels: Sequence[str], values: Sequence[Number], unit: str = ""
 ) -> SafeString:
-    """One bar per label; hovering a bar shows its label and value."""
+    """One bar per label with a value; hovering a bar shows its label and value."""
     top = _ceiling(Decimal(max(values, default=0)))
     slot = Decimal(WIDTH - LEFT - RIGHT) / max(len(labels), 1)
     bar = max(slot * Decimal("0.7"), Decimal(1))
     body = []
     if any(values):
         for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+            if not value:
+                continue
             y = _y(value, top)
             x = _slot_center(index, len(labels)) - bar / 2
             body.append(
@@ -119,7 +121,7 @@ def chart_lines_svg(
         for number, line in enumerate(series):
             colour = PALETTE[number % len(PALETTE)]
             body.append(
-                f'<text x="{WIDTH - RIGHT - 130 * (len(series) - number)}" y="16" font-size="11" '
+                f'<text x="{WIDTH - RIGHT - 90 * (len(series) - number)}" y="16" font-size="11" '
                 f'fill="{colour}">■ {escape(line.name)}</text>'
             )
             segment: list[str] = []

@@ -32,9 +32,9 @@ def posted(*, erp, occurred_at, lag_minutes, **fields):
     )
 
 
-def test_bar_chart_draws_one_bar_per_day_and_escapes_labels():
+def test_bar_chart_draws_a_bar_per_day_with_data_and_escapes_labels():
     svg = chart_bars_svg(title="Payments <per> day", labels=["a", "b", "<c>"], values=[1, 0, 3])
-    assert svg.startswith("<svg") and svg.count('class="bar"') == 3
+    assert svg.startswith("<svg") and svg.count('class="bar"') == 2  # none for the empty day
     assert "&lt;c&gt;: 3" in svg and "<c>" not in svg
     assert "Payments &lt;per&gt; day" in svg
 
