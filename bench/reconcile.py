@@ -53,7 +53,8 @@ def _django(url: str) -> None:
 # Every row is computed in SQL from its sequence number `g`: amounts 10.00-109.99, batch = g / 500.
 GENERATE = """
 INSERT INTO customers_customer (created_at, updated_at, name, company, email, phone, email_normalized,
-    name_normalized, address_line1, address_line2, city, state, postal_code, country, currency, field_updated_at)
+    name_normalized, address_line1, address_line2, city, state, postal_code, country, currency,
+    field_updated_at)
 SELECT now(), now(), 'Customer ' || g, '', '', '', '', 'customer ' || g, '', '', '', '', '98101', 'US', 'USD',
     '{{}}'::jsonb
 FROM generate_series(1, {customers}) g;
@@ -112,7 +113,9 @@ def _generate(url: str, n: int) -> None:
     from integrations.models import Connection, FieldDefault, GLAccountRule
 
     call_command("migrate", verbosity=0)
-    erp = Connection.objects.create(name="erp", system="sage_300", base_url="http://erp.invalid", credentials={})
+    erp = Connection.objects.create(
+        name="erp", system="sage_300", base_url="http://erp.invalid", credentials={}
+    )
     paytrace = Connection.objects.create(
         name="pt",
         system="paytrace",
@@ -125,7 +128,9 @@ def _generate(url: str, n: int) -> None:
     GLAccountRule.objects.create(
         erp="sage_300", purpose="fees", card_brand="VISA", account="6100", fee_percent=2.5, fee_fixed="0.10"
     )
-    FieldDefault.objects.create(erp="sage_300", field="reconciliation_tolerance", value="0.05")
+    FieldDefault.objects.create(
+        erp="sage_300", document_type="reconciliation", field="reconciliation_tolerance", value="0.05"
+    )
     sql = GENERATE.format(
         n=n,
         customers=max(1, n // 10),
@@ -192,7 +197,9 @@ def _check(n: int, result: dict) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,100000,1000000", help="Comma-separated N.")
     parser.add_argument("--child", choices=["generate", "reconcile"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -207,7 +214,10 @@ def main() -> int:
     sizes = [int(size) for size in options.sizes.split(",")]
     if any(not 0 < size <= MAX_SIZE for size in sizes):
         parser.error(f"sizes must be between 1 and {MAX_SIZE}")
-    print(f"{'N':>9} {'batches':>8} {'seconds':>8} {'rows/s':>10} {'py peak MiB':>12} {'RSS MiB':>8}  exceptions")
+    print(
+        f"{'N':>9} {'batches':>8} {'seconds':>8} {'rows/s':>10} {'py peak MiB':>12} {'RSS MiB':>8}"
+        "  exceptions"
+    )
     failures = 0
     for n in sizes:
         with scratch_database(f"paysage_bench_reconcile_{os.getpid()}") as url:

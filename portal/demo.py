@@ -147,14 +147,25 @@ CARD_FEES = {
     "AMEX": (Decimal("3.50"), Decimal("0.15")),
     "DISCOVER": (Decimal("2.40"), Decimal("0.10")),
 }
+# Under document type "reconciliation" (no ERP document carries it): batch-level differences up to
+# `reconciliation_tolerance` are written off without asking.
 FIELD_DEFAULTS = {
-    System.SAGE_300: {("", "home_currency"): "USD", ("sales_order", "Location"): "WH1"},
+    System.SAGE_300: {
+        ("", "home_currency"): "USD",
+        ("reconciliation", "reconciliation_tolerance"): "0.05",
+        ("sales_order", "Location"): "WH1",
+    },
     System.SAGE_X3: {
         ("", "home_currency"): "USD",
+        ("reconciliation", "reconciliation_tolerance"): "0.05",
         ("sales_order", "SALFCY"): "WH1",
         ("sales_order", "SOHTYP"): "SON",
     },
-    System.SAGE_PRO: {("", "home_currency"): "USD", ("sales_order", "LOCTID"): "WH1"},
+    System.SAGE_PRO: {
+        ("", "home_currency"): "USD",
+        ("reconciliation", "reconciliation_tolerance"): "0.05",
+        ("sales_order", "LOCTID"): "WH1",
+    },
 }
 CURRENCY_RATES = (("CAD", "USD", Decimal("0.73000000")), ("EUR", "USD", Decimal("1.08000000")))
 STAFF = (
@@ -308,12 +319,14 @@ def demo_invoices_ensure(*, connections: dict[str, Connection], customers: dict[
 
 def demo_payments_ensure() -> int:
     """A few PayTrace payments for the first sync to pick up; only on an account with none yet."""
+    from integrations.sandbox.paytrace.instruments import card_parse
     from integrations.sandbox.paytrace.models import PtAccount, PtCustomer, PtTransaction
     from integrations.sandbox.paytrace.services.transactions import (
         Origin,
         pt_card_charge,
         pt_transaction_void,
     )
+    from integrations.sandbox.paytrace.settlement import pt_batch_settle
 
     account = PtAccount.objects.get(username=PAYTRACE_USER)
     if PtTransaction.objects.filter(account=account).exists():
@@ -331,7 +344,20 @@ def demo_payments_ensure() -> int:
         charged = pt_card_charge(account=account, kind="SALE", amount=amount, origin=origin, card_of=vaulted)
         if void:
             pt_transaction_void(account=account, transaction_id=charged.pk)
-    return len(plan)
+    pt_batch_settle(account=account, settled_at=timezone.now())
+    # Planted for `reconcile`: an AMEX card keyed in the virtual terminal, with no vault customer, in a
+    # batch of its own. Its receipt cannot post (no customer, no default customer: a dead letter, so
+    # "missing in the ERP"), and the processor prices AMEX above the demo's fee rule (a fee mismatch).
+    today = timezone.localdate()
+    amex = card_parse(
+        {"number": "371449635392376", "expiration_month": 12, "expiration_year": today.year + 3},
+        csc="1234",
+        today=today,
+    )
+    origin = Origin(details={"invoice_id": "VT-0001"})
+    pt_card_charge(account=account, kind="SALE", amount=Decimal("180.00"), origin=origin, card=amex)
+    pt_batch_settle(account=account, settled_at=timezone.now())
+    return len(plan) + 1
 
 
 def demo_subscriptions_ensure(*, connections: dict[str, Connection], customers: dict[str, Customer]) -> None:

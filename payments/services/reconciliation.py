@@ -43,7 +43,8 @@ CHUNK_BATCHES = 200
 IMPORT_DAYS = 7
 SORT_MEMORY = "256MB"
 HUNDRED = Decimal("100")
-TOLERANCE_FIELD = "reconciliation_tolerance"
+# A FieldDefault under a document type of its own, so no ERP document carries it as a field.
+TOLERANCE_SCOPE, TOLERANCE_FIELD = "reconciliation", "reconciliation_tolerance"
 # A sale still unsettled this long after a later batch closed is missing from the batches.
 SETTLEMENT_GRACE = timedelta(days=1)
 IN_FLIGHT = (ErpPosting.Status.PENDING, ErpPosting.Status.IN_PROGRESS, ErpPosting.Status.RETRYABLE)
@@ -106,7 +107,7 @@ class _Accounts:
 
 
 def reconciliation_tolerance(*, erp: Connection) -> Decimal:
-    value = field_defaults_get(erp=erp.system, document_type="").get(TOLERANCE_FIELD, "")
+    value = field_defaults_get(erp=erp.system, document_type=TOLERANCE_SCOPE).get(TOLERANCE_FIELD, "")
     return Decimal(value) if value else ZERO
 
 
@@ -139,6 +140,27 @@ class _BatchFigures:
         return self.batch.net_amount - fees
 
 
+def _fee_add(
+    figure: "_BatchFigures", accounts: "_Accounts", *, brand: str, merchant: str, amount: Decimal, count: int
+) -> None:
+    rule = accounts.rule(purpose="fees", merchant_id=merchant, card_brand=brand)
+    if rule is not None:
+        fee = amount * rule.fee_percent / HUNDRED + rule.fee_fixed * count
+        figure.fee_lines[(brand, merchant)] = figure.fee_lines.get((brand, merchant), ZERO) + fee
+
+
+def _fees_from_batch_brands(figure: "_BatchFigures", accounts: "_Accounts") -> None:
+    """PayTrace's export shows a card's brand only with its BIN; when the listed transactions carry no
+    brand, the batch's own per-brand sales totals say what the processor priced."""
+    brands = figure.batch.raw.get("brands") or {}
+    if not brands or any(brand for brand, _ in figure.fee_lines):
+        return
+    figure.fee_lines = {}
+    for brand, totals in brands.items():
+        amount, count = Decimal(str(totals.get("sales_amount") or 0)), int(totals.get("sales_count") or 0)
+        _fee_add(figure, accounts, brand=brand.upper(), merchant="", amount=amount, count=count)
+
+
 def _figures(*, pending: QuerySet[SettlementBatch], accounts: _Accounts) -> dict[int, _BatchFigures]:
     figures = {batch.pk: _BatchFigures(batch=batch, currency=batch.currency) for batch in pending}
     for row in batch_brand_totals(batches=pending):
@@ -149,12 +171,16 @@ def _figures(*, pending: QuerySet[SettlementBatch], accounts: _Accounts) -> dict
             figure.refunds += row["amount"]
             continue
         figure.sales += row["amount"]
-        rule = accounts.rule(purpose="fees", merchant_id=row["merchant_id"], card_brand=row["card_brand"])
-        if rule is not None:
-            key = (row["card_brand"], row["merchant_id"])
-            fee = row["amount"] * rule.fee_percent / HUNDRED + rule.fee_fixed * row["count"]
-            figure.fee_lines[key] = figure.fee_lines.get(key, ZERO) + fee
+        _fee_add(
+            figure,
+            accounts,
+            brand=row["card_brand"],
+            merchant=row["merchant_id"],
+            amount=row["amount"],
+            count=row["count"],
+        )
     for figure in figures.values():
+        _fees_from_batch_brands(figure, accounts)
         figure.fee_lines = {
             key: money_quantize(fee, figure.currency) for key, fee in figure.fee_lines.items() if fee
         }

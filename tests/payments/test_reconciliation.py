@@ -31,7 +31,9 @@ def world():
         fee_percent=D("2.5"),
         fee_fixed=D("0.10"),
     )
-    FieldDefault.objects.create(erp="sage_300", field="reconciliation_tolerance", value="0.05")
+    FieldDefault.objects.create(
+        erp="sage_300", document_type="reconciliation", field="reconciliation_tolerance", value="0.05"
+    )
     return {"erp": erp, "paytrace": paytrace}
 
 

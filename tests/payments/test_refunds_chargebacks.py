@@ -13,7 +13,7 @@ from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.ingest import paytrace_record_ingest
 from integrations.paytrace.sync import paytrace_transactions_sync
 from integrations.paytrace.types import Details, VaultCustomer
-from payments.models import CreditMemo, Invoice, ReconciliationException, Transaction
+from payments.models import CreditMemo, Invoice, ReconciliationException, SettlementBatch, Transaction
 from payments.services.pipeline import transaction_decide
 from payments.services.refunds import RefundRefused, transaction_refund_start
 from tests.factories import UserFactory
@@ -165,3 +165,46 @@ def test_import_chargebacks_records_good_rows_once_and_names_the_bad_ones(world,
         chargeback.amount == D("100.00")
         and ReconciliationException.objects.filter(kind="chargeback").count() == 1
     )
+
+
+def test_reconcile_over_the_sandboxes_books_fees_and_shows_each_planted_difference(world, capsys):
+    from integrations.paytrace.types import Card
+
+    paid(world, settle=True)
+    amex = Card(number="371449635392376", expiration_month=12, expiration_year=2030, csc="1234")
+    world["client"].sale(amount=D("180.00"), source=amex)  # keyed, no vault customer: no ERP customer
+    world["client"].settle()
+    call_command("reconcile")
+    assert "awaiting the ERP" in capsys.readouterr().out
+    postings_post_due(time_budget_seconds=30)  # the vault sale's receipt posts; the keyed one is dead
+    call_command("reconcile")
+    visa, keyed = SettlementBatch.objects.order_by("batch_number")
+    assert (visa.status, keyed.status) == ("reconciled", "exceptions")
+    assert visa.fee_amount == D("31.35")  # 2.5 % of 1250.00 + 0.10
+    kinds = dict(ReconciliationException.objects.values_list("kind", "status"))
+    assert kinds == {"missing_in_erp": "open", "fee_mismatch": "open"}
+    fee = ReconciliationException.objects.get(kind="fee_mismatch")
+    assert (fee.expected_amount, fee.reported_amount) == (D("6.45"), D("7.26"))
+    postings_post_due(time_budget_seconds=30)
+    journals = ErpPosting.objects.filter(document_type="journal_entry", journal_entry__settlement_batch=visa)
+    assert sorted(journals.values_list("status", flat=True)) == ["posted", "posted"], [
+        p.last_error for p in journals
+    ]
+
+
+def test_batch_settled_webhook_imports_the_batch(world, client):
+    sale = paid(world, customer="C1003", amount="4500.00", invoice="")
+    number = world["client"].settle().batch_number
+    body, header = signed(event("evt_batch_1", "batch.settled", "", batchNumber=number))
+    response = client.post(
+        reverse("paytrace-webhook"),
+        data=body,
+        content_type="application/json",
+        HTTP_PAYTRACE_SIGNATURE=header,
+    )
+    assert response.status_code == 202
+    inbox.webhook_events_drain(time_budget_seconds=30, client=world["client"])
+    batch = SettlementBatch.objects.get(batch_number=str(number))
+    sale.refresh_from_db()
+    assert sale.settlement_batch == batch and sale.status == "settled"
+    assert batch.net_amount == D("4500.00")

@@ -170,17 +170,43 @@ def _totals(transactions: Any) -> dict[str, Any]:
     )
 
 
+# The simulated processor's price list (percent of sales, fixed per sale), by brand. AMEX is priced above
+# the rate the demo's GL fee rules expect, so a demo batch with an AMEX sale shows a fee mismatch.
+PROCESSOR_PRICING = {
+    "VISA": (Decimal("2.50"), Decimal("0.10")),
+    "MASTERCARD": (Decimal("2.60"), Decimal("0.10")),
+    "AMEX": (Decimal("3.95"), Decimal("0.15")),
+    "DISCOVER": (Decimal("2.40"), Decimal("0.10")),
+}
+
+
+def _processor_fee(brand_totals: dict[str, dict[str, Any]]) -> Decimal:
+    fee = Decimal("0")
+    for brand, totals in brand_totals.items():
+        percent, fixed = PROCESSOR_PRICING.get(brand, (Decimal("0"), Decimal("0")))
+        fee += (totals["sales_amount"] * percent / 100 + fixed * totals["sales_count"]).quantize(
+            Decimal("0.01")
+        )
+    return fee
+
+
 def batch_summary(batch: PtBatch) -> dict[str, Any]:
     """Legacy BATCHNUM / WHEN / TRANXCOUNT / NETAMOUNT / SALES* / REFUND* in snake_case, with the per-brand
-    breakdown of the single-batch export. UNCERTAIN: PayTrace's JSON names are not published."""
+    breakdown of the single-batch export. UNCERTAIN: PayTrace's JSON names are not published. The fee and
+    deposit stand for the processor's funding report, which a real merchant gets beside the batch."""
     transactions = batch.transactions.all()
     totals = _totals(transactions)
     brands = sorted(set(transactions.values_list("brand", flat=True)))
+    by_brand = {brand: _totals(transactions.filter(brand=brand)) for brand in brands}
+    net = totals["sales_amount"] - totals["refund_amount"]
+    fee = _processor_fee(by_brand)
     return {
         "number": batch.number,
         "when": us_timestamp(batch.settled_at, batch.account),
         "transaction_count": totals["sales_count"] + totals["refund_count"],
-        "net_amount": totals["sales_amount"] - totals["refund_amount"],
+        "net_amount": net,
         **totals,
-        "brands": {brand: _totals(transactions.filter(brand=brand)) for brand in brands},
+        "fee_amount": fee,
+        "deposit_amount": net - fee,
+        "brands": by_brand,
     }
