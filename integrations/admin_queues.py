@@ -2,6 +2,8 @@
 where to fix it, then replayed, cancelled or reprocessed, each decision through a service and audited."""
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -33,6 +35,14 @@ PER_ERP_MAPPINGS = (StatusMapping, PaymentMethodMapping, GLAccountRule, FieldDef
 def _changelist(model: type, query: str = "") -> str:
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     return f"{url}?{query}" if query else url
+
+
+def _each_in(queryset: QuerySet, *, statuses: tuple[str, ...], decide: Callable[[Any], Any]) -> int:
+    """Apply one decision to the selected rows it fits, one service call (and audit row) each."""
+    rows = list(queryset.filter(status__in=statuses).order_by("pk"))
+    for row in rows:
+        decide(row)
+    return len(rows)
 
 
 class PostingQueueAdminMixin(LeadingDisplaysMixin):
@@ -85,10 +95,11 @@ class PostingQueueAdminMixin(LeadingDisplaysMixin):
 
     @confirmed_action(description="Cancel postings", permissions=("decide",), with_reason=True)
     def cancel_postings(self, request: HttpRequest, queryset: QuerySet[ErpPosting], reason: str) -> int:
-        postings = queryset.filter(status__in=CANCELLABLE).order_by("pk")
-        for posting in postings:
-            posting_cancel(posting=posting, actor=request.user, reason=reason)
-        return len(postings)
+        return _each_in(
+            queryset,
+            statuses=CANCELLABLE,
+            decide=lambda posting: posting_cancel(posting=posting, actor=request.user, reason=reason),
+        )
 
 
 class WebhookQueueAdminMixin:
@@ -98,7 +109,8 @@ class WebhookQueueAdminMixin:
 
     @confirmed_action(description="Reprocess events", permissions=("decide",), with_reason=True)
     def reprocess_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent], reason: str) -> int:
-        events = queryset.filter(status__in=REQUEUEABLE).order_by("pk")
-        for event in events:
-            webhook_event_requeue(event=event, actor=request.user, reason=reason)
-        return len(events)
+        return _each_in(
+            queryset,
+            statuses=REQUEUEABLE,
+            decide=lambda event: webhook_event_requeue(event=event, actor=request.user, reason=reason),
+        )

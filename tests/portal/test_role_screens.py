@@ -79,16 +79,16 @@ def test_every_screen_answers_as_the_role_allows(client, world, role):
     assert not wrong, "\n".join(wrong)
 
 
+def mapping_form(mapping: StatusMapping, **changes) -> dict:
+    fields = {"erp": mapping.erp, "paytrace_status": mapping.paytrace_status}
+    return {**fields, "erp_status": mapping.erp_status, "action": mapping.action, **changes}
+
+
 @pytest.mark.parametrize("role", [FINANCE_REVIEWER, AUDITOR])
 def test_configuration_cannot_be_changed_by_reviewers_or_auditors(client, world, role):
     client.force_login(staff_user(role=role))
     mapping = StatusMapping.objects.first()
-    data = {
-        "erp": mapping.erp,
-        "paytrace_status": mapping.paytrace_status,
-        "erp_status": "X",
-        "action": "none",
-    }
+    data = mapping_form(mapping, erp_status="X", action="none")
     assert client.post(admin_url(StatusMapping, "change", mapping.pk), data).status_code == 403
     assert client.get(admin_url(StatusMapping, "add")).status_code == 403
     connection = f.ConnectionFactory()
@@ -100,12 +100,7 @@ def test_configuration_cannot_be_changed_by_reviewers_or_auditors(client, world,
 def test_integration_admin_edits_connections_and_mappings(client, world):
     client.force_login(staff_user(role=INTEGRATION_ADMIN))
     mapping = StatusMapping.objects.first()
-    data = {
-        "erp": mapping.erp,
-        "paytrace_status": mapping.paytrace_status,
-        "erp_status": "Settled",
-        "action": "receipt",
-    }
+    data = mapping_form(mapping, erp_status="Settled", action="receipt")
     assert client.post(admin_url(StatusMapping, "change", mapping.pk), data).status_code == 302
     mapping.refresh_from_db()
     assert mapping.erp_status == "Settled"
