@@ -15,6 +15,7 @@ from django.utils import timezone
 from integrations.models import Connection
 from payments.models import ZERO, Allocation, Invoice, ReconciliationException, Transaction
 from portal.lifecycle import status_transition
+from portal.money import money_quantize
 
 OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
 
@@ -25,9 +26,24 @@ def _invoice_status_for(invoice: Invoice) -> str:
     return Invoice.Status.OPEN if invoice.balance >= invoice.amount else Invoice.Status.PARTIALLY_PAID
 
 
+def _payment_applied_change(*, payment_pk: int, delta: Decimal) -> None:
+    """Sums are made here in Decimal on the locked row, not as SQL arithmetic: SQLite would do it in
+    floating point and store 39.98999… for 89.99 − 50."""
+    with transaction.atomic():
+        payment = (
+            Transaction.objects.select_for_update().only("amount_applied", "currency").get(pk=payment_pk)
+        )
+        Transaction.objects.filter(pk=payment_pk).update(
+            amount_applied=money_quantize(payment.amount_applied + delta, payment.currency)
+        )
+
+
 def invoice_balance_change(*, invoice: Invoice, delta: Decimal) -> Invoice:
     """Add `delta` (negative to pay) to the invoice's open balance and move its status to match."""
-    Invoice.objects.filter(pk=invoice.pk).update(balance=F("balance") + delta, updated_at=timezone.now())
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().only("balance", "currency").get(pk=invoice.pk)
+        balance = money_quantize(locked.balance + delta, locked.currency)
+        Invoice.objects.filter(pk=invoice.pk).update(balance=balance, updated_at=timezone.now())
     invoice.refresh_from_db(fields=["balance", "status"])
     target = _invoice_status_for(invoice)
     if target != invoice.status:
@@ -101,7 +117,7 @@ def payment_apply(
             remaining -= amount
         if allocations:
             applied = sum((allocation.amount for allocation in allocations), ZERO)
-            Transaction.objects.filter(pk=payment.pk).update(amount_applied=F("amount_applied") + applied)
+            _payment_applied_change(payment_pk=payment.pk, delta=applied)
         elif payment.amount_applied == ZERO and remaining > ZERO:
             _unapplied_review(payment=payment)
     return allocations
@@ -130,9 +146,7 @@ def allocation_reverse(*, allocation: Allocation, actor: AbstractBaseUser | None
         allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
         if allocation.reversed_at is not None:
             return allocation
-        Transaction.objects.filter(pk=allocation.payment_id).update(
-            amount_applied=F("amount_applied") - allocation.amount
-        )
+        _payment_applied_change(payment_pk=allocation.payment_id, delta=-allocation.amount)
         invoice_balance_change(invoice=allocation.invoice, delta=allocation.amount)
         allocation.reversed_at = timezone.now()
         allocation.reversed_by = actor if actor is not None and actor.is_authenticated else None
