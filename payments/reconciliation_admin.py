@@ -32,7 +32,7 @@ def form_action(
     `(modeladmin, request, queryset, cleaned_data)` and returns a message, or raises ValueError."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        @admin.action(description=description, permissions=("change",))
+        @admin.action(description=description, permissions=("decide",))
         def action(
             modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
         ) -> HttpResponse | None:
@@ -102,7 +102,9 @@ def refund_or_void(modeladmin, request, queryset, data) -> str:
     return f"Done: {outcome} ({outcome.get_status_display()})."
 
 
-@confirmed_action(description="Undo these applications (and in the ERP)", with_reason=True)
+@confirmed_action(
+    description="Undo these applications (and in the ERP)", permissions=("decide",), with_reason=True
+)
 def undo_allocations(modeladmin, request, queryset, reason) -> int:
     active = queryset.filter(reversed_at__isnull=True).select_related("invoice", "payment")
     for allocation in active:
@@ -110,7 +112,7 @@ def undo_allocations(modeladmin, request, queryset, reason) -> int:
     return len(active)
 
 
-@confirmed_action(description="Resolve", with_reason=True)
+@confirmed_action(description="Resolve", permissions=("decide",), with_reason=True)
 def resolve_exceptions(modeladmin, request, queryset, reason) -> int:
     chosen = list(queryset.filter(status="open"))
     for exception in chosen:
@@ -118,7 +120,7 @@ def resolve_exceptions(modeladmin, request, queryset, reason) -> int:
     return len(chosen)
 
 
-@confirmed_action(description="Write off to the write-off account", with_reason=True)
+@confirmed_action(description="Write off to the write-off account", permissions=("decide",), with_reason=True)
 def write_off_exceptions(modeladmin, request, queryset, reason) -> int:
     done = 0
     for exception in queryset.filter(status="open").exclude(difference=0):
