@@ -15,31 +15,27 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # run as a script: the portal and bench.baseline import from the checkout
+sys.path.insert(0, str(REPO))  # run as a script: the portal and bench.* import from the checkout
 
 from bench.baseline.views import TABLE as BASELINE_TABLE, TABLE_DDL as BASELINE_DDL  # noqa: E402
+from bench.harness import HOST, PG_SERVER, database_migrate, gunicorn_serve, scratch_database  # noqa: E402
 
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-HOST = "127.0.0.1"
 WEBHOOK_PATH = "/webhooks/paytrace/"
 SECRET = "paysage-bench-webhook-secret"
 # Bounds: loopback only, and never more than this much work or time whatever the options say.
 MAX_EVENTS, MAX_CONCURRENCY, MAX_REPEAT = 200_000, 256, 9
-STARTUP_SECONDS = 60
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -74,7 +70,6 @@ class Run:
 class Server:
     side: Side
     port: int
-    pid: int  # the gunicorn arbiter
 
 
 def _arguments() -> argparse.Namespace:
@@ -97,36 +92,16 @@ def _arguments() -> argparse.Namespace:
     return args
 
 
-# --- the scratch database ---------------------------------------------------------------------
+# --- the database -----------------------------------------------------------------------------
 
 
-def _admin_execute(sql: str) -> None:
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    name = f"paysage_bench_{os.getpid()}"
-    # A leftover of a killed run that had our pid would otherwise make CREATE fail.
-    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _admin_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _server_env(*, database_url: str, settings_module: str, application_name: str = "") -> dict[str, str]:
+def _server_env(*, database_url: str, settings_module: str) -> dict[str, str]:
     # DEBUG off as in production (DEBUG keeps every query in memory); SANDBOX off because the
     # simulators are not part of ingest and prod does not mount them; REDIS_URL empty: the ORM broker.
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
-        # The application name tells each side's PostgreSQL backends apart, to count their CPU time.
-        "DATABASE_URL": f"{database_url}?application_name={application_name}"
-        if application_name
-        else database_url,
+        "DATABASE_URL": database_url,
         "PAYSAGE_ENV": "dev",
         "SANDBOX": "0",
         "DEBUG": "0",
@@ -136,13 +111,7 @@ def _server_env(*, database_url: str, settings_module: str, application_name: st
 
 
 def database_prepare(*, database_url: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=REPO,
-        env=_server_env(database_url=database_url, settings_module="portal.settings"),
-        check=True,
-        timeout=300,
-    )
+    database_migrate(env=_server_env(database_url=database_url, settings_module="portal.settings"))
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(BASELINE_DDL)
 
@@ -162,7 +131,7 @@ def _count_rows(*, database_url: str, table: str) -> int:
 
 
 def _proc_stat(pid: int | str) -> list[str]:
-    """The fields of /proc/<pid>/stat after the command name (index 1: ppid, 11 and 12: user and system)."""
+    """The fields of /proc/<pid>/stat after the command name (11 and 12: user and system time)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -173,9 +142,21 @@ def _cpu_seconds(pids: list[int]) -> dict[int, float]:
     return {pid: (int(f[11]) + int(f[12])) / CLOCK_TICKS for pid in pids if (f := _proc_stat(pid))}
 
 
+def _gunicorn_pids(*, port: int) -> list[int]:
+    """The arbiter and workers bound to `port` (forked workers keep the arbiter's command line)."""
+    bind, pids = f"{HOST}:{port}".encode(), []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = path.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if bind in argv and any(b"gunicorn" in arg for arg in argv):
+            pids.append(int(path.parent.name))
+    return pids
+
+
 def _server_pids(*, server: Server, database_url: str) -> list[int]:
-    workers = [int(path.parent.name) for path in Path("/proc").glob("[0-9]*/stat")]
-    workers = [pid for pid in workers if (fields := _proc_stat(pid)) and int(fields[1]) == server.pid]
+    workers = _gunicorn_pids(port=server.port)
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [f"bench-{server.side.name}"]
@@ -186,70 +167,6 @@ def _server_pids(*, server: Server, database_url: str) -> list[int]:
 def _cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
     # A backend that closed during the run (CONN_MAX_AGE) takes its last seconds with it: a small undercount.
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
-
-
-# --- the servers ------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=2) as sock:
-            sock.sendall(f"GET / HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
-            return sock.recv(16).startswith(b"HTTP/")
-    except OSError:
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """The whole process group: the gunicorn arbiter and its workers."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        if process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=wait)
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-@contextmanager
-def gunicorn(*, side: Side, database_url: str, workers: int, log_dir: Path) -> Iterator[Server]:
-    port, log = _free_port(), log_dir / f"{side.name}.log"
-    command = [
-        sys.executable, "-m", "gunicorn", side.wsgi,
-        "--bind", f"{HOST}:{port}", "--workers", str(workers), "--worker-class", "sync",
-        "--timeout", "30", "--graceful-timeout", "5", "--no-control-socket", "--log-level", "warning",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=_server_env(
-                database_url=database_url,
-                settings_module=side.settings,
-                application_name=f"bench-{side.name}",
-            ),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: stopped as a whole, untouched by the terminal's Ctrl-C
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not _answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{side.name} server did not start; its log:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield Server(side=side, port=port, pid=process.pid)
-    finally:
-        _stop(process)
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -425,15 +342,20 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     load_before = os.getloadavg()
     with ExitStack() as stack:
-        database_url = stack.enter_context(scratch_database())
+        database_url = stack.enter_context(scratch_database(name=f"paysage_bench_{os.getpid()}"))
         database_prepare(database_url=database_url)
         log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="paysage-bench-")))
-        servers = {
-            side.name: stack.enter_context(
-                gunicorn(side=side, database_url=database_url, workers=args.workers, log_dir=log_dir)
+        options = ["--workers", str(args.workers), "--worker-class", "sync", "--timeout", "30"]
+        servers = {}
+        for side in SIDES:
+            # The application name tells each side's PostgreSQL backends apart, to count their CPU time.
+            named_url = f"{database_url}?application_name=bench-{side.name}"
+            env = _server_env(database_url=named_url, settings_module=side.settings)
+            log = log_dir / f"{side.name}.log"
+            port = stack.enter_context(
+                gunicorn_serve(name=side.name, wsgi=side.wsgi, options=options, env=env, log=log)
             )
-            for side in SIDES
-        }
+            servers[side.name] = Server(side=side, port=port)
         bench = Bench(args=args, database_url=database_url, sign=sign)
         print(
             f"webhook ingest: {args.events} events x {args.repeat} runs per side, "
