@@ -1,5 +1,6 @@
 """The storefront API: one view per operation, each with its own input and output serializers."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -7,6 +8,7 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -103,6 +105,7 @@ class OrderCreateApi(APIView):
     """Receive a storefront order; it then makes its way to the ERP and its payment to a receipt."""
 
     permission_classes = [HasApiPermission]
+    parser_classes = [JSONParser]  # an order is nested JSON: form encodings could not carry it
     required_permission = "payments.add_order"
 
     @extend_schema_serializer(component_name="OrderInput")
@@ -228,7 +231,7 @@ class OrderDetailApi(APIView):
         responses={200: OrderOutput, 404: error("No order with this id"), **COMMON_ERRORS},
     )
     def get(self, request: Request, order_id: str) -> Response:
-        view = order_view_get(order_id=order_id)
+        view = order_view_get(order_id=order_id) if re.fullmatch(ORDER_ID_PATTERN, order_id) else None
         if view is None:
             raise NotFound(f"No order {order_id}.")
         return Response(OrderOutput(view).data)
@@ -287,7 +290,8 @@ class TransactionDetailApi(APIView):
         },
     )
     def get(self, request: Request, transaction_id: str) -> Response:
-        view = transaction_view_get(transaction_id=transaction_id)
+        known = re.fullmatch(TRANSACTION_ID_PATTERN, transaction_id)
+        view = transaction_view_get(transaction_id=transaction_id) if known else None
         if view is None:
             raise NotFound(f"No transaction {transaction_id}.")
         return Response(self.OutputSerializer(view).data)
