@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -22,7 +21,7 @@ from payments.services.reconciliation_review import (
     reconciliation_exception_write_off,
 )
 from payments.services.refunds import RefundRefused, transaction_refund_start
-from portal.admin_mixins import confirmed_action
+from portal.admin_mixins import confirmation_context, confirmed_action
 
 
 def form_action(
@@ -49,17 +48,10 @@ def form_action(
                 else:
                     modeladmin.message_user(request, message, messages.SUCCESS)
                     return None
-            context = {
-                **modeladmin.admin_site.each_context(request),
-                "title": f"Confirm: {description}",
-                "action_name": func.__name__,
-                "description": description,
-                "queryset": queryset[:50],
-                "form": form,
-                "opts": modeladmin.model._meta,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-            }
+            context = confirmation_context(
+                modeladmin, request, queryset, action_name=func.__name__, description=description
+            )
+            context["form"] = form
             return TemplateResponse(request, "admin/form_action.html", context)
 
         action.__name__ = func.__name__

@@ -44,6 +44,27 @@ class LeadingDisplaysMixin:
         return [*super().get_readonly_fields(request, obj), *self.leading_displays]  # type: ignore[misc]
 
 
+def confirmation_context(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    action_name: str,
+    description: str,
+) -> dict[str, Any]:
+    """What a confirmation page of an admin action shows, and the hidden fields that bring the choice back."""
+    return {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Confirm: {description}",
+        "action_name": action_name,
+        "description": description,
+        "queryset": queryset[:200],
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+    }
+
+
 def confirmed_action(
     *,
     description: str,
@@ -69,18 +90,10 @@ def confirmed_action(
                     count = func(modeladmin, request, queryset, reason)
                     modeladmin.message_user(request, f"{description}: {count} row(s).", messages.SUCCESS)
                     return None
-            context = {
-                **modeladmin.admin_site.each_context(request),
-                "title": f"Confirm: {description}",
-                "action_name": func.__name__,
-                "description": description,
-                "queryset": queryset[:200],
-                "count": queryset.count(),
-                "with_reason": with_reason,
-                "opts": modeladmin.model._meta,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-            }
+            context = confirmation_context(
+                modeladmin, request, queryset, action_name=func.__name__, description=description
+            )
+            context.update(count=queryset.count(), with_reason=with_reason)
             return TemplateResponse(request, "admin/confirm_action.html", context)
 
         action.__name__ = func.__name__

@@ -193,48 +193,51 @@ def _exception(
     return ReconciliationException(kind=kind, dedup_key=key[:120], reason=reason, currency=currency, **fields)
 
 
+def _batch_difference(
+    figure: _BatchFigures, *, kind: str, key: str, expected: Decimal, reported: Decimal, reason: str
+) -> ReconciliationException:
+    return _exception(
+        kind=kind,
+        key=f"{key}-{figure.batch.pk}",
+        settlement_batch=figure.batch,
+        currency=figure.currency,
+        expected_amount=expected,
+        reported_amount=reported,
+        difference=reported - expected,
+        reason=f"Batch {figure.batch.batch_number}: {reason}",
+    )
+
+
 def _batch_exceptions(figure: _BatchFigures) -> list[ReconciliationException]:
     batch, found = figure.batch, []
-    reported_count = batch.transaction_count
-    if (batch.sales_amount, batch.refund_amount, reported_count) != (
-        figure.sales,
-        figure.refunds,
-        figure.count,
-    ):
+    reported = (batch.sales_amount, batch.refund_amount, batch.transaction_count)
+    if reported != (figure.sales, figure.refunds, figure.count):
         found.append(
-            _exception(
+            _batch_difference(
+                figure,
                 kind=Kind.TOTAL_MISMATCH,
-                key=f"total-{batch.pk}",
-                settlement_batch=batch,
-                currency=figure.currency,
-                expected_amount=figure.net,
-                reported_amount=batch.net_amount,
-                difference=batch.net_amount - figure.net,
-                reason=(
-                    f"Batch {batch.batch_number}: PayTrace reports {reported_count} transactions, sales"
-                    f" {batch.sales_amount}, refunds {batch.refund_amount}; its listed transactions add up to"
-                    f" {figure.count}, {figure.sales} and {figure.refunds}."
-                ),
+                key="total",
+                expected=figure.net,
+                reported=batch.net_amount,
+                reason=f"PayTrace reports {batch.transaction_count} transactions, sales {batch.sales_amount},"
+                f" refunds {batch.refund_amount}; its listed transactions add up to {figure.count},"
+                f" {figure.sales} and {figure.refunds}.",
             )
         )
-    reported = figure.reported_fees
-    if reported is not None and reported != figure.expected_fees:
+    fees = figure.reported_fees
+    if fees is not None and fees != figure.expected_fees:
         rules = ", ".join(
             f"{brand or 'any brand'} {fee}" for (brand, _), fee in sorted(figure.fee_lines.items())
         )
         found.append(
-            _exception(
+            _batch_difference(
+                figure,
                 kind=Kind.FEE_MISMATCH,
-                key=f"fee-{batch.pk}",
-                settlement_batch=batch,
-                currency=figure.currency,
-                expected_amount=figure.expected_fees,
-                reported_amount=reported,
-                difference=reported - figure.expected_fees,
-                reason=(
-                    f"Batch {batch.batch_number}: the processor charged {reported} in fees; the GL fee rules"
-                    f" give {figure.expected_fees} ({rules or 'no fee rule matched'})."
-                ),
+                key="fee",
+                expected=figure.expected_fees,
+                reported=fees,
+                reason=f"the processor charged {fees} in fees; the GL fee rules give {figure.expected_fees}"
+                f" ({rules or 'no fee rule matched'}).",
             )
         )
     return found

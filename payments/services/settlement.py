@@ -55,18 +55,17 @@ def _import_exceptions(
             )
     for record in {record.transaction_id: record for record in records}.values():
         pk, amount, batch_id = before.get(record.transaction_id, (None, None, None))
+        about = {"settlement_batch": batch, "transaction_id": pk, "currency": record.currency}
         if batch_id is not None and batch_id != batch.pk:
             found.append(
                 ReconciliationException(
                     kind=Kind.DUPLICATE,
                     dedup_key=f"dup-batch-{batch.pk}-{record.transaction_id}",
-                    settlement_batch=batch,
-                    transaction_id=pk,
-                    currency=record.currency,
                     reported_amount=record.amount,
                     difference=record.amount,
                     reason=f"Transaction {record.transaction_id} is in batch {batch.batch_number} and in an"
                     " earlier batch.",
+                    **about,
                 )
             )
         if amount is not None and amount != record.amount:
@@ -74,14 +73,12 @@ def _import_exceptions(
                 ReconciliationException(
                     kind=Kind.AMOUNT_MISMATCH,
                     dedup_key=f"amount-{batch.pk}-{record.transaction_id}",
-                    settlement_batch=batch,
-                    transaction_id=pk,
-                    currency=record.currency,
                     expected_amount=amount,
                     reported_amount=record.amount,
                     difference=record.amount - amount,
                     reason=f"PayTrace settled {record.transaction_id} for {record.amount}; the portal (and"
                     f" any ERP document planned from it) had {amount}.",
+                    **about,
                 )
             )
     return found
