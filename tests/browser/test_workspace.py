@@ -1,7 +1,6 @@
 """The finance workspace in a real browser: Debian's chromium, driven by Playwright, against the live server
 with the demo world (sandbox PayTrace and ERPs over real HTTP). Screenshots go to test-artifacts/."""
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,10 +15,6 @@ from payments.models import RiskAssessment
 from portal.roles import FINANCE_REVIEWER, INTEGRATION_ADMIN
 from tests.factories import TransactionFactory
 from tests.staff import staff_user
-
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
-# synchronous and safe, which Django cannot tell on its own.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,8 +39,18 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def async_unsafe_allowed():
+    """Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are still
+    synchronous and safe, which Django cannot tell on its own. Set for this module only: a process started
+    by another test must not inherit it (`check --deploy` refuses it, rightly)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(async_unsafe_allowed):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
