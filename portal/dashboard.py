@@ -59,7 +59,6 @@ class PostingLag:
 @dataclass(frozen=True)
 class ConnectionRate:
     name: str
-    system: str
     posted: int
     dead: int
     attempts: int
@@ -177,7 +176,7 @@ def dashboard_connection_rates(*, since: datetime) -> list[ConnectionRate]:
             ),
         )
         .order_by("name")
-        .values("name", "system", "posted", "dead", "attempts", "successful_attempts")
+        .values("name", "posted", "dead", "attempts", "successful_attempts")
     )
     return [ConnectionRate(**row) for row in rows]
 
