@@ -353,6 +353,7 @@ def evaluate(*, labels: dict[str, str], since: datetime) -> None:
         rules_only.count(fraud=fraud, flagged=score - model_points >= threshold)
         per_pattern[label]["rows"] += 1
         per_pattern[label]["flagged"] += flagged
+        per_pattern[label]["model_points"] += model_points
         if flagged and reasons:
             top = max(reasons, key=lambda reason: reason["points"])["code"]
             for pattern, codes in PATTERN_RULES.items():
@@ -363,8 +364,8 @@ def evaluate(*, labels: dict[str, str], since: datetime) -> None:
     print(rules_only.line("rules only"))
     print(with_model.line("rules + model"))
     print("\nper pattern (recall: its transactions flagged; rule precision: flagged rows whose strongest")
-    print("reason is one of the pattern's rules that are fraud of any kind)")
-    print(f"  {'pattern':<18}{'rows':>7}{'flagged':>9}{'recall':>9}{'rule precision':>17}")
+    print("reason is one of the pattern's rules that are fraud of any kind; model: mean anomaly points)")
+    print(f"  {'pattern':<18}{'rows':>7}{'flagged':>9}{'recall':>9}{'rule precision':>17}{'model':>7}")
     for pattern in [*PATTERN_RULES, NORMAL]:
         counts = per_pattern[pattern]
         recall = counts["flagged"] / counts["rows"] if counts["rows"] else 0.0
@@ -373,7 +374,8 @@ def evaluate(*, labels: dict[str, str], since: datetime) -> None:
             hits["fraud"] / (hits["fraud"] + hits["normal"]) if hits["fraud"] + hits["normal"] else 0.0
         )
         shown = f"{precision:16.1%}" if pattern != NORMAL else f"{'(flag rate)':>16}"
-        print(f"  {pattern:<18}{counts['rows']:>7}{counts['flagged']:>9}{recall:>9.1%} {shown}")
+        model = counts["model_points"] / counts["rows"] if counts["rows"] else 0.0
+        print(f"  {pattern:<18}{counts['rows']:>7}{counts['flagged']:>9}{recall:>9.1%} {shown}{model:>7.1f}")
 
 
 def run(args: argparse.Namespace, url: str) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -29,6 +30,9 @@ from integrations.models import (
 from integrations.sandbox.demo_data import CUSTOMERS, INVOICES
 from payments.models import Invoice, Subscription
 from portal.roles import AUDITOR, FINANCE_REVIEWER, INTEGRATION_ADMIN
+
+if TYPE_CHECKING:  # the simulators are not installed in production; only the demo uses them
+    from integrations.sandbox.paytrace.models import PtAccount
 
 BASE_URL = "http://127.0.0.1:8000"
 PAYTRACE_USER, PAYTRACE_PASSWORD, INTEGRATOR_ID = "demo", "demo-password", "PAYSAGE01"
@@ -340,7 +344,11 @@ def demo_payments_ensure() -> int:
     )
     for number, amount, invoice_id, void in plan:
         vaulted = PtCustomer.objects.get(account=account, customer_id=number)
-        origin = Origin(customer_id=number, details={"invoice_id": invoice_id} if invoice_id else {})
+        origin = Origin(
+            customer_id=number,
+            details={"invoice_id": invoice_id} if invoice_id else {},
+            billing_address=vaulted.billing_address,  # as the vault sale endpoint does: AVS matches
+        )
         charged = pt_card_charge(account=account, kind="SALE", amount=amount, origin=origin, card_of=vaulted)
         if void:
             pt_transaction_void(account=account, transaction_id=charged.pk)
@@ -357,7 +365,42 @@ def demo_payments_ensure() -> int:
     origin = Origin(details={"invoice_id": "VT-0001"})
     pt_card_charge(account=account, kind="SALE", amount=Decimal("180.00"), origin=origin, card=amex)
     pt_batch_settle(account=account, settled_at=timezone.now())
-    return len(plan) + 1
+    return len(plan) + 1 + demo_risky_payments_plant(account=account, today=today)
+
+
+def demo_risky_payments_plant(*, account: "PtAccount", today: date) -> int:
+    """Planted for the risk review queue, left unsettled: a card-testing burst from one IP (small keyed
+    charges on several cards, which the sandbox declines at 0.29 and 1.12, then one that goes through),
+    and a large keyed payment for C1004 without address or the right security code. The first sync
+    scores them; both land in the queue with their reasons, and approving C1004's posts its receipt."""
+    from integrations.sandbox.paytrace.instruments import card_parse
+    from integrations.sandbox.paytrace.services.transactions import Origin, pt_card_charge
+
+    def keyed(number: str):
+        expiry = {"number": number, "expiration_month": 12, "expiration_year": today.year + 2}
+        return card_parse(expiry, csc="123", today=today)
+
+    tester = Origin(from_ip="203.0.113.66", billing_address={"zip": "10001", "country": "US"})
+    burst = (
+        ("4111111111111111", "0.29"),
+        ("5555555555554444", "1.12"),
+        ("4012888888881881", "0.29"),
+        ("5105105105105100", "1.12"),
+        ("4000056655665556", "1.00"),
+    )
+    for number, amount in burst:
+        pt_card_charge(
+            account=account, kind="SALE", amount=Decimal(amount), origin=tester, card=keyed(number)
+        )
+    stranger = Origin(from_ip="198.51.100.23", customer_id="C1004", billing_address={"country": "US"})
+    pt_card_charge(
+        account=account,
+        kind="SALE",
+        amount=Decimal("2400.00"),
+        origin=stranger,
+        card=keyed("4012000098765439"),
+    )
+    return len(burst) + 1
 
 
 def demo_subscriptions_ensure(*, connections: dict[str, Connection], customers: dict[str, Customer]) -> None:

@@ -14,7 +14,7 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "velocity_customer": {"weight": 25, "limit": 5, "minutes": 60},
     "velocity_card": {"weight": 30, "limit": 5, "minutes": 60},
     "velocity_ip": {"weight": 30, "limit": 10, "minutes": 60},
-    "amount_outlier": {"weight": 35, "multiple": Decimal("5"), "min_history": 3},
+    "amount_outlier": {"weight": 60, "multiple": Decimal("10"), "min_history": 3},
     "avs_mismatch": {"weight": 25},
     "csc_mismatch": {"weight": 35},
     "card_testing": {"weight": 70, "declines": 3, "minutes": 10, "small_amount": Decimal("5.00")},

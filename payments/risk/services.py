@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction as db_transaction
+from django.db import IntegrityError, transaction as db_transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -66,16 +66,17 @@ def transaction_risk_assess(*, transaction: Transaction) -> RiskAssessment:
         if points:
             reasons.append(anomaly_reason(points=points, version=version.version))
     score = score_total(reasons)
-    assessment, _ = RiskAssessment.objects.get_or_create(
-        transaction=transaction,
-        defaults={
-            "score": score,
-            "reasons": [reason.as_json() for reason in sorted(reasons, key=lambda r: -r.points)],
-            "model_version": model_version,
-            "status": Status.FLAGGED if score >= policy.flag_threshold else Status.CLEARED,
-        },
-    )
-    return assessment
+    try:
+        with db_transaction.atomic():
+            return RiskAssessment.objects.create(
+                transaction=transaction,
+                score=score,
+                reasons=[reason.as_json() for reason in sorted(reasons, key=lambda r: -r.points)],
+                model_version=model_version,
+                status=Status.FLAGGED if score >= policy.flag_threshold else Status.CLEARED,
+            )
+    except IntegrityError:  # a concurrent decide of the same transaction scored it first: keep that one
+        return RiskAssessment.objects.get(transaction=transaction)
 
 
 def transaction_postings_held(*, transaction: Transaction, assessment: RiskAssessment) -> bool:

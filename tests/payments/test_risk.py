@@ -89,7 +89,7 @@ def _amount_outlier(h: History) -> Transaction:
     customer = CustomerFactory()
     for amount in ("90.00", "100.00", "110.00"):
         h.add(minutes=600, customer=customer, amount=Decimal(amount))
-    return h.add(minutes=600, customer=customer, amount=Decimal("900.00"))
+    return h.add(minutes=600, customer=customer, amount=Decimal("1200.00"))
 
 
 def _card_testing(h: History) -> Transaction:
@@ -107,7 +107,10 @@ RULE_CASES = {
     "velocity_customer": (_velocity_customer, "6 transactions from this customer in 60 min (limit 5)"),
     "velocity_card": (_velocity_card, "6 transactions on card MASTERCARD 4444 in 60 min (limit 5)"),
     "velocity_ip": (_velocity_ip, "11 transactions from IP 203.0.113.7 in 60 min (limit 10)"),
-    "amount_outlier": (_amount_outlier, "900.00 USD is 9.0× the customer's median of 100.00 over 3 payments"),
+    "amount_outlier": (
+        _amount_outlier,
+        "1200.00 USD is 12.0× the customer's median of 100.00 over 3 payments (limit 10×)",
+    ),
     "avs_mismatch": (
         lambda h: h.add(avs_response="No Match"),
         "address verification (AVS) answered No Match",
@@ -554,3 +557,34 @@ def test_reject_and_refund_voids_in_paytrace_and_cancels_the_held_receipt(demo_w
     assert (txn.status, receipt.status, txn.risk.status) == ("voided", "cancelled", Status.REJECTED)
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"risk.reject", "transaction.void", "posting.cancel"} <= actions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_plants_a_card_testing_burst_the_first_sync_flags_and_an_approval_posts(demo_world):
+    from integrations.paytrace.sync import paytrace_customers_sync, paytrace_transactions_sync
+    from portal import demo
+
+    paytrace = demo_world["connections"]["paytrace"]
+    demo.demo_payments_ensure()
+    paytrace_customers_sync(connection=paytrace)
+    paytrace_transactions_sync(connection=paytrace, on_change=transaction_decide)
+
+    flagged = RiskAssessment.objects.filter(status=Status.FLAGGED).select_related("transaction")
+    by_amount = {assessment.transaction.amount: assessment for assessment in flagged}
+    burst_sale = by_amount[Decimal("1.00")]
+    assert burst_sale.transaction.status == "approved"
+    assert "4 declines of 5.00 or less from card" in codes(burst_sale)["card_testing"]["detail"]
+    assert "IP 203.0.113.66" in codes(burst_sale)["card_testing"]["detail"]
+    stranger = by_amount[Decimal("2400.00")]
+    assert {"avs_mismatch", "csc_mismatch", "new_customer_large"} <= set(codes(stranger))
+    ordinary = RiskAssessment.objects.filter(transaction__amount__in=[Decimal("1250.00"), Decimal("50.00")])
+    assert {assessment.status for assessment in ordinary} == {Status.CLEARED}
+
+    receipt = ErpPosting.objects.get(transaction=stranger.transaction)
+    assert receipt.status == ErpPosting.Status.HELD
+    risk_assessment_approve(
+        assessment=stranger, actor=reviewer(), reason="C1004 confirmed the order by phone"
+    )
+    postings_post_due(time_budget_seconds=30)
+    receipt.refresh_from_db()
+    assert receipt.status == ErpPosting.Status.POSTED, receipt.last_error
