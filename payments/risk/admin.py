@@ -22,7 +22,7 @@ class ReviewQueueFilter(admin.SimpleListFilter):
     """Status filter whose default is the queue itself: flagged payments waiting for a decision."""
 
     title = "status"
-    parameter_name = "status"
+    parameter_name = "status__exact"  # the plain field filter's name, so links such as the dashboard's work
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [*Status.choices, (ALL, "All")]

@@ -402,7 +402,9 @@ def test_the_queue_shows_flagged_payments_by_score_with_readable_reasons(client)
     assert page.index(high.transaction.transaction_id) < page.index(low.transaction.transaction_id)
     assert cleared.transaction.transaction_id not in page
     assert "Card testing +70" in page and "CSC mismatch +35; AVS mismatch +25" in page
-    everything = client.get(url, {"status": "all"}).content.decode()
+    linked = client.get(url, {"status__exact": "flagged"}).content.decode()  # the dashboard's link
+    assert high.transaction.transaction_id in linked and cleared.transaction.transaction_id not in linked
+    everything = client.get(url, {"status__exact": "all"}).content.decode()
     assert cleared.transaction.transaction_id in everything
     detail = client.get(reverse("admin:payments_riskassessment_change", args=[high.pk])).content.decode()
     assert "<strong>Card testing</strong> +70: 3 declines of 5.00 or less" in detail
