@@ -415,7 +415,7 @@ def run(args: argparse.Namespace, url: str) -> None:
                 f"{time.perf_counter() - started:.1f} s (anomalous share {share:.1%})"
             )
     fraud = Counter(label for label in world.labels.values())
-    print("labels:", ", ".join(f"{label} {count}" for label, count in sorted(fraud.items())))
+    print("labels (both periods):", ", ".join(f"{label} {count}" for label, count in sorted(fraud.items())))
     evaluate(labels=world.labels, since=now - timedelta(days=args.eval_days))
 
 
