@@ -21,11 +21,12 @@ from customers.services import (
     link_seen_fields,
 )
 from integrations.alerts import alert_raise
+from integrations.cursors import sync_cursor_claim, sync_cursor_release
 from integrations.models import ERP_SYSTEMS, Connection, System
 from integrations.outbox.documents import customer_data_for
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
-from integrations.paytrace.sync import _cursor_claim, _cursor_release, paytrace_customers_sync
+from integrations.paytrace.sync import paytrace_customers_sync
 from integrations.paytrace.types import BillingAddress
 from integrations.sage.base import ErpConnector, ErpCustomer, ErpError
 from integrations.sage.registry import connector_for
@@ -72,7 +73,7 @@ def erp_customers_pull(
     """Mirror the ERP's customers changed since the cursor (less the overlap) into ours."""
     summary = CustomerSyncSummary(connection=connection.name, direction="pull")
     now = timezone.now()
-    cursor = _cursor_claim(connection=connection, resource=PULL, now=now)
+    cursor = sync_cursor_claim(connection=connection, resource=PULL, now=now)
     if cursor is None:
         summary.skipped = True
         return summary
@@ -83,9 +84,9 @@ def erp_customers_pull(
             summary.seen += 1
             summary.changed += int(changed)
     except Exception as exc:
-        _cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
+        sync_cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
         raise
-    _cursor_release(cursor=cursor, position=now, seen=summary.seen, error="")
+    sync_cursor_release(cursor=cursor, position=now, seen=summary.seen, error="")
     return summary
 
 
@@ -132,7 +133,7 @@ def customers_push(*, connection: Connection) -> CustomerSyncSummary:
     of the window (clear the cursor), sends them again."""
     summary = CustomerSyncSummary(connection=connection.name, direction="push")
     now = timezone.now()
-    cursor = _cursor_claim(connection=connection, resource=PUSH, now=now)
+    cursor = sync_cursor_claim(connection=connection, resource=PUSH, now=now)
     if cursor is None:
         summary.skipped = True
         return summary
@@ -167,7 +168,7 @@ def customers_push(*, connection: Connection) -> CustomerSyncSummary:
             message="\n".join(errors[:50]),
             subject=connection,
         )
-    _cursor_release(cursor=cursor, position=now, seen=summary.seen, error="\n".join(errors)[:2000])
+    sync_cursor_release(cursor=cursor, position=now, seen=summary.seen, error="\n".join(errors)[:2000])
     return summary
 
 

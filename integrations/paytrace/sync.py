@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
-from integrations.models import Connection, SyncCursor
+from integrations.cursors import sync_cursor_claim, sync_cursor_release
+from integrations.models import Connection
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.ingest import (
     TransactionChanged,
@@ -22,7 +22,6 @@ from integrations.paytrace.ingest import (
 )
 
 FIRST_RUN_LOOKBACK = timedelta(days=7)
-LEASE = timedelta(minutes=5)
 REFUND_TYPES = frozenset({"REFUND", "CREDIT", "CHECK REFUND", "ACH REFUND"})
 
 Progress = Callable[[int, int], None]
@@ -37,26 +36,6 @@ class SyncSummary:
     window_start: datetime | None = None
 
 
-def _cursor_claim(*, connection: Connection, resource: str, now: datetime) -> SyncCursor | None:
-    cursor, _ = SyncCursor.objects.get_or_create(connection=connection, resource=resource)
-    claimed = SyncCursor.objects.filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lt=now), pk=cursor.pk
-    ).update(locked_until=now + LEASE, last_run_at=now)
-    if not claimed:
-        return None
-    cursor.refresh_from_db()
-    return cursor
-
-
-def _cursor_release(*, cursor: SyncCursor, position: datetime | None, seen: int, error: str) -> None:
-    updates: dict = {"locked_until": None, "last_error": error[:2000]}
-    if position is not None:
-        updates.update(
-            position=position, last_success_at=timezone.now(), records_seen=cursor.records_seen + seen
-        )
-    SyncCursor.objects.filter(pk=cursor.pk).update(**updates)
-
-
 def paytrace_transactions_sync(
     *,
     connection: Connection,
@@ -66,7 +45,7 @@ def paytrace_transactions_sync(
     now: datetime | None = None,
 ) -> SyncSummary:
     now = now or timezone.now()
-    cursor = _cursor_claim(connection=connection, resource="transactions", now=now)
+    cursor = sync_cursor_claim(connection=connection, resource="transactions", now=now)
     if cursor is None:
         return SyncSummary(connection=connection.name, skipped=True)
     client = client or PayTraceClient.from_connection(connection)
@@ -91,15 +70,15 @@ def paytrace_transactions_sync(
             if progress:
                 progress(index, len(records))
     except Exception as exc:
-        _cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
+        sync_cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
         raise
-    _cursor_release(cursor=cursor, position=now, seen=len(records), error="")
+    sync_cursor_release(cursor=cursor, position=now, seen=len(records), error="")
     return SyncSummary(connection=connection.name, records=len(records), changed=changed, window_start=start)
 
 
 def paytrace_customers_sync(*, connection: Connection, client: PayTraceClient | None = None) -> SyncSummary:
     now = timezone.now()
-    cursor = _cursor_claim(connection=connection, resource="customers", now=now)
+    cursor = sync_cursor_claim(connection=connection, resource="customers", now=now)
     if cursor is None:
         return SyncSummary(connection=connection.name, skipped=True)
     client = client or PayTraceClient.from_connection(connection)
@@ -107,7 +86,7 @@ def paytrace_customers_sync(*, connection: Connection, client: PayTraceClient | 
         records = client.customer_export()
         changed = sum(paytrace_customer_ingest(connection=connection, raw=raw) for raw in records)
     except Exception as exc:
-        _cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
+        sync_cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
         raise
-    _cursor_release(cursor=cursor, position=now, seen=len(records), error="")
+    sync_cursor_release(cursor=cursor, position=now, seen=len(records), error="")
     return SyncSummary(connection=connection.name, records=len(records), changed=changed)

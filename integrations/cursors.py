@@ -1,0 +1,34 @@
+"""Leases on sync cursors: one run per (connection, resource) at a time, and a lease left by a dead
+worker expires on its own."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.models import Connection, SyncCursor
+
+LEASE = timedelta(minutes=5)
+
+
+def sync_cursor_claim(*, connection: Connection, resource: str, now: datetime) -> SyncCursor | None:
+    """The cursor, leased to the caller; None when another run holds it."""
+    cursor, _ = SyncCursor.objects.get_or_create(connection=connection, resource=resource)
+    claimed = SyncCursor.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now), pk=cursor.pk
+    ).update(locked_until=now + LEASE, last_run_at=now)
+    if not claimed:
+        return None
+    cursor.refresh_from_db()
+    return cursor
+
+
+def sync_cursor_release(*, cursor: SyncCursor, position: datetime | None, seen: int, error: str) -> None:
+    """End the lease; a run that succeeded (`position` given) advances the cursor, one that failed keeps it
+    where it was and leaves its error."""
+    updates: dict = {"locked_until": None, "last_error": error[:2000]}
+    if position is not None:
+        updates.update(
+            position=position, last_success_at=timezone.now(), records_seen=cursor.records_seen + seen
+        )
+    SyncCursor.objects.filter(pk=cursor.pk).update(**updates)
