@@ -3,14 +3,17 @@
 `PayTrace-Signature: t=<unix seconds>,v1=<hex>` with v1 = HMAC-SHA256(secret, "<t>.<raw body>"),
 300 s tolerance. The inbox row is the queue: one INSERT ... ON CONFLICT DO NOTHING per event."""
 
+import functools
 import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
@@ -101,6 +104,7 @@ def _json_param(value: Any) -> Any:
     return WebhookEvent._meta.get_field("payload").get_db_prep_value(value, connection)
 
 
+@functools.cache
 def _insert_sql() -> str:
     quote = connection.ops.quote_name
     columns = (
@@ -154,3 +158,34 @@ def inbox_drain_wake() -> None:
 
     if cache.add("paysage:inbox-drain-wake", 1, timeout=WAKE_INTERVAL_SECONDS):
         task_enqueue(webhook_events_drain)
+
+
+@dataclass(frozen=True)
+class IntakeAnswer:
+    status: int
+    body: dict[str, Any]
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> IntakeAnswer:
+    return IntakeAnswer(status=status, body={"error": {"code": code, "message": message, **extra}})
+
+
+def webhook_intake(*, body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> IntakeAnswer:
+    """The whole endpoint: verify, validate, store, answer. `headers` must be case-insensitive."""
+    try:
+        webhook_signature_verify(
+            header=headers.get(SIGNATURE_HEADER, ""),
+            body=body,
+            secret=settings.PAYTRACE_WEBHOOK_SECRET,
+            tolerance=settings.PAYTRACE_WEBHOOK_TOLERANCE_SECONDS,
+        )
+    except SignatureError as exc:
+        return _error(401, "invalid_signature", str(exc))
+    try:
+        payload = webhook_payload_parse(body)
+    except PayloadError as exc:
+        return _error(400, "invalid_payload", exc.message, **({"field": exc.field} if exc.field else {}))
+    receipt = webhook_event_receive(payload=payload, headers=headers, remote_addr=remote_addr)
+    if receipt.accepted:
+        return IntakeAnswer(status=202, body={"id": payload["id"], "status": "accepted"})
+    return IntakeAnswer(status=200, body={"id": payload["id"], "status": "already_processed"})

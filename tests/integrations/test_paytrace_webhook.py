@@ -1,5 +1,6 @@
 """The signed webhook endpoint and the inbox drain, against the PayTrace sandbox over real HTTP."""
 
+import json
 import threading
 import time
 from decimal import Decimal
@@ -213,3 +214,42 @@ def test_sandbox_outage_is_a_retryable_failure(client, paytrace_connection, payt
     inbox.webhook_events_drain(time_budget_seconds=30)
     stored.refresh_from_db()
     assert stored.status == Status.PROCESSED, stored.last_error
+
+
+def _wsgi_post(body: bytes, header: str, *, method: str = "POST") -> tuple[str, dict]:
+    import io
+
+    from portal.wsgi import application
+
+    answer = {}
+
+    def start_response(status, headers):
+        answer["status"], answer["headers"] = status, dict(headers)
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": "/webhooks/paytrace/",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PAYTRACE_SIGNATURE": header,
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    chunks = application(environ, start_response)
+    return answer["status"], json.loads(b"".join(chunks) or b"{}")
+
+
+def test_gunicorn_entry_serves_the_same_intake_ahead_of_the_middleware():
+    body, header = signed(event("evt_wsgi", "transaction.success", "77"))
+    status, answer = _wsgi_post(body, header)
+    assert (status, answer["status"]) == ("202 Accepted", "accepted")
+    stored = WebhookEvent.objects.get(event_id="evt_wsgi")
+    assert stored.headers["PayTrace-Signature"] == header  # evidence kept, under its documented name
+    assert _wsgi_post(body, "t=1,v1=00")[0] == "401 Unauthorized"
+    assert _wsgi_post(b"{", signed({})[1])[0] == "401 Unauthorized"
+    status, _ = _wsgi_post(body, header, method="GET")
+    assert status.startswith("405")  # anything but the POST goes through Django as before
