@@ -15,8 +15,20 @@ OUR_APPS = ("integrations", "customers", "payments")
 CONFIG_MODELS = frozenset(
     {"connection", "statusmapping", "paymentmethodmapping", "glaccountrule", "currencyrate", "fielddefault"}
 )
+# What a finance reviewer decides: queue items, and the money actions on payments (refund, void, undo an
+# application, charge or pause a subscription). Never configuration.
 REVIEW_MODELS = frozenset(
-    {"riskassessment", "erpposting", "duplicatecandidate", "reconciliationexception", "alert", "webhookevent"}
+    {
+        "riskassessment",
+        "erpposting",
+        "duplicatecandidate",
+        "reconciliationexception",
+        "alert",
+        "webhookevent",
+        "transaction",
+        "allocation",
+        "subscription",
+    }
 )
 
 
