@@ -126,6 +126,9 @@ class Transaction(BaseModel):
             models.Index(fields=["customer", "occurred_at"], name="transaction_customer_idx"),
             models.Index(fields=["invoice_reference"], name="transaction_invoice_ref_idx"),
             models.Index(fields=["occurred_at"], name="transaction_occurred_idx"),
+            # Risk scoring's velocity lookups: the same card, or the same IP, in a recent window.
+            models.Index(fields=["card_brand", "last4", "occurred_at"], name="transaction_card_idx"),
+            models.Index(fields=["ip_address", "occurred_at"], name="transaction_ip_idx"),
         ]
 
     def __str__(self) -> str:
