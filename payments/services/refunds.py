@@ -17,7 +17,8 @@ from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined, PayTraceError, PayTraceValidationError
 from integrations.paytrace.ingest import paytrace_record_ingest
 from integrations.paytrace.types import TransactionResult
-from payments.models import ZERO, CreditMemo, Transaction
+from payments.models import ZERO, CreditMemo, RiskAssessment, Transaction
+from payments.risk.services import HOLDING_STATUSES, risk_assessment_approve
 from payments.services.pipeline import transaction_decide
 from portal.money import money_quantize
 
@@ -91,6 +92,22 @@ def _paytrace_call(
         raise
 
 
+def _refund_decided_by_its_author(
+    *, refund: Transaction, actor: AbstractBaseUser | None, reason: str
+) -> None:
+    """A refund finance started here has had its human review already: the risk rules that fire on it
+    (a refund right after its sale is what a correction looks like) do not hold it. A refund of a sale
+    that is itself held stays held with it, so the ERP never sees a credit memo before its receipt."""
+    flagged = RiskAssessment.objects.filter(transaction=refund, status=RiskAssessment.Status.FLAGGED).first()
+    sale_held = RiskAssessment.objects.filter(
+        transaction_id=refund.original_id, status__in=HOLDING_STATUSES
+    ).exists()
+    if flagged is not None and not sale_held:
+        risk_assessment_approve(
+            assessment=flagged, actor=actor, reason=f"refund started in the portal: {reason}"
+        )
+
+
 def transaction_refund_start(
     *,
     transaction: Transaction,
@@ -123,6 +140,7 @@ def transaction_refund_start(
         ).transaction
     if action == "refund":
         CreditMemo.objects.filter(refund=outcome, reason="").update(reason=reason[:255])
+        _refund_decided_by_its_author(refund=outcome, actor=actor, reason=reason)
     audit_record(
         action=f"transaction.{action}",
         subject=sale,

@@ -208,3 +208,32 @@ def test_batch_settled_webhook_imports_the_batch(world, client):
     sale.refresh_from_db()
     assert sale.settlement_batch == batch and sale.status == "settled"
     assert batch.net_amount == D("4500.00")
+
+
+def test_a_refund_finance_starts_is_not_held_by_the_rules_its_own_timing_trips(world):
+    from payments.models import RiskAssessment, RiskPolicy
+
+    RiskPolicy.objects.update_or_create(pk=1, defaults={"flag_threshold": 30})
+    sale = paid(world, customer="C1002", amount="40.00", invoice="", settle=True)
+    RiskAssessment.objects.filter(transaction=sale).update(status="cleared")  # the sale itself passed review
+    ErpPosting.objects.filter(transaction=sale).update(status="posted", erp_document_number="CA-1")
+    user = UserFactory()
+    refund = transaction_refund_start(
+        transaction=sale, amount=D("10.00"), reason="price correction", actor=user
+    )
+    assessment = RiskAssessment.objects.get(transaction=refund)
+    assert "refund_after_sale" in {reason["code"] for reason in assessment.reasons}
+    assert (assessment.status, assessment.decided_by) == ("approved", user)
+    assert ErpPosting.objects.get(transaction=refund, document_type="credit_memo").status == "pending"
+
+
+def test_a_refund_of_a_sale_still_under_review_stays_held_with_it(world):
+    from payments.models import RiskAssessment, RiskPolicy
+
+    RiskPolicy.objects.update_or_create(pk=1, defaults={"flag_threshold": 30})
+    sale = paid(world, customer="C1002", amount="40.00", invoice="", settle=True)
+    RiskAssessment.objects.filter(transaction=sale).update(status="flagged")
+    refund = transaction_refund_start(
+        transaction=sale, amount=D("10.00"), reason="correction", actor=UserFactory()
+    )
+    assert ErpPosting.objects.get(transaction=refund, document_type="credit_memo").status == "held"
