@@ -63,6 +63,12 @@ def customer_create(*, data: ExternalCustomer, source_updated_at: datetime) -> C
     return customer
 
 
+def _whole_second(moment: datetime) -> datetime:
+    """Systems stamp edits at different precisions (PayTrace to the second, the ERPs finer): compared at
+    the coarsest, an edit in the same second as the value we hold is not older than it."""
+    return moment.replace(microsecond=0)
+
+
 def customer_fields_merge(
     *,
     customer: Customer,
@@ -83,7 +89,7 @@ def customer_fields_merge(
             continue
         if previous is not None and previous.get(name) == value:
             continue
-        if held_at and datetime.fromisoformat(held_at) >= source_updated_at:
+        if held_at and _whole_second(datetime.fromisoformat(held_at)) > _whole_second(source_updated_at):
             continue
         setattr(customer, name, value)
         customer.field_updated_at[name] = source_updated_at.isoformat()

@@ -101,3 +101,26 @@ def test_each_field_takes_the_newest_edit_from_whichever_system_made_it():
     )
     merged.refresh_from_db()
     assert merged.email == "ap@cobalt.example"
+
+
+def test_an_edit_stamped_in_the_same_second_as_the_held_value_is_not_older():
+    from datetime import UTC, datetime
+
+    from customers.services import ExternalCustomer, customer_fields_merge
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory(email="billing@birchmaple.example")
+    # The value we hold came from an ERP that stamps microseconds; PayTrace stamps whole seconds.
+    customer.field_updated_at = {"email": datetime(2026, 11, 22, 12, 0, 0, 600000, tzinfo=UTC).isoformat()}
+    edit = ExternalCustomer(external_id="C1002", name=customer.name, email="accounts@birchmaple.example")
+    changed = customer_fields_merge(
+        customer=customer, data=edit, source_updated_at=datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+    )
+    assert "email" in changed and customer.email == "accounts@birchmaple.example"
+    older = ExternalCustomer(external_id="C1002", name=customer.name, email="old@birchmaple.example")
+    assert (
+        customer_fields_merge(
+            customer=customer, data=older, source_updated_at=datetime(2026, 11, 22, 11, 59, 59, tzinfo=UTC)
+        )
+        == []
+    )
