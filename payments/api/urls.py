@@ -6,6 +6,7 @@ from payments.api.views import (
     OrderCreateApi,
     OrderDetailApi,
     TransactionDetailApi,
+    TransactionRefundApi,
 )
 
 # Any id reaches its view, which answers a malformed one with the API's JSON 404 (never Django's HTML page);
@@ -15,6 +16,11 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/orders/", OrderCreateApi.as_view(), name="api-order-create"),
     re_path(r"^v1/orders/(?P<order_id>.+)/$", OrderDetailApi.as_view(), name="api-order"),
+    re_path(
+        r"^v1/transactions/(?P<transaction_id>[^/]+)/refund/$",
+        TransactionRefundApi.as_view(),
+        name="api-transaction-refund",
+    ),
     re_path(
         r"^v1/transactions/(?P<transaction_id>.+)/$",
         TransactionDetailApi.as_view(),

@@ -20,9 +20,10 @@ from integrations.selectors import ConnectionMissing, connection_active_get
 from payments.api.errors import ApplicationError
 from payments.api.permissions import HasApiPermission
 from payments.api.schema import COMMON_ERRORS, error
-from payments.models import Order
+from payments.models import Order, Transaction
 from payments.selectors.orders import order_view_get, transaction_view_get
 from payments.services.orders import ErpUnavailable, OrderConflict, OrderRejected, order_submit
+from payments.services.refunds import RefundRefused, transaction_refund_request
 from portal.money import money_quantize
 
 # Storefront order ids travel into every ERP's order reference (30 characters in X3 and Sage Pro).
@@ -295,6 +296,67 @@ class TransactionDetailApi(APIView):
         if view is None:
             raise NotFound(f"No transaction {transaction_id}.")
         return Response(self.OutputSerializer(view).data)
+
+
+class TransactionRefundApi(APIView):
+    """Refund (after settlement) or void (before) a PayTrace sale, as the admin's refund action does."""
+
+    permission_classes = [HasApiPermission]
+    required_permission = "payments.change_transaction"
+    parser_classes = [JSONParser]
+
+    @extend_schema_serializer(component_name="RefundRequest")
+    class InputSerializer(serializers.Serializer):
+        request_id = serializers.RegexField(
+            r"^[A-Za-z0-9._:-]{1,60}$",
+            help_text="Your id for this request: sending it again answers with the first result, once.",
+        )
+        amount = serializers.DecimalField(
+            **MONEY, min_value=Decimal("0.01"), required=False, allow_null=True, default=None,
+            help_text="Omit to refund all that remains (or to void an unsettled sale).",
+        )  # fmt: skip
+        reason = serializers.CharField(max_length=255)
+
+    @extend_schema(
+        operation_id="transaction_refund",
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "transaction_id", str, OpenApiParameter.PATH, pattern=f"^{TRANSACTION_ID_PATTERN}$"
+            )
+        ],
+        responses={
+            201: OpenApiResponse(TransactionDetailApi.OutputSerializer, description="Refunded or voided now"),
+            200: OpenApiResponse(
+                TransactionDetailApi.OutputSerializer, description="This request_id, done before"
+            ),
+            400: error("The request is not valid"),
+            404: error("No PayTrace transaction with this id"),
+            409: error("The refund cannot be made as asked (amount left, status, PayTrace's answer)"),
+            **COMMON_ERRORS,
+        },
+    )
+    def post(self, request: Request, transaction_id: str) -> Response:
+        sale = (
+            Transaction.objects.filter(transaction_id=transaction_id).first()
+            if re.fullmatch(TRANSACTION_ID_PATTERN, transaction_id)
+            else None
+        )
+        if sale is None:
+            raise NotFound(f"No transaction {transaction_id}.")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            outcome, made_now = transaction_refund_request(
+                transaction=sale, actor=request.user, **data.validated_data
+            )
+        except RefundRefused as refused:
+            raise ApplicationError(str(refused), code="refund_refused", status_code=409) from refused
+        view = transaction_view_get(transaction_id=outcome.transaction_id)
+        return Response(
+            TransactionDetailApi.OutputSerializer(view).data,
+            status=status.HTTP_201_CREATED if made_now else status.HTTP_200_OK,
+        )
 
 
 class HealthApi(APIView):

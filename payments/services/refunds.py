@@ -10,8 +10,10 @@ anywhere else."""
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 
 from integrations.audit import audit_record
+from integrations.models import AuditEvent
 from integrations.outbox.planner import PAYMENT_TYPES
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined, PayTraceError, PayTraceValidationError
@@ -115,6 +117,7 @@ def transaction_refund_start(
     reason: str,
     actor: AbstractBaseUser | None,
     client: PayTraceClient | None = None,
+    request_id: str = "",
 ) -> Transaction:
     """Refund `amount` of a sale (all that remains when None), or void it while unsettled. Returns the
     refund transaction, or the voided sale."""
@@ -150,6 +153,61 @@ def transaction_refund_start(
             "amount": str(amount),
             "paytrace_transaction_id": changed_id,
             "response_code": result.response_code,
+            **({"request_id": request_id} if request_id else {}),
         },
     )
     return outcome
+
+
+def transaction_refund_request(
+    *,
+    transaction: Transaction,
+    amount: Decimal | None,
+    reason: str,
+    actor: AbstractBaseUser | None,
+    request_id: str,
+    client: PayTraceClient | None = None,
+) -> tuple[Transaction, bool]:
+    """`transaction_refund_start` for callers that may send the same request twice (the API): a request
+    id seen before answers with what it did then, and PayTrace is not called again. Returns the outcome
+    and whether it was made now."""
+    done = _refund_request_done(transaction=transaction, request_id=request_id)
+    if done is not None:
+        return done, False
+    # One request id in flight at a time (per cache); the audit row written at the end settles repeats.
+    lock = f"paysage:refund-request:{transaction.pk}:{request_id}"
+    if not cache.add(lock, 1, timeout=120):
+        raise RefundRefused(
+            f"Request {request_id} for {transaction.transaction_id} is already being processed."
+        )
+    try:
+        outcome = transaction_refund_start(
+            transaction=transaction,
+            amount=amount,
+            reason=reason,
+            actor=actor,
+            client=client,
+            request_id=request_id,
+        )
+    finally:
+        cache.delete(lock)
+    return outcome, True
+
+
+def _refund_request_done(*, transaction: Transaction, request_id: str) -> Transaction | None:
+    event = (
+        AuditEvent.objects.filter(
+            subject_type="transaction",
+            subject_id=str(transaction.pk),
+            action__in=["transaction.refund", "transaction.void"],
+            data__request_id=request_id,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if event is None:
+        return None
+    changed = Transaction.objects.filter(
+        connection_id=transaction.connection_id, transaction_id=event.data["paytrace_transaction_id"]
+    ).first()
+    return changed or transaction

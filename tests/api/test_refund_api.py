@@ -1,0 +1,79 @@
+"""POST /api/v1/transactions/<id>/refund/ against the PayTrace sandbox over real HTTP: once per request id."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from integrations.models import AuditEvent, ErpPosting
+from integrations.paytrace.client import PayTraceClient
+from integrations.paytrace.ingest import paytrace_record_ingest
+from integrations.paytrace.types import Details, VaultCustomer
+from payments.models import Transaction
+from payments.services.pipeline import transaction_decide
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def settled_sale(demo_world):
+    paytrace = demo_world["connections"]["paytrace"]
+    client = PayTraceClient.from_connection(paytrace)
+    result = client.sale(
+        amount=Decimal("120.00"),
+        source=VaultCustomer(customer_id="C1002"),
+        details=Details(invoice_id="INV-5003"),
+    )
+    client.settle()
+    raw = client.transaction_export_by_id(transaction_id=result.transaction_id)
+    return paytrace_record_ingest(
+        connection=paytrace, client=client, raw=raw, on_change=transaction_decide
+    ).transaction
+
+
+@pytest.fixture
+def refunder(api, api_token):
+    api_token.user.user_permissions.add(Permission.objects.get(codename="change_transaction"))
+    return api
+
+
+def url(transaction_id: str) -> str:
+    return f"/api/v1/transactions/{transaction_id}/refund/"
+
+
+def test_a_refund_is_made_once_per_request_id(refunder, settled_sale):
+    body = {"request_id": "rf-1", "amount": "20.00", "reason": "damaged"}
+    first = refunder.post(url(settled_sale.transaction_id), body, format="json")
+    assert first.status_code == 201, first.json()
+    refund_id = first.json()["transaction_id"]
+    assert first.json()["type"] == "refund" and first.json()["amount"] == "20.00"
+    again = refunder.post(url(settled_sale.transaction_id), body, format="json")
+    assert (again.status_code, again.json()["transaction_id"]) == (200, refund_id)
+    assert Transaction.objects.filter(original=settled_sale, transaction_type="refund").count() == 1
+    assert AuditEvent.objects.filter(action="transaction.refund", data__request_id="rf-1").count() == 1
+    assert ErpPosting.objects.filter(
+        transaction__transaction_id=refund_id, document_type="credit_memo"
+    ).exists()
+
+
+def test_more_than_remains_is_a_409_and_bad_input_a_400(refunder, settled_sale):
+    too_much = refunder.post(
+        url(settled_sale.transaction_id),
+        {"request_id": "rf-2", "amount": "500.00", "reason": "x"},
+        format="json",
+    )
+    assert too_much.status_code == 409
+    assert too_much.json()["error"]["code"] == "refund_refused"
+    missing = refunder.post(url(settled_sale.transaction_id), {"amount": "-1"}, format="json")
+    assert missing.status_code == 400
+    assert set(missing.json()["error"]["fields"]) >= {"request_id", "amount", "reason"}
+
+
+def test_unknown_transaction_is_a_404(refunder, settled_sale):
+    assert refunder.post(url("999999"), {"request_id": "a", "reason": "x"}, format="json").status_code == 404
+
+
+def test_a_token_without_the_permission_is_refused(api, settled_sale):
+    response = api.post(url(settled_sale.transaction_id), {"request_id": "a", "reason": "x"}, format="json")
+    assert response.status_code == 403
+    assert not Transaction.objects.filter(transaction_type="refund").exists()
