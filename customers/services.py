@@ -121,7 +121,9 @@ def customer_link_upsert(*, connection: Connection, data: ExternalCustomer) -> t
             .first()
         )
         if link is not None:
-            if link.external_updated_at and data.updated_at and data.updated_at <= link.external_updated_at:
+            # Strictly older only: PayTrace stamps to the second, so an edit made in the same second as the
+            # record we hold carries the same stamp; the field-by-field merge tells whether it changed.
+            if link.external_updated_at and data.updated_at and data.updated_at < link.external_updated_at:
                 return link, False
             changed = customer_fields_merge(
                 customer=link.customer,

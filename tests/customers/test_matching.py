@@ -1,5 +1,6 @@
 """Matching rules and duplicate flags: email first, then name plus postal code; never a silent merge."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -124,3 +125,22 @@ def test_an_edit_stamped_in_the_same_second_as_the_held_value_is_not_older():
         )
         == []
     )
+
+
+def test_a_record_stamped_in_the_same_second_as_the_one_held_is_still_merged():
+    from datetime import UTC, datetime
+
+    from customers.services import ExternalCustomer, customer_link_upsert
+    from tests.factories import ConnectionFactory
+
+    paytrace = ConnectionFactory()
+    stamp = datetime(2026, 11, 22, 5, 7, 34, tzinfo=UTC)  # PayTrace stamps whole seconds
+    first = ExternalCustomer(
+        external_id="C1002", name="Birch & Maple Cafe", email="billing@birchmaple.example"
+    )
+    link, _ = customer_link_upsert(connection=paytrace, data=replace(first, updated_at=stamp))
+    edited = replace(first, email="accounts@birchmaple.example", updated_at=stamp)
+    _, changed = customer_link_upsert(connection=paytrace, data=edited)
+    link.customer.refresh_from_db()
+    assert changed and link.customer.email == "accounts@birchmaple.example"
+    assert customer_link_upsert(connection=paytrace, data=edited)[1] is False  # the same record again
