@@ -27,7 +27,7 @@ from integrations.models import (
     StatusMapping,
     System,
 )
-from integrations.sandbox.demo_data import CUSTOMERS, INVOICES
+from integrations.sandbox.demo_data import CARD_TESTING_BURST, CUSTOMERS, INVOICES, TEST_AMEX
 from payments.models import Invoice, Subscription
 from portal.roles import AUDITOR, FINANCE_REVIEWER, INTEGRATION_ADMIN
 
@@ -323,7 +323,6 @@ def demo_invoices_ensure(*, connections: dict[str, Connection], customers: dict[
 
 def demo_payments_ensure() -> int:
     """A few PayTrace payments for the first sync to pick up; only on an account with none yet."""
-    from integrations.sandbox.paytrace.instruments import card_parse
     from integrations.sandbox.paytrace.models import PtAccount, PtCustomer, PtTransaction
     from integrations.sandbox.paytrace.services.transactions import (
         Origin,
@@ -357,15 +356,20 @@ def demo_payments_ensure() -> int:
     # batch of its own. Its receipt cannot post (no customer, no default customer: a dead letter, so
     # "missing in the ERP"), and the processor prices AMEX above the demo's fee rule (a fee mismatch).
     today = timezone.localdate()
-    amex = card_parse(
-        {"number": "371449635392376", "expiration_month": 12, "expiration_year": today.year + 3},
-        csc="1234",
-        today=today,
-    )
+    amex = _test_card(TEST_AMEX, csc="1234", today=today)
     origin = Origin(details={"invoice_id": "VT-0001"})
     pt_card_charge(account=account, kind="SALE", amount=Decimal("180.00"), origin=origin, card=amex)
     pt_batch_settle(account=account, settled_at=timezone.now())
     return len(plan) + 1 + demo_risky_payments_plant(account=account, today=today)
+
+
+def _test_card(number: str, *, csc: str, today: date):
+    """The simulator's parsed card facts for one of PayTrace's test cards (only last four and brand stay)."""
+    from integrations.sandbox.paytrace.instruments import card_parse
+
+    return card_parse(
+        {"number": number, "expiration_month": 12, "expiration_year": today.year + 2}, csc=csc, today=today
+    )
 
 
 def demo_risky_payments_plant(*, account: "PtAccount", today: date) -> int:
@@ -373,24 +377,17 @@ def demo_risky_payments_plant(*, account: "PtAccount", today: date) -> int:
     charges on several cards, which the sandbox declines at 0.29 and 1.12, then one that goes through),
     and a large keyed payment for C1004 without address or the right security code. The first sync
     scores them; both land in the queue with their reasons, and approving C1004's posts its receipt."""
-    from integrations.sandbox.paytrace.instruments import card_parse
+    from integrations.sandbox.paytrace.services.accounts import DEMO_CARD_NUMBER
     from integrations.sandbox.paytrace.services.transactions import Origin, pt_card_charge
 
-    def keyed(number: str):
-        expiry = {"number": number, "expiration_month": 12, "expiration_year": today.year + 2}
-        return card_parse(expiry, csc="123", today=today)
-
     tester = Origin(from_ip="203.0.113.66", billing_address={"zip": "10001", "country": "US"})
-    burst = (
-        ("4111111111111111", "0.29"),
-        ("5555555555554444", "1.12"),
-        ("4012888888881881", "0.29"),
-        ("5105105105105100", "1.12"),
-        ("4000056655665556", "1.00"),
-    )
-    for number, amount in burst:
+    for number, amount in CARD_TESTING_BURST:
         pt_card_charge(
-            account=account, kind="SALE", amount=Decimal(amount), origin=tester, card=keyed(number)
+            account=account,
+            kind="SALE",
+            amount=Decimal(amount),
+            origin=tester,
+            card=_test_card(number, csc="123", today=today),
         )
     stranger = Origin(from_ip="198.51.100.23", customer_id="C1004", billing_address={"country": "US"})
     pt_card_charge(
@@ -398,9 +395,9 @@ def demo_risky_payments_plant(*, account: "PtAccount", today: date) -> int:
         kind="SALE",
         amount=Decimal("2400.00"),
         origin=stranger,
-        card=keyed("4012000098765439"),
+        card=_test_card(DEMO_CARD_NUMBER, csc="123", today=today),
     )
-    return len(burst) + 1
+    return len(CARD_TESTING_BURST) + 1
 
 
 def demo_subscriptions_ensure(*, connections: dict[str, Connection], customers: dict[str, Customer]) -> None:

@@ -16,9 +16,6 @@ _MINOR_UNITS = {
     "TND": 3,
 }
 
-MONEY_DIGITS = 14
-MONEY_PLACES = 2
-
 
 def currency_minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)

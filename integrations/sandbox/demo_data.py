@@ -127,3 +127,17 @@ INVOICES = (
     DemoInvoice("INV-5007", "C1005", Decimal("45.00"), days_old=2, reference="WEB-1005"),
     DemoInvoice("INV-5008", "C1006", Decimal("999.00"), days_old=15),
 )
+
+
+# PayTrace's documented test cards, for the demo's keyed sandbox charges only: the simulator keeps their
+# last four digits and brand, never the number.
+TEST_AMEX = "371449635392376"
+# A card-testing burst: small charges on several cards from one IP, which the sandbox declines at 0.29 and
+# 1.12, then one that goes through.
+CARD_TESTING_BURST = (
+    ("4111111111111111", "0.29"),
+    ("5555555555554444", "1.12"),
+    ("4012888888881881", "0.29"),
+    ("5105105105105100", "1.12"),
+    ("4000056655665556", "1.00"),
+)

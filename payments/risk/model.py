@@ -45,6 +45,7 @@ FEATURE_NAMES = (
 
 
 def feature_vector(f: TransactionFeatures) -> list[float]:
+    # Floats only as the model's inputs (log-scaled magnitudes); no amount is ever stored or posted from here.
     to_median = float(f.amount / f.customer_median) if f.customer_median else 0.0
     minutes = f.refund_minutes_after_sale
     return [
