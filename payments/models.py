@@ -49,6 +49,10 @@ class Transaction(BaseModel):
         Status.DECLINED: set(),
     }
 
+    # Types that take money from the customer, and those that give it back.
+    PAYMENT_TYPES = frozenset({Type.SALE, Type.AUTHORIZATION, Type.ACH_SALE, Type.ACH_HOLD})
+    REFUND_TYPES = frozenset({Type.REFUND, Type.ACH_REFUND})
+
     class PaymentMethod(models.TextChoices):
         CARD = "card", "Card"
         ACH = "ach", "ACH"

@@ -14,13 +14,8 @@ DocumentType = ErpPosting.DocumentType
 PostingStatus = ErpPosting.Status
 TxStatus = Transaction.Status
 
-PAYMENT_TYPES = (
-    Transaction.Type.SALE,
-    Transaction.Type.AUTHORIZATION,
-    Transaction.Type.ACH_SALE,
-    Transaction.Type.ACH_HOLD,
-)
-REFUND_TYPES = (Transaction.Type.REFUND, Transaction.Type.ACH_REFUND)
+PAYMENT_TYPES = Transaction.PAYMENT_TYPES
+REFUND_TYPES = Transaction.REFUND_TYPES
 # Money has moved (or will at settlement) for these: the ERP needs a receipt.
 RECEIVED_STATUSES = (
     TxStatus.APPROVED,

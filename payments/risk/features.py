@@ -19,9 +19,8 @@ from django.db.models import Q, QuerySet
 
 from payments.models import ZERO, Transaction
 
-Type, Status = Transaction.Type, Transaction.Status
-PAYMENT_TYPES = frozenset({Type.SALE, Type.AUTHORIZATION, Type.ACH_SALE, Type.ACH_HOLD})
-REFUND_TYPES = frozenset({Type.REFUND, Type.ACH_REFUND})
+Status = Transaction.Status
+PAYMENT_TYPES, REFUND_TYPES = Transaction.PAYMENT_TYPES, Transaction.REFUND_TYPES
 # No money moved for these, so they say nothing about what a customer normally pays.
 UNSUCCESSFUL = frozenset({Status.DECLINED, Status.VOIDED})
 

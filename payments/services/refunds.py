@@ -14,7 +14,6 @@ from django.core.cache import cache
 
 from integrations.audit import audit_record
 from integrations.models import AuditEvent
-from integrations.outbox.planner import PAYMENT_TYPES
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined, PayTraceError, PayTraceValidationError
 from integrations.paytrace.ingest import paytrace_record_ingest
@@ -38,7 +37,7 @@ def transaction_refundable_amount(*, transaction: Transaction) -> Decimal:
 
 
 def _amount_check(*, sale: Transaction, amount: Decimal | None) -> Decimal:
-    if sale.transaction_type not in PAYMENT_TYPES:
+    if sale.transaction_type not in Transaction.PAYMENT_TYPES:
         raise RefundRefused(f"{sale} is not a payment: only sales can be refunded or voided.")
     if sale.status not in REFUNDABLE_STATUSES:
         raise RefundRefused(f"{sale} is {sale.get_status_display().lower()}: there is nothing to refund.")

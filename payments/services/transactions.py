@@ -25,7 +25,7 @@ STATUS_RANK = {
     Status.CHARGED_BACK: 6,
     Status.VOIDED: 7,
 }
-REFUND_TYPES = (Transaction.Type.REFUND, Transaction.Type.ACH_REFUND)
+REFUND_TYPES = Transaction.REFUND_TYPES
 # A refund counts against its sale while it stands (approved or settled), not when declined or voided.
 STANDING_STATUSES = (Status.APPROVED, Status.SETTLED)
 
