@@ -33,7 +33,7 @@ def settled_sale(demo_world):
 
 @pytest.fixture
 def refunder(api, api_token):
-    api_token.user.user_permissions.add(Permission.objects.get(codename="change_transaction"))
+    api_token.token.user.user_permissions.add(Permission.objects.get(codename="change_transaction"))
     return api
 
 
