@@ -24,9 +24,9 @@ class IssuedApiToken:
     key: str  # shown to whoever asked, once; nowhere else
 
 
-def api_token_may_act(*, actor: AbstractBaseUser | None, user: AbstractBaseUser) -> bool:
+def _may_act(*, actor: AbstractBaseUser | None, user: AbstractBaseUser) -> bool:
     """Only a superuser acts on another user's tokens (an Integration admin once made one for the
-    superuser). No actor is an operator at the server's shell, who could do anything anyway."""
+    superuser). `actor=None` is an operator at the server's shell (token_create), who can do anything."""
     return actor is None or actor.is_superuser or actor.pk == user.pk
 
 
@@ -41,7 +41,7 @@ def _audit_data(*, token: AuthToken) -> dict[str, str | None]:
 def api_token_create(
     *, actor: AbstractBaseUser | None, user: AbstractBaseUser, reason: str = ""
 ) -> IssuedApiToken:
-    if not api_token_may_act(actor=actor, user=user):
+    if not _may_act(actor=actor, user=user):
         raise ApiTokenRefused("Only a superuser may create a token for another user.")
     if not user.is_active:
         raise ApiTokenRefused(f"User {user.get_username()} is inactive: a token would not authenticate.")
@@ -57,15 +57,14 @@ def api_token_create(
     return IssuedApiToken(token=token, key=key)
 
 
-def api_token_revoke(*, actor: AbstractBaseUser | None, token: AuthToken, reason: str = "") -> None:
-    if not api_token_may_act(actor=actor, user=token.user):
+def api_token_revoke(*, actor: AbstractBaseUser | None, token: AuthToken) -> None:
+    if not _may_act(actor=actor, user=token.user):
         raise ApiTokenRefused("Only a superuser may revoke another user's token.")
     with transaction.atomic():
         audit_record(
             action="api_token_revoked",
             subject=token.user,
             actor=actor,
-            reason=reason,
             data=_audit_data(token=token),
         )
         token.delete()

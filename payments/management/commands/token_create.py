@@ -16,9 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True, help="The username the token authenticates as.")
 
     def handle(self, *args, user: str, **options):
-        owner = get_user_model().objects.filter(username=user).first()
-        if owner is None:
-            raise CommandError(f"no user named {user!r}", returncode=2)
+        users = get_user_model().objects
+        try:
+            owner = users.get_by_natural_key(user)
+        except users.model.DoesNotExist:
+            raise CommandError(f"no user named {user!r}", returncode=2) from None
         try:
             issued = api_token_create(actor=None, user=owner, reason="token_create command")
         except ApiTokenRefused as exc:
