@@ -174,7 +174,7 @@ def payments_plan(*, world: dict, erp_system: str, first_id: int, count: int) ->
     """`count` approved card sales, spread over the demo customers, and their receipts planned."""
     from django.utils import timezone
 
-    from integrations.outbox.planner import postings_plan_for_transaction
+    from payments.erp.planner import postings_plan_for_transaction
     from payments.models import Transaction
 
     paytrace, erp = world["connections"]["paytrace"], world["connections"][erp_system]

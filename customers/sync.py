@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from customers.erp import customer_data_for
 from customers.models import Customer, CustomerLink
 from customers.services import (
     SEEN_KEY,
@@ -23,7 +24,6 @@ from customers.services import (
 from integrations.alerts import alert_raise
 from integrations.cursors import sync_cursor_claim, sync_cursor_release
 from integrations.models import ERP_SYSTEMS, Connection, System
-from integrations.outbox.documents import customer_data_for
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
 from integrations.paytrace.sync import paytrace_customers_sync

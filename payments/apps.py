@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = "Payments"
+
+    def ready(self) -> None:
+        from payments.erp.effects import payments_outbox_register
+
+        payments_outbox_register()

@@ -17,15 +17,12 @@ from django.utils import timezone
 
 from integrations.alerts import alert_raise
 from integrations.models import ErpPosting, ErpPostingAttempt
-from integrations.outbox.documents import (
+from integrations.outbox.registry import (
     PostingNotNeeded,
-    credit_memo_build,
-    journal_entry_build,
-    receipt_build,
-    reversal_build,
+    document_build,
+    posting_dead_effects_apply,
+    posting_effects_apply,
 )
-from integrations.outbox.effects import posting_dead_effects_apply, posting_effects_apply
-from integrations.outbox.orders import customer_build, sales_order_build
 from integrations.retry import backoff_next_attempt_at
 from integrations.sage.base import ErpConnector, ErpDocument, ErpError, ErpPermanentError, ErpTransientError
 from integrations.sage.registry import connector_for
@@ -38,12 +35,13 @@ Outcome = ErpPostingAttempt.Outcome
 CLAIM_BATCH = 200
 STALE_CLAIM = timedelta(minutes=10)
 
-SINGLE_BUILDERS: dict[str, Callable[..., Any]] = {
-    DocumentType.CREDIT_MEMO: credit_memo_build,
-    DocumentType.REVERSAL: reversal_build,
-    DocumentType.JOURNAL_ENTRY: journal_entry_build,
-    DocumentType.SALES_ORDER: sales_order_build,
-    DocumentType.CUSTOMER: customer_build,
+# The connector call that sends each document type other than receipts (those go out in batches).
+SENDERS: dict[str, Callable[[ErpConnector, Any], Any]] = {
+    DocumentType.CREDIT_MEMO: lambda connector, document: connector.credit_memo_post(memo=document),
+    DocumentType.REVERSAL: lambda connector, document: connector.receipt_reverse(reversal=document),
+    DocumentType.JOURNAL_ENTRY: lambda connector, document: connector.journal_entry_post(entry=document),
+    DocumentType.SALES_ORDER: lambda connector, document: connector.sales_order_create(order=document),
+    DocumentType.CUSTOMER: lambda connector, document: connector.customer_upsert(customer=document),
 }
 
 
@@ -201,15 +199,8 @@ def _post_single(posting: ErpPosting, connector: ErpConnector, summary: PostSumm
             attempt.take_calls()
             _posted(attempt, existing, found=True, summary=summary)
             return
-        document = SINGLE_BUILDERS[posting.document_type](posting=posting, connector=connector)
-        send = {
-            DocumentType.CREDIT_MEMO: lambda: connector.credit_memo_post(memo=document),
-            DocumentType.REVERSAL: lambda: connector.receipt_reverse(reversal=document),
-            DocumentType.JOURNAL_ENTRY: lambda: connector.journal_entry_post(entry=document),
-            DocumentType.SALES_ORDER: lambda: connector.sales_order_create(order=document),
-            DocumentType.CUSTOMER: lambda: connector.customer_upsert(customer=document),
-        }[posting.document_type]
-        result = send()
+        document = document_build(posting=posting, connector=connector)
+        result = SENDERS[posting.document_type](connector, document)
         attempt.take_calls()
         if not isinstance(result, ErpDocument):  # customer upsert answers with the customer
             result = ErpDocument(
@@ -235,7 +226,7 @@ def _post_receipts(postings: list[ErpPosting], connector: ErpConnector, summary:
                 attempt.take_calls()
                 _posted(attempt, existing, found=True, summary=summary)
                 continue
-            ready.append((attempt, receipt_build(posting=posting, connector=connector)))
+            ready.append((attempt, document_build(posting=posting, connector=connector)))
             attempt.take_calls()
         except PostingNotNeeded as reason:
             attempt.take_calls()

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Sum
 
 from integrations.models import Connection, ErpPosting
-from integrations.outbox.planner import PAYMENT_TYPES, REFUND_TYPES
+from payments.erp.planner import PAYMENT_TYPES, REFUND_TYPES
 from payments.models import ReconciliationException, SettlementBatch, Transaction
 
 DocumentType = ErpPosting.DocumentType

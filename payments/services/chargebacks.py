@@ -14,8 +14,8 @@ from django.db import transaction as db_transaction
 
 from integrations.audit import audit_record
 from integrations.models import StatusMapping
-from integrations.outbox.planner import erp_connection_for
 from integrations.selectors import ConnectionMissing
+from payments.erp.planner import erp_connection_for
 from payments.models import ZERO, ReconciliationException, Transaction
 from payments.services.allocations import allocation_reverse
 from payments.services.pipeline import transaction_decide

@@ -19,9 +19,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from integrations.models import Connection, ErpPosting, System
-from integrations.outbox.planner import REFUND_TYPES, erp_connection_for_paytrace
 from integrations.sage.mapping import MappingMissing, field_defaults_get, gl_rule_get
 from integrations.selectors import connections_active
+from payments.erp.planner import REFUND_TYPES, erp_connection_for_paytrace
 from payments.models import ZERO, JournalEntry, ReconciliationException, SettlementBatch
 from payments.selectors.reconciliation import (
     batch_brand_totals,
