@@ -15,3 +15,17 @@ def outbox_builders_check(app_configs, **kwargs):
         )
         for document_type in document_types_unbuilt()
     ]
+
+
+@register(Tags.compatibility)
+def inbox_handlers_check(app_configs, **kwargs):
+    from integrations.inbox import event_types_unhandled
+
+    return [
+        Error(
+            f"No app handles PayTrace {event_type!r} events: they would fail in the inbox.",
+            hint="Register a handler with integrations.inbox.inbox_handler_register in ready().",
+            id="paysage.E011",
+        )
+        for event_type in event_types_unhandled()
+    ]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -17,10 +18,9 @@ from integrations.alerts import alert_raise
 from integrations.models import Connection, System, WebhookEvent
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
-from integrations.paytrace.ingest import TransactionChanged, paytrace_customer_ingest, paytrace_record_ingest
+from integrations.paytrace.events import EVENT_TYPES
 from integrations.retry import backoff_next_attempt_at
 from integrations.selectors import connection_active_get
-from payments.webhooks import batch_settled_event_handle, chargeback_event_handle
 from portal.lifecycle import status_transition
 
 MAX_ATTEMPTS = 8
@@ -56,48 +56,29 @@ def webhook_events_claim(*, limit: int = CLAIM_BATCH) -> list[int]:
 class Context:
     connection: Connection
     client: PayTraceClient
-    on_change: TransactionChanged
 
 
-def _transaction_event_handle(event: WebhookEvent, context: Context) -> None:
-    transaction_id = str(event.payload["data"]["transactionId"])
-    raw = context.client.transaction_export_by_id(transaction_id=transaction_id)
-    if raw is None:
-        raise EventNotFound(f"PayTrace has no transaction {transaction_id}")
-    result = paytrace_record_ingest(
-        connection=context.connection, client=context.client, raw=raw, on_change=context.on_change
-    )
-    event.transaction = result.transaction
+# (event, context) -> None; it may set `event.transaction` to the row the event is about.
+EventHandler = Callable[[WebhookEvent, Context], None]
+_HANDLERS: dict[str, EventHandler] = {}
 
 
-def _customer_event_handle(event: WebhookEvent, context: Context) -> None:
-    customer_id = str(event.payload["data"]["customerId"])
-    records = context.client.customer_export(customer_id=customer_id)
-    if not records:
-        raise EventNotFound(f"PayTrace has no vault customer {customer_id}")
-    paytrace_customer_ingest(connection=context.connection, raw=records[0])
+def inbox_handler_register(*, event_type: str, handler: EventHandler) -> None:
+    """Called from the owning app's `ready()`: one handler per declared PayTrace event type."""
+    if event_type not in EVENT_TYPES:
+        raise ImproperlyConfigured(f"{event_type!r} is not a declared PayTrace event type")
+    registered = _HANDLERS.setdefault(event_type, handler)
+    if registered is not handler:
+        raise ImproperlyConfigured(f"{event_type} is already handled by {registered.__qualname__}")
 
 
-HANDLERS: dict[str, Callable[[WebhookEvent, Context], None]] = {
-    "transaction.success": _transaction_event_handle,
-    "transaction.declined": _transaction_event_handle,
-    "transaction.refund": _transaction_event_handle,
-    "transaction.void": _transaction_event_handle,
-    "customer.updated": _customer_event_handle,
-    "chargeback.created": chargeback_event_handle,
-    "batch.settled": batch_settled_event_handle,
-}
+def event_types_unhandled() -> list[str]:
+    return [name for name in EVENT_TYPES if name not in _HANDLERS]
 
 
 def _context(client: PayTraceClient | None) -> Context:
-    from payments.services.pipeline import transaction_decide
-
     connection = connection_active_get(system=System.PAYTRACE)
-    return Context(
-        connection=connection,
-        client=client or PayTraceClient.from_connection(connection),
-        on_change=transaction_decide,
-    )
+    return Context(connection=connection, client=client or PayTraceClient.from_connection(connection))
 
 
 def webhook_event_process(*, event_pk: int, client: PayTraceClient | None = None) -> WebhookEvent:
@@ -106,7 +87,7 @@ def webhook_event_process(*, event_pk: int, client: PayTraceClient | None = None
         status_transition(instance=event, to_status=Status.PROCESSING)
     attempt = event.attempt_count + 1
     try:
-        handler = HANDLERS[event.event_type]
+        handler = _HANDLERS[event.event_type]
         context = _context(client)
         # No transaction around the handler: it calls PayTrace, and each upsert it makes is atomic and
         # idempotent on its own. Holding a write lock across HTTP would stall an SQLite deployment whose

@@ -32,9 +32,9 @@ from integrations.paytrace.errors import (
     PayTraceError,
     PayTraceTransientError,
 )
-from integrations.paytrace.ingest import connection_timezone, paytrace_record_ingest
 from integrations.paytrace.records import transaction_record_parse
 from integrations.paytrace.types import Details, VaultCustomer
+from integrations.selectors import connection_timezone
 from payments.billing_periods import anchor_day_from, period_after
 from payments.billing_selectors import (
     subscription_charges_due,
@@ -44,6 +44,7 @@ from payments.billing_selectors import (
 )
 from payments.models import Subscription, SubscriptionCharge, Transaction
 from payments.services.dunning import subscription_charge_decline_record
+from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
 from portal.lifecycle import StaleTransition, status_transition
 

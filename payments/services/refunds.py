@@ -16,10 +16,10 @@ from integrations.audit import audit_record
 from integrations.models import AuditEvent
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined, PayTraceError, PayTraceValidationError
-from integrations.paytrace.ingest import paytrace_record_ingest
 from integrations.paytrace.types import TransactionResult
 from payments.models import ZERO, CreditMemo, RiskAssessment, Transaction
 from payments.risk.services import HOLDING_STATUSES, risk_assessment_approve
+from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
 from portal.money import money_quantize
 
