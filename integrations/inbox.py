@@ -4,17 +4,16 @@ An event is only a hint: the transaction (or vault customer) is re-read from Pay
 anything is decided. A failure is recorded on the row and retried with backoff; after MAX_ATTEMPTS the
 row is a dead letter with an alert. Processed rows are never processed again."""
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from integrations.alerts import alert_raise
+from integrations.claims import ClaimQueue, rows_claim, rows_drain
 from integrations.models import Connection, System, WebhookEvent
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
@@ -33,23 +32,26 @@ class EventNotFound(Exception):
     """PayTrace does not (yet) know what the event names; worth retrying a little later."""
 
 
-def webhook_events_claim(*, limit: int = CLAIM_BATCH) -> list[int]:
-    """Move up to `limit` due rows to processing; concurrent drains never claim the same row. A row left
-    in processing by a worker that died is claimed again once its claim is stale."""
-    now = timezone.now()
-    due = Q(status__in=[Status.PENDING, Status.FAILED]) & (
+def _due(now: datetime) -> Q:
+    return Q(status__in=[Status.PENDING, Status.FAILED]) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
-    abandoned = Q(status=Status.PROCESSING, updated_at__lt=now - STALE_CLAIM)
-    with transaction.atomic():
-        ids = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(due | abandoned)
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        WebhookEvent.objects.filter(pk__in=ids).update(status=Status.PROCESSING, updated_at=now)
-    return ids
+
+
+INBOX = ClaimQueue(
+    model=WebhookEvent,
+    due=_due,
+    claimed_status=Status.PROCESSING,
+    claimed_at_field="updated_at",
+    order_by=("created_at", "pk"),
+    stale_after=STALE_CLAIM,
+)
+
+
+def webhook_events_claim(*, limit: int = CLAIM_BATCH) -> list[int]:
+    """Claim up to `limit` due rows; a row left in processing by a worker that died is claimed again once
+    its claim is stale."""
+    return rows_claim(queue=INBOX, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,9 @@ def _event_failed(*, event: WebhookEvent, attempt: int, error: Exception) -> Non
 
 def webhook_events_drain(*, time_budget_seconds: float = 60.0, client: PayTraceClient | None = None) -> int:
     """Process due events in claimed batches until none are due or the time budget is spent."""
-    deadline = time.monotonic() + time_budget_seconds
-    processed = 0
-    while time.monotonic() < deadline:
-        ids = webhook_events_claim()
-        if not ids:
-            break
+
+    def process(ids: list[int]) -> None:
         for pk in ids:
             webhook_event_process(event_pk=pk, client=client)
-            processed += 1
-    return processed
+
+    return rows_drain(claim=webhook_events_claim, process=process, time_budget_seconds=time_budget_seconds)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from integrations.models import System, WebhookEvent
 from integrations.paytrace.events import EVENT_TYPES
 from portal.lifecycle import status_transition
+from portal.queue import task_enqueue
 
 SIGNATURE_HEADER = "PayTrace-Signature"
 # Only these header values are worth keeping as evidence; cookies and auth never are.
@@ -145,11 +146,8 @@ def _redelivery(*, event_id: str) -> Receipt:
 
 def inbox_drain_wake() -> None:
     """Ask for a drain soon, at most once every few seconds per process, never once per event."""
-    from integrations.tasks import webhook_events_drain
-    from portal.queue import task_enqueue
-
     if cache.add("paysage:inbox-drain-wake", 1, timeout=WAKE_INTERVAL_SECONDS):
-        task_enqueue(webhook_events_drain)
+        task_enqueue("integrations.tasks.webhook_events_drain")
 
 
 @dataclass(frozen=True)

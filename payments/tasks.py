@@ -3,10 +3,15 @@
 from customers.paytrace import paytrace_customers_sync
 from integrations.models import System
 from integrations.selectors import connections_active
+from payments.services.billing import subscriptions_bill_due
 from payments.services.paytrace import paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide
 from payments.services.reconciliation import settlements_reconcile
 from portal.queue import task
+
+# Each loop stops taking new work after this long, well inside its task's timeout (and the charge lease in
+# `payments.services.billing`, after which a charge left "charging" is looked up again).
+BUDGET_SECONDS = 60
 
 
 @task(timeout=300)
@@ -23,3 +28,8 @@ def paytrace_sync() -> list[dict]:
         )
         summaries.append(paytrace_customers_sync(connection=connection).__dict__)
     return summaries
+
+
+@task(timeout=90)
+def subscriptions_bill() -> dict:
+    return subscriptions_bill_due(time_budget_seconds=BUDGET_SECONDS).__dict__

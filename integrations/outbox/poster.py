@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from integrations.alerts import alert_raise
+from integrations.claims import ClaimQueue, rows_claim, rows_drain
 from integrations.models import ErpPosting, ErpPostingAttempt
 from integrations.outbox.registry import (
     PostingNotNeeded,
@@ -59,24 +60,29 @@ class PostSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+def _due(now: datetime) -> Q:
+    return Q(status=Status.PENDING) | Q(status=Status.RETRYABLE, next_attempt_at__lte=now)
+
+
+OUTBOX = ClaimQueue(
+    model=ErpPosting,
+    due=_due,
+    claimed_status=Status.IN_PROGRESS,
+    claimed_at_field="claimed_at",
+    order_by=("next_attempt_at", "pk"),
+    stale_after=STALE_CLAIM,
+)
+
+
+def _abandoned_count(abandoned: QuerySet) -> None:
+    # Still in progress: its worker died mid-post, perhaps after the ERP took the document. That try
+    # counts, so the next one looks our reference up before sending anything (and a posting that
+    # keeps killing its worker ends as a dead letter instead of looping).
+    abandoned.update(attempt_count=F("attempt_count") + 1)
+
+
 def postings_claim(*, limit: int = CLAIM_BATCH, now: datetime | None = None) -> list[int]:
-    now = now or timezone.now()
-    due = Q(status=Status.PENDING) | Q(status=Status.RETRYABLE, next_attempt_at__lte=now)
-    abandoned = Q(status=Status.IN_PROGRESS, claimed_at__lt=now - STALE_CLAIM)
-    with transaction.atomic():
-        ids = list(
-            ErpPosting.objects.select_for_update(skip_locked=True)
-            .filter(due | abandoned)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        claimed = ErpPosting.objects.filter(pk__in=ids)
-        # Still in progress: its worker died mid-post, perhaps after the ERP took the document. That try
-        # counts, so the next one looks our reference up before sending anything (and a posting that
-        # keeps killing its worker ends as a dead letter instead of looping).
-        claimed.filter(status=Status.IN_PROGRESS).update(attempt_count=F("attempt_count") + 1)
-        claimed.update(status=Status.IN_PROGRESS, claimed_at=now, updated_at=now)
-    return ids
+    return rows_claim(queue=OUTBOX, limit=limit, now=now, on_reclaim=_abandoned_count)
 
 
 class _Attempt:
@@ -288,11 +294,10 @@ def postings_post(*, posting_ids: list[int]) -> PostSummary:
 
 
 def postings_post_due(*, time_budget_seconds: float = 60.0, limit: int = CLAIM_BATCH) -> PostSummary:
-    deadline = time.monotonic() + time_budget_seconds
     total = PostSummary()
-    while time.monotonic() < deadline:
-        ids = postings_claim(limit=limit)
-        if not ids:
-            break
-        total.add(postings_post(posting_ids=ids))
+    rows_drain(
+        claim=lambda: postings_claim(limit=limit),
+        process=lambda ids: total.add(postings_post(posting_ids=ids)),
+        time_budget_seconds=time_budget_seconds,
+    )
     return total

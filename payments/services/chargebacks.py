@@ -15,10 +15,10 @@ from django.db import transaction as db_transaction
 from integrations.audit import audit_record
 from integrations.models import StatusMapping
 from integrations.selectors import ConnectionMissing
-from payments.erp.planner import erp_connection_for
 from payments.models import ZERO, ReconciliationException, Transaction
 from payments.services.allocations import allocation_reverse
 from payments.services.pipeline import transaction_decide
+from payments.services.postings import erp_connection_for
 from portal.lifecycle import status_transition
 from portal.money import money_quantize
 

@@ -13,8 +13,8 @@ from integrations.outbox.services import posting_replay
 from integrations.sage.registry import connector_for
 from integrations.sandbox.models import FaultProfile
 from payments.erp.documents import receipt_build
-from payments.erp.planner import postings_plan_for_transaction
 from payments.models import Transaction
+from payments.services.postings import postings_plan_for_transaction
 from tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,8 +16,8 @@ from sklearn.ensemble import IsolationForest
 
 from integrations.models import AuditEvent, ErpPosting
 from integrations.outbox.poster import postings_post_due
+from payments.admin.risk import RiskPolicyForm
 from payments.models import RiskAssessment, RiskModelVersion, Transaction
-from payments.risk.admin import RiskPolicyForm
 from payments.risk.features import queryset_features, transaction_features
 from payments.risk.model import (
     FEATURE_NAMES,

@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.db.models import Prefetch
 
 from integrations.models import ErpPosting
-from payments.billing_admin import SUBSCRIPTION_ACTIONS
+from payments.admin.billing import SUBSCRIPTION_ACTIONS
+from payments.admin.reconciliation import (
+    link_exception,
+    refund_or_void,
+    resolve_exceptions,
+    undo_allocations,
+    write_off_exceptions,
+)
+from payments.admin.risk import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
 from payments.models import (
     Allocation,
     CreditMemo,
@@ -21,14 +29,6 @@ from payments.models import (
     SubscriptionCharge,
     Transaction,
 )
-from payments.reconciliation_admin import (
-    link_exception,
-    refund_or_void,
-    resolve_exceptions,
-    undo_allocations,
-    write_off_exceptions,
-)
-from payments.risk.admin import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
 from portal.admin_mixins import ReadOnlyAdminMixin
 
 

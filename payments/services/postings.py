@@ -5,7 +5,8 @@ and a sync seeing the same change plan nothing new the second time."""
 
 from django.db import transaction as db_transaction
 
-from integrations.models import Connection, ErpPosting, System
+from integrations.erps import erp_codes
+from integrations.models import Connection, ErpPosting
 from integrations.outbox.services import posting_cancel
 from integrations.selectors import ConnectionMissing, connections_active
 from payments.models import CreditMemo, JournalEntry, Transaction
@@ -30,7 +31,7 @@ def erp_connection_for(*, transaction: Transaction) -> Connection:
 def erp_connection_for_paytrace(*, connection: Connection) -> Connection:
     """The ERP named on the PayTrace connection's options, else the only active ERP."""
     named = connection.options.get("erp_connection")
-    erps = connections_active().filter(system__in=[System.SAGE_X3, System.SAGE_300, System.SAGE_PRO])
+    erps = connections_active().filter(system__in=erp_codes())
     if named:
         erp = erps.filter(name=named).first()
         if erp is None:
