@@ -174,8 +174,8 @@ def payments_plan(*, world: dict, erp_system: str, first_id: int, count: int) ->
     """`count` approved card sales, spread over the demo customers, and their receipts planned."""
     from django.utils import timezone
 
-    from integrations.outbox.planner import postings_plan_for_transaction
     from payments.models import Transaction
+    from payments.services.postings import postings_plan_for_transaction
 
     paytrace, erp = world["connections"]["paytrace"], world["connections"][erp_system]
     paytrace.options = {**paytrace.options, "erp_connection": erp.name}

@@ -8,13 +8,19 @@ from django.utils import timezone
 from customers.models import Customer, CustomerLink, DuplicateCandidate
 from customers.services import SYNCED_FIELDS, customer_normalized_fields_set
 from integrations.audit import audit_record
-from integrations.models import ErpPosting
-from payments.models import Invoice, Order, Subscription, Transaction
 from portal.lifecycle import status_transition
 
 Status = DuplicateCandidate.Status
-# Everything that points at a customer moves to the one kept.
-OWNED = (Transaction, Invoice, Order, Subscription, ErpPosting)
+
+
+def _customer_references() -> list[tuple[type, str]]:
+    """Every foreign key to a customer outside this app (payments, invoices, orders, subscriptions,
+    postings, whatever is added later): all of it moves to the customer kept."""
+    return [
+        (relation.related_model, relation.field.name)
+        for relation in Customer._meta.related_objects
+        if relation.one_to_many and relation.related_model._meta.app_label != Customer._meta.app_label
+    ]
 
 
 def customer_merge(*, keep: Customer, drop: Customer) -> Customer:
@@ -32,8 +38,8 @@ def customer_merge(*, keep: Customer, drop: Customer) -> Customer:
             systems = ", ".join(link.connection.name for link in clash)
             raise ValidationError(f"Both customers have their own id in {systems}: merge them there first.")
         drop.links.update(customer=keep)
-        for model in OWNED:
-            model.objects.filter(customer=drop).update(customer=keep)
+        for model, field in _customer_references():
+            model.objects.filter(**{field: drop}).update(**{field: keep})
         for name in SYNCED_FIELDS:
             if not getattr(keep, name) and getattr(drop, name):
                 setattr(keep, name, getattr(drop, name))

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from customers.erp import customer_data_for
 from customers.models import Customer, CustomerLink
+from customers.paytrace import paytrace_customers_sync
 from customers.services import (
     SEEN_KEY,
     SYNCED_FIELDS,
@@ -23,10 +25,8 @@ from customers.services import (
 from integrations.alerts import alert_raise
 from integrations.cursors import sync_cursor_claim, sync_cursor_release
 from integrations.models import ERP_SYSTEMS, Connection, System
-from integrations.outbox.documents import customer_data_for
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
-from integrations.paytrace.sync import paytrace_customers_sync
 from integrations.paytrace.types import BillingAddress
 from integrations.sage.base import ErpConnector, ErpCustomer, ErpError
 from integrations.sage.registry import connector_for

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integrations.models import Alert
 from portal.pci import card_numbers_mask
+from portal.queue import task_enqueue
 
 logger = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 10
@@ -22,9 +23,6 @@ def alert_raise(
     severity: str = Alert.Severity.ERROR,
     subject: models.Model | None = None,
 ) -> Alert:
-    from integrations.tasks import alert_deliver
-    from portal.queue import task_enqueue
-
     alert = Alert.objects.create(
         title=card_numbers_mask(title)[:200],
         message=card_numbers_mask(message),
@@ -34,7 +32,7 @@ def alert_raise(
     )
     logger.warning("alert %s: %s", alert.pk, alert.title)
     if settings.ALERT_EMAILS or settings.ALERT_WEBHOOK_URL:
-        task_enqueue(alert_deliver, alert.pk)
+        task_enqueue("integrations.tasks.alert_deliver", alert.pk)
     return alert
 
 

@@ -13,7 +13,7 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from integrations import tasks  # noqa: F401  (registers task timeouts)
+        from integrations import checks, tasks  # noqa: F401  (registers system checks and task timeouts)
 
         # After migrate, so every deploy has its schedules and none is duplicated.
         post_migrate.connect(_schedules_ensure, sender=self, dispatch_uid="paysage-schedules")

@@ -1,6 +1,7 @@
 """Leases on sync cursors: one run per (connection, resource) at a time, and a lease left by a dead
 worker expires on its own."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Q
@@ -9,6 +10,15 @@ from django.utils import timezone
 from integrations.models import Connection, SyncCursor
 
 LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    connection: str
+    skipped: bool = False
+    records: int = 0
+    changed: int = 0
+    window_start: datetime | None = None
 
 
 def sync_cursor_claim(*, connection: Connection, resource: str, now: datetime) -> SyncCursor | None:

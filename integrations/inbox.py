@@ -4,23 +4,22 @@ An event is only a hint: the transaction (or vault customer) is re-read from Pay
 anything is decided. A failure is recorded on the row and retried with backoff; after MAX_ATTEMPTS the
 row is a dead letter with an alert. Processed rows are never processed again."""
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.utils import timezone
 
 from integrations.alerts import alert_raise
+from integrations.claims import ClaimQueue, rows_claim, rows_drain
 from integrations.models import Connection, System, WebhookEvent
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
-from integrations.paytrace.ingest import TransactionChanged, paytrace_customer_ingest, paytrace_record_ingest
+from integrations.paytrace.events import EVENT_TYPES
 from integrations.retry import backoff_next_attempt_at
 from integrations.selectors import connection_active_get
-from payments.webhooks import batch_settled_event_handle, chargeback_event_handle
 from portal.lifecycle import status_transition
 
 MAX_ATTEMPTS = 8
@@ -33,71 +32,55 @@ class EventNotFound(Exception):
     """PayTrace does not (yet) know what the event names; worth retrying a little later."""
 
 
-def webhook_events_claim(*, limit: int = CLAIM_BATCH) -> list[int]:
-    """Move up to `limit` due rows to processing; concurrent drains never claim the same row. A row left
-    in processing by a worker that died is claimed again once its claim is stale."""
-    now = timezone.now()
-    due = Q(status__in=[Status.PENDING, Status.FAILED]) & (
+def _due(now: datetime) -> Q:
+    return Q(status__in=[Status.PENDING, Status.FAILED]) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
-    abandoned = Q(status=Status.PROCESSING, updated_at__lt=now - STALE_CLAIM)
-    with transaction.atomic():
-        ids = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(due | abandoned)
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        WebhookEvent.objects.filter(pk__in=ids).update(status=Status.PROCESSING, updated_at=now)
-    return ids
+
+
+INBOX = ClaimQueue(
+    model=WebhookEvent,
+    due=_due,
+    claimed_status=Status.PROCESSING,
+    claimed_at_field="updated_at",
+    order_by=("created_at", "pk"),
+    stale_after=STALE_CLAIM,
+)
+
+
+def webhook_events_claim(*, limit: int = CLAIM_BATCH) -> list[int]:
+    """Claim up to `limit` due rows; a row left in processing by a worker that died is claimed again once
+    its claim is stale."""
+    return rows_claim(queue=INBOX, limit=limit)
 
 
 @dataclass(frozen=True)
 class Context:
     connection: Connection
     client: PayTraceClient
-    on_change: TransactionChanged
 
 
-def _transaction_event_handle(event: WebhookEvent, context: Context) -> None:
-    transaction_id = str(event.payload["data"]["transactionId"])
-    raw = context.client.transaction_export_by_id(transaction_id=transaction_id)
-    if raw is None:
-        raise EventNotFound(f"PayTrace has no transaction {transaction_id}")
-    result = paytrace_record_ingest(
-        connection=context.connection, client=context.client, raw=raw, on_change=context.on_change
-    )
-    event.transaction = result.transaction
+# (event, context) -> None; it may set `event.transaction` to the row the event is about.
+EventHandler = Callable[[WebhookEvent, Context], None]
+_HANDLERS: dict[str, EventHandler] = {}
 
 
-def _customer_event_handle(event: WebhookEvent, context: Context) -> None:
-    customer_id = str(event.payload["data"]["customerId"])
-    records = context.client.customer_export(customer_id=customer_id)
-    if not records:
-        raise EventNotFound(f"PayTrace has no vault customer {customer_id}")
-    paytrace_customer_ingest(connection=context.connection, raw=records[0])
+def inbox_handler_register(*, event_type: str, handler: EventHandler) -> None:
+    """Called from the owning app's `ready()`: one handler per declared PayTrace event type."""
+    if event_type not in EVENT_TYPES:
+        raise ImproperlyConfigured(f"{event_type!r} is not a declared PayTrace event type")
+    registered = _HANDLERS.setdefault(event_type, handler)
+    if registered is not handler:
+        raise ImproperlyConfigured(f"{event_type} is already handled by {registered.__qualname__}")
 
 
-HANDLERS: dict[str, Callable[[WebhookEvent, Context], None]] = {
-    "transaction.success": _transaction_event_handle,
-    "transaction.declined": _transaction_event_handle,
-    "transaction.refund": _transaction_event_handle,
-    "transaction.void": _transaction_event_handle,
-    "customer.updated": _customer_event_handle,
-    "chargeback.created": chargeback_event_handle,
-    "batch.settled": batch_settled_event_handle,
-}
+def event_types_unhandled() -> list[str]:
+    return [name for name in EVENT_TYPES if name not in _HANDLERS]
 
 
 def _context(client: PayTraceClient | None) -> Context:
-    from payments.services.pipeline import transaction_decide
-
     connection = connection_active_get(system=System.PAYTRACE)
-    return Context(
-        connection=connection,
-        client=client or PayTraceClient.from_connection(connection),
-        on_change=transaction_decide,
-    )
+    return Context(connection=connection, client=client or PayTraceClient.from_connection(connection))
 
 
 def webhook_event_process(*, event_pk: int, client: PayTraceClient | None = None) -> WebhookEvent:
@@ -106,7 +89,7 @@ def webhook_event_process(*, event_pk: int, client: PayTraceClient | None = None
         status_transition(instance=event, to_status=Status.PROCESSING)
     attempt = event.attempt_count + 1
     try:
-        handler = HANDLERS[event.event_type]
+        handler = _HANDLERS[event.event_type]
         context = _context(client)
         # No transaction around the handler: it calls PayTrace, and each upsert it makes is atomic and
         # idempotent on its own. Holding a write lock across HTTP would stall an SQLite deployment whose
@@ -154,13 +137,9 @@ def _event_failed(*, event: WebhookEvent, attempt: int, error: Exception) -> Non
 
 def webhook_events_drain(*, time_budget_seconds: float = 60.0, client: PayTraceClient | None = None) -> int:
     """Process due events in claimed batches until none are due or the time budget is spent."""
-    deadline = time.monotonic() + time_budget_seconds
-    processed = 0
-    while time.monotonic() < deadline:
-        ids = webhook_events_claim()
-        if not ids:
-            break
+
+    def process(ids: list[int]) -> None:
         for pk in ids:
             webhook_event_process(event_pk=pk, client=client)
-            processed += 1
-    return processed
+
+    return rows_drain(claim=webhook_events_claim, process=process, time_budget_seconds=time_budget_seconds)

@@ -5,24 +5,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from integrations.erps import ERPS
 from integrations.fields import EncryptedJSONField
 from portal.models import BaseModel
 
-
-class System(models.TextChoices):
-    PAYTRACE = "paytrace", "PayTrace"
-    SAGE_X3 = "sage_x3", "Sage X3"
-    SAGE_300 = "sage_300", "Sage 300"
-    SAGE_PRO = "sage_pro", "Sage Pro"
-
-
-ERP_SYSTEMS = (System.SAGE_X3, System.SAGE_300, System.SAGE_PRO)
-
-
-class ErpSystem(models.TextChoices):
-    SAGE_X3 = "sage_x3", "Sage X3"
-    SAGE_300 = "sage_300", "Sage 300"
-    SAGE_PRO = "sage_pro", "Sage Pro"
+_ERP_CHOICES = [(erp.member, (erp.code, erp.label)) for erp in ERPS]
+System = models.TextChoices("System", [("PAYTRACE", ("paytrace", "PayTrace")), *_ERP_CHOICES])
+ErpSystem = models.TextChoices("ErpSystem", _ERP_CHOICES)
+ERP_SYSTEMS = tuple(ErpSystem.values)
 
 
 class Environment(models.TextChoices):

@@ -1,5 +1,7 @@
 """Reads about connections: only the running environment's connections are ever used."""
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db.models import QuerySet
 
@@ -20,3 +22,11 @@ def connection_active_get(*, system: str) -> Connection:
     if connection is None:
         raise ConnectionMissing(f"no active {system} connection in the {settings.PAYSAGE_ENV} environment")
     return connection
+
+
+# PayTrace reports account-local US timestamps; a connection names its account's zone in its options.
+PAYTRACE_DEFAULT_TIMEZONE = "America/Los_Angeles"
+
+
+def connection_timezone(connection: Connection) -> ZoneInfo:
+    return ZoneInfo(connection.options.get("timezone", PAYTRACE_DEFAULT_TIMEZONE))

@@ -2,11 +2,8 @@
 
 from integrations import inbox
 from integrations.alerts import alert_deliver as alert_deliver_service
-from integrations.models import Alert, System
+from integrations.models import Alert
 from integrations.outbox.poster import postings_post_due
-from integrations.paytrace.sync import paytrace_customers_sync, paytrace_transactions_sync
-from integrations.selectors import connections_active
-from payments.services.pipeline import transaction_decide
 from portal.queue import task
 
 # Each task works in a loop for at most its budget, well inside its timeout.
@@ -21,17 +18,6 @@ def webhook_events_drain() -> int:
 @task(timeout=90)
 def postings_post() -> dict:
     return postings_post_due(time_budget_seconds=BUDGET_SECONDS).__dict__
-
-
-@task(timeout=90)
-def paytrace_sync() -> list[dict]:
-    summaries = []
-    for connection in connections_active(system=System.PAYTRACE):
-        summaries.append(
-            paytrace_transactions_sync(connection=connection, on_change=transaction_decide).__dict__
-        )
-        summaries.append(paytrace_customers_sync(connection=connection).__dict__)
-    return summaries
 
 
 @task(timeout=30)

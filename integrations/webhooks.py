@@ -20,19 +20,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import System, WebhookEvent
+from integrations.paytrace.events import EVENT_TYPES
 from portal.lifecycle import status_transition
+from portal.queue import task_enqueue
 
 SIGNATURE_HEADER = "PayTrace-Signature"
-TRANSACTION_EVENTS = frozenset(
-    {
-        "transaction.success",
-        "transaction.declined",
-        "transaction.refund",
-        "transaction.void",
-        "chargeback.created",
-    }
-)
-EVENT_TYPES = TRANSACTION_EVENTS | {"customer.updated", "batch.settled"}
 # Only these header values are worth keeping as evidence; cookies and auth never are.
 KEPT_HEADERS = ("User-Agent", "Content-Type", "X-Forwarded-For", "X-Request-Id", SIGNATURE_HEADER)
 WAKE_INTERVAL_SECONDS = 2
@@ -85,10 +77,11 @@ def webhook_payload_parse(body: bytes) -> dict[str, Any]:
         raise PayloadError(f"type must be one of {', '.join(sorted(EVENT_TYPES))}", field="type")
     if not isinstance(data, dict):
         raise PayloadError("data must be an object", field="data")
-    if event_type in TRANSACTION_EVENTS and not str(data.get("transactionId") or "").isdigit():
-        raise PayloadError("data.transactionId must be a PayTrace transaction id", field="data.transactionId")
-    if event_type == "customer.updated" and not data.get("customerId"):
-        raise PayloadError("data.customerId is required", field="data.customerId")
+    declared = EVENT_TYPES[event_type]
+    subject = str(data.get(declared.subject_field) or "") if declared.subject_field else None
+    if subject is not None and not (subject.isdigit() if declared.subject_numeric else subject):
+        field = f"data.{declared.subject_field}"
+        raise PayloadError(f"{field} must name a PayTrace {declared.name.split('.')[0]}", field=field)
     return payload
 
 
@@ -153,11 +146,8 @@ def _redelivery(*, event_id: str) -> Receipt:
 
 def inbox_drain_wake() -> None:
     """Ask for a drain soon, at most once every few seconds per process, never once per event."""
-    from integrations.tasks import webhook_events_drain
-    from portal.queue import task_enqueue
-
     if cache.add("paysage:inbox-drain-wake", 1, timeout=WAKE_INTERVAL_SECONDS):
-        task_enqueue(webhook_events_drain)
+        task_enqueue("integrations.tasks.webhook_events_drain")
 
 
 @dataclass(frozen=True)

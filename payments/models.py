@@ -52,6 +52,10 @@ class Transaction(BaseModel):
     # Types that take money from the customer, and those that give it back.
     PAYMENT_TYPES = frozenset({Type.SALE, Type.AUTHORIZATION, Type.ACH_SALE, Type.ACH_HOLD})
     REFUND_TYPES = frozenset({Type.REFUND, Type.ACH_REFUND})
+    # Money has moved (or will at settlement) for these: the ERP needs a receipt.
+    RECEIVED_STATUSES = frozenset(
+        {Status.APPROVED, Status.SETTLED, Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.CHARGED_BACK}
+    )
 
     class PaymentMethod(models.TextChoices):
         CARD = "card", "Card"

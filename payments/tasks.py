@@ -1,9 +1,35 @@
-"""django-q2 entry points of settlement reconciliation: call a service, nothing else."""
+"""django-q2 entry points of the payments app: call a service, nothing else."""
 
+from customers.paytrace import paytrace_customers_sync
+from integrations.models import System
+from integrations.selectors import connections_active
+from payments.services.billing import subscriptions_bill_due
+from payments.services.paytrace import paytrace_transactions_sync
+from payments.services.pipeline import transaction_decide
 from payments.services.reconciliation import settlements_reconcile
 from portal.queue import task
+
+# Each loop stops taking new work after this long, well inside its task's timeout (and the charge lease in
+# `payments.services.billing`, after which a charge left "charging" is looked up again).
+BUDGET_SECONDS = 60
 
 
 @task(timeout=300)
 def settlements_reconcile_task() -> dict:
     return {name: dict(summary.as_rows()) for name, summary in settlements_reconcile().items()}
+
+
+@task(timeout=90)
+def paytrace_sync() -> list[dict]:
+    summaries = []
+    for connection in connections_active(system=System.PAYTRACE):
+        summaries.append(
+            paytrace_transactions_sync(connection=connection, on_change=transaction_decide).__dict__
+        )
+        summaries.append(paytrace_customers_sync(connection=connection).__dict__)
+    return summaries
+
+
+@task(timeout=90)
+def subscriptions_bill() -> dict:
+    return subscriptions_bill_due(time_budget_seconds=BUDGET_SECONDS).__dict__

@@ -19,6 +19,7 @@ from django.utils import timezone
 from customers.models import Customer, CustomerLink
 from customers.services import customer_normalized_fields_set
 from integrations.models import (
+    ERP_SYSTEMS,
     Connection,
     CurrencyRate,
     FieldDefault,
@@ -303,7 +304,7 @@ def demo_customers_ensure(*, connections: dict[str, Connection]) -> dict[str, Cu
 
 def demo_invoices_ensure(*, connections: dict[str, Connection], customers: dict[str, Customer]) -> None:
     today = timezone.localdate()
-    for erp in (System.SAGE_300, System.SAGE_X3, System.SAGE_PRO):
+    for erp in ERP_SYSTEMS:
         for demo in INVOICES:
             customer = customers[demo.customer_number]
             Invoice.objects.get_or_create(

@@ -32,17 +32,17 @@ def task(*, timeout: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             return func(*args, **kwargs)
 
-        wrapper.task_path = path  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
 
 
-def task_enqueue(func: Callable[..., Any], *args: Any, group: str | None = None) -> None:
-    """Enqueue `func(*args)` once the surrounding transaction commits (at once outside one)."""
+def task_enqueue(path: str, *args: Any, group: str | None = None) -> None:
+    """Enqueue the registered task at `path` with `args` once the surrounding transaction commits (at once
+    outside one). Named by path, so a service can start the task that calls it back without importing it."""
     from django_q.tasks import async_task
 
-    spec = TASKS[func.task_path]  # type: ignore[attr-defined]
+    spec = TASKS[path]
 
     def send() -> None:
         async_task(spec.path, *args, timeout=spec.timeout, group=group or spec.path.rsplit(".", 1)[-1])

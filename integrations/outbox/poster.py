@@ -12,20 +12,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from integrations.alerts import alert_raise
+from integrations.claims import ClaimQueue, rows_claim, rows_drain
 from integrations.models import ErpPosting, ErpPostingAttempt
-from integrations.outbox.documents import (
+from integrations.outbox.registry import (
     PostingNotNeeded,
-    credit_memo_build,
-    journal_entry_build,
-    receipt_build,
-    reversal_build,
+    document_build,
+    posting_dead_effects_apply,
+    posting_effects_apply,
 )
-from integrations.outbox.effects import posting_dead_effects_apply, posting_effects_apply
-from integrations.outbox.orders import customer_build, sales_order_build
 from integrations.retry import backoff_next_attempt_at
 from integrations.sage.base import ErpConnector, ErpDocument, ErpError, ErpPermanentError, ErpTransientError
 from integrations.sage.registry import connector_for
@@ -38,12 +36,13 @@ Outcome = ErpPostingAttempt.Outcome
 CLAIM_BATCH = 200
 STALE_CLAIM = timedelta(minutes=10)
 
-SINGLE_BUILDERS: dict[str, Callable[..., Any]] = {
-    DocumentType.CREDIT_MEMO: credit_memo_build,
-    DocumentType.REVERSAL: reversal_build,
-    DocumentType.JOURNAL_ENTRY: journal_entry_build,
-    DocumentType.SALES_ORDER: sales_order_build,
-    DocumentType.CUSTOMER: customer_build,
+# The connector call that sends each document type other than receipts (those go out in batches).
+SENDERS: dict[str, Callable[[ErpConnector, Any], Any]] = {
+    DocumentType.CREDIT_MEMO: lambda connector, document: connector.credit_memo_post(memo=document),
+    DocumentType.REVERSAL: lambda connector, document: connector.receipt_reverse(reversal=document),
+    DocumentType.JOURNAL_ENTRY: lambda connector, document: connector.journal_entry_post(entry=document),
+    DocumentType.SALES_ORDER: lambda connector, document: connector.sales_order_create(order=document),
+    DocumentType.CUSTOMER: lambda connector, document: connector.customer_upsert(customer=document),
 }
 
 
@@ -61,24 +60,29 @@ class PostSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+def _due(now: datetime) -> Q:
+    return Q(status=Status.PENDING) | Q(status=Status.RETRYABLE, next_attempt_at__lte=now)
+
+
+OUTBOX = ClaimQueue(
+    model=ErpPosting,
+    due=_due,
+    claimed_status=Status.IN_PROGRESS,
+    claimed_at_field="claimed_at",
+    order_by=("next_attempt_at", "pk"),
+    stale_after=STALE_CLAIM,
+)
+
+
+def _abandoned_count(abandoned: QuerySet) -> None:
+    # Still in progress: its worker died mid-post, perhaps after the ERP took the document. That try
+    # counts, so the next one looks our reference up before sending anything (and a posting that
+    # keeps killing its worker ends as a dead letter instead of looping).
+    abandoned.update(attempt_count=F("attempt_count") + 1)
+
+
 def postings_claim(*, limit: int = CLAIM_BATCH, now: datetime | None = None) -> list[int]:
-    now = now or timezone.now()
-    due = Q(status=Status.PENDING) | Q(status=Status.RETRYABLE, next_attempt_at__lte=now)
-    abandoned = Q(status=Status.IN_PROGRESS, claimed_at__lt=now - STALE_CLAIM)
-    with transaction.atomic():
-        ids = list(
-            ErpPosting.objects.select_for_update(skip_locked=True)
-            .filter(due | abandoned)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        claimed = ErpPosting.objects.filter(pk__in=ids)
-        # Still in progress: its worker died mid-post, perhaps after the ERP took the document. That try
-        # counts, so the next one looks our reference up before sending anything (and a posting that
-        # keeps killing its worker ends as a dead letter instead of looping).
-        claimed.filter(status=Status.IN_PROGRESS).update(attempt_count=F("attempt_count") + 1)
-        claimed.update(status=Status.IN_PROGRESS, claimed_at=now, updated_at=now)
-    return ids
+    return rows_claim(queue=OUTBOX, limit=limit, now=now, on_reclaim=_abandoned_count)
 
 
 class _Attempt:
@@ -201,15 +205,8 @@ def _post_single(posting: ErpPosting, connector: ErpConnector, summary: PostSumm
             attempt.take_calls()
             _posted(attempt, existing, found=True, summary=summary)
             return
-        document = SINGLE_BUILDERS[posting.document_type](posting=posting, connector=connector)
-        send = {
-            DocumentType.CREDIT_MEMO: lambda: connector.credit_memo_post(memo=document),
-            DocumentType.REVERSAL: lambda: connector.receipt_reverse(reversal=document),
-            DocumentType.JOURNAL_ENTRY: lambda: connector.journal_entry_post(entry=document),
-            DocumentType.SALES_ORDER: lambda: connector.sales_order_create(order=document),
-            DocumentType.CUSTOMER: lambda: connector.customer_upsert(customer=document),
-        }[posting.document_type]
-        result = send()
+        document = document_build(posting=posting, connector=connector)
+        result = SENDERS[posting.document_type](connector, document)
         attempt.take_calls()
         if not isinstance(result, ErpDocument):  # customer upsert answers with the customer
             result = ErpDocument(
@@ -235,7 +232,7 @@ def _post_receipts(postings: list[ErpPosting], connector: ErpConnector, summary:
                 attempt.take_calls()
                 _posted(attempt, existing, found=True, summary=summary)
                 continue
-            ready.append((attempt, receipt_build(posting=posting, connector=connector)))
+            ready.append((attempt, document_build(posting=posting, connector=connector)))
             attempt.take_calls()
         except PostingNotNeeded as reason:
             attempt.take_calls()
@@ -297,11 +294,10 @@ def postings_post(*, posting_ids: list[int]) -> PostSummary:
 
 
 def postings_post_due(*, time_budget_seconds: float = 60.0, limit: int = CLAIM_BATCH) -> PostSummary:
-    deadline = time.monotonic() + time_budget_seconds
     total = PostSummary()
-    while time.monotonic() < deadline:
-        ids = postings_claim(limit=limit)
-        if not ids:
-            break
-        total.add(postings_post(posting_ids=ids))
+    rows_drain(
+        claim=lambda: postings_claim(limit=limit),
+        process=lambda ids: total.add(postings_post(posting_ids=ids)),
+        time_budget_seconds=time_budget_seconds,
+    )
     return total

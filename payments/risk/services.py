@@ -142,25 +142,11 @@ def risk_assessment_approve(
 
 
 def risk_assessment_reject(
-    *, assessment: RiskAssessment, actor: AbstractBaseUser | None, reason: str, refund: bool = False
+    *, assessment: RiskAssessment, actor: AbstractBaseUser | None, reason: str
 ) -> RiskAssessment:
-    """Reject a flagged transaction: its ERP postings stay held, so nothing reaches the books. With
-    `refund`, the money is also given back in PayTrace (a void before settlement, which cancels the held
-    receipt; a refund after, whose credit memo is held with it). The rejection is committed first and
-    stands if PayTrace refuses; `RefundRefused` then says why."""
+    """Reject a flagged transaction: its ERP postings stay held, so nothing reaches the books."""
     with db_transaction.atomic():
-        assessment = _decide(assessment=assessment, to_status=Status.REJECTED, actor=actor, reason=reason)
-    if refund:
-        # Imported here: the refunds module decides its outcome through the pipeline, which imports us.
-        from payments.services.refunds import transaction_refund_start
-
-        transaction_refund_start(
-            transaction=assessment.transaction,
-            amount=None,
-            reason=f"risk review rejected: {reason}",
-            actor=actor,
-        )
-    return assessment
+        return _decide(assessment=assessment, to_status=Status.REJECTED, actor=actor, reason=reason)
 
 
 def risk_model_train(

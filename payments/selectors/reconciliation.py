@@ -7,7 +7,6 @@ from datetime import datetime
 from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Sum
 
 from integrations.models import Connection, ErpPosting
-from integrations.outbox.planner import PAYMENT_TYPES, REFUND_TYPES
 from payments.models import ReconciliationException, SettlementBatch, Transaction
 
 DocumentType = ErpPosting.DocumentType
@@ -46,7 +45,8 @@ def batch_transactions_unposted(*, batches: QuerySet[SettlementBatch], erp: Conn
     when there is one (an anti-join for the many, then one small lookup for the few)."""
     rows = list(
         Transaction.objects.filter(
-            settlement_batch__in=batches, transaction_type__in=(*PAYMENT_TYPES, *REFUND_TYPES)
+            settlement_batch__in=batches,
+            transaction_type__in=(*Transaction.PAYMENT_TYPES, *Transaction.REFUND_TYPES),
         )
         .filter(~Exists(_settled_document_posted(erp=erp)))
         .values("pk", "settlement_batch_id", "transaction_id", "amount", "currency")
@@ -69,7 +69,9 @@ def batch_transactions_unposted(*, batches: QuerySet[SettlementBatch], erp: Conn
 def batch_duplicate_charges(*, batches: QuerySet[SettlementBatch]) -> list[dict]:
     """Sales in one batch with the same card, amount and invoice reference: charged twice."""
     return list(
-        Transaction.objects.filter(settlement_batch__in=batches, transaction_type__in=PAYMENT_TYPES)
+        Transaction.objects.filter(
+            settlement_batch__in=batches, transaction_type__in=Transaction.PAYMENT_TYPES
+        )
         .exclude(invoice_reference="")
         .values("settlement_batch_id", "last4", "amount", "currency", "invoice_reference")
         .annotate(count=Count("pk"), first=Min("pk"), last=Max("pk"))
@@ -83,7 +85,7 @@ def sales_posted_never_settled(*, connection: Connection, erp: Connection, befor
     return list(
         Transaction.objects.filter(
             connection=connection,
-            transaction_type__in=PAYMENT_TYPES,
+            transaction_type__in=Transaction.PAYMENT_TYPES,
             status=Transaction.Status.APPROVED,
             settlement_batch__isnull=True,
             occurred_at__lt=before,

@@ -32,18 +32,19 @@ from integrations.paytrace.errors import (
     PayTraceError,
     PayTraceTransientError,
 )
-from integrations.paytrace.ingest import connection_timezone, paytrace_record_ingest
 from integrations.paytrace.records import transaction_record_parse
 from integrations.paytrace.types import Details, VaultCustomer
-from payments.billing_periods import anchor_day_from, period_after
-from payments.billing_selectors import (
+from integrations.selectors import connection_timezone
+from payments.models import Subscription, SubscriptionCharge, Transaction
+from payments.selectors.billing import (
     subscription_charges_due,
     subscription_period_starts,
     subscriptions_due,
     subscriptions_finished,
 )
-from payments.models import Subscription, SubscriptionCharge, Transaction
+from payments.services.billing_periods import anchor_day_from, period_after
 from payments.services.dunning import subscription_charge_decline_record
+from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
 from portal.lifecycle import StaleTransition, status_transition
 

@@ -14,11 +14,11 @@ from django.db import transaction as db_transaction
 
 from integrations.audit import audit_record
 from integrations.models import StatusMapping
-from integrations.outbox.planner import erp_connection_for
 from integrations.selectors import ConnectionMissing
 from payments.models import ZERO, ReconciliationException, Transaction
 from payments.services.allocations import allocation_reverse
 from payments.services.pipeline import transaction_decide
+from payments.services.postings import erp_connection_for
 from portal.lifecycle import status_transition
 from portal.money import money_quantize
 

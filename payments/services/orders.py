@@ -18,13 +18,12 @@ from django.db import IntegrityError, transaction as db_transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from customers.erp import customer_posting_reference
 from customers.matching import customer_duplicates_flag, customer_match
 from customers.models import Customer, CustomerLink
 from customers.services import ExternalCustomer, customer_create
 from integrations.models import Connection, ErpPosting, System
-from integrations.outbox.orders import customer_posting_reference
-from integrations.outbox.planner import PAYMENT_TYPES, RECEIVED_STATUSES
-from integrations.sage.base import ErpDocument, ErpError
+from integrations.sage.base import ErpError
 from integrations.sage.registry import connector_for
 from payments.models import Invoice, Order, OrderEvent, OrderLine, RiskAssessment, Transaction
 from portal.lifecycle import status_transition
@@ -218,7 +217,7 @@ def order_status_move(*, order: Order, to_status: str, reason: str = "", **field
     return order
 
 
-def _orders_failed(*, orders, reason: str) -> None:
+def orders_fail(*, orders, reason: str) -> None:
     for order in orders:
         if order.status != Status.POSTED:
             order_status_move(order=order, to_status=Status.FAILED, reason=reason)
@@ -257,7 +256,7 @@ def order_customer_synced(*, order: Order, number: str) -> None:
     )
 
 
-def _orders_waiting_for_customer(*, customer_id: int, erp: Connection):
+def orders_waiting_for_customer(*, customer_id: int, erp: Connection):
     """Orders of this customer and ERP whose customer step has not finished (or failed)."""
     return (
         Order.objects.filter(customer_id=customer_id, erp_connection=erp)
@@ -275,7 +274,7 @@ def order_payment_find(*, order: Order) -> Transaction | None:
     payments = Transaction.objects.filter(
         Q(order__isnull=True) | Q(order=order),
         connection__system=System.PAYTRACE,
-        transaction_type__in=PAYMENT_TYPES,
+        transaction_type__in=Transaction.PAYMENT_TYPES,
     )
     if order.paytrace_transaction_id:
         return payments.filter(transaction_id=order.paytrace_transaction_id).first()
@@ -285,7 +284,7 @@ def order_payment_find(*, order: Order) -> Transaction | None:
 def transaction_order_find(*, transaction: Transaction) -> Order | None:
     if transaction.order_id:
         return transaction.order
-    if transaction.transaction_type not in PAYMENT_TYPES:
+    if transaction.transaction_type not in Transaction.PAYMENT_TYPES:
         return transaction.original.order if transaction.original_id else None
     query = Q(paytrace_transaction_id=transaction.transaction_id)
     if transaction.invoice_reference:
@@ -314,19 +313,19 @@ def order_payment_deferred(*, transaction: Transaction) -> bool:
         return False
     if transaction.order_id != order.pk:
         order_payment_attach(order=order, payment=transaction)
-    if transaction.transaction_type not in PAYMENT_TYPES:
+    if transaction.transaction_type not in Transaction.PAYMENT_TYPES:
         return False
     if transaction.status == Transaction.Status.DECLINED:
         order_status_move(
             order=order, to_status=Status.FAILED, reason=f"Payment {transaction.transaction_id} was declined"
         )
         return True
-    return transaction.status in RECEIVED_STATUSES and not order.erp_order_number
+    return transaction.status in Transaction.RECEIVED_STATUSES and not order.erp_order_number
 
 
 def order_payment_planned(*, transaction: Transaction, postings: list[ErpPosting]) -> None:
     """After the decide step planned the receipt of an order's payment: paid, or on hold for review."""
-    if not transaction.order_id or transaction.transaction_type not in PAYMENT_TYPES:
+    if not transaction.order_id or transaction.transaction_type not in Transaction.PAYMENT_TYPES:
         return
     receipt = next((p for p in postings if p.document_type == DocumentType.RECEIPT), None)
     if receipt is None or receipt.status == ErpPosting.Status.CANCELLED:
@@ -352,70 +351,6 @@ def order_payment_planned(*, transaction: Transaction, postings: list[ErpPosting
         )
 
 
-# --- outbox effects ----------------------------------------------------------------------------------
-
-
-def order_customer_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
-    if posting.customer_id is None:
-        return
-    CustomerLink.objects.get_or_create(
-        customer_id=posting.customer_id,
-        connection=posting.connection,
-        defaults={"external_id": document.number, "synced_at": timezone.now()},
-    )
-    for order in _orders_waiting_for_customer(customer_id=posting.customer_id, erp=posting.connection):
-        order_customer_synced(order=order, number=document.number)
-
-
-def order_sales_order_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
-    from payments.services.pipeline import transaction_decide  # the pipeline calls into this module
-
-    if posting.order_id is None:
-        return
-    order = order_status_move(
-        order=posting.order,
-        to_status=Status.ORDER_CREATED,
-        reason=f"Sales order {document.number} in {posting.connection.name}",
-        erp_order_number=document.number,
-    )
-    payment = order_payment_find(order=order)
-    if payment is None:
-        return
-    order_payment_attach(order=order, payment=payment)
-    elsewhere = (
-        payment.postings.filter(document_type=DocumentType.RECEIPT)
-        .exclude(connection=order.erp_connection)
-        .exclude(status=ErpPosting.Status.CANCELLED)
-        .first()
-    )
-    if elsewhere is not None:
-        # It arrived before the order and went to the default ERP: never post the money twice.
-        order_status_move(
-            order=order,
-            to_status=Status.ON_HOLD,
-            reason=f"Payment {payment.transaction_id} was already planned as a receipt in"
-            f" {elsewhere.connection.name}: move it by hand",
-        )
-        return
-    transaction_decide(payment)
-
-
-def order_receipt_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
-    order = posting.transaction.order if posting.transaction_id else None
-    if order is None or posting.transaction.transaction_type not in PAYMENT_TYPES:
-        return
-    applied = ", ".join(
-        posting.transaction.allocations.filter(reversed_at__isnull=True).values_list(
-            "invoice__invoice_number", flat=True
-        )
-    )
-    order_status_move(
-        order=order,
-        to_status=Status.POSTED,
-        reason=f"Receipt {document.number}" + (f" applied to {applied}" if applied else " on account"),
-    )
-
-
 def order_posting_dead(*, posting: ErpPosting) -> None:
     """A dead letter stops the orders waiting on it, with the ERP's reason."""
     reason = (
@@ -423,13 +358,13 @@ def order_posting_dead(*, posting: ErpPosting) -> None:
         f" [{posting.last_error_code}] {posting.last_error}"
     )
     if posting.document_type == DocumentType.CUSTOMER and posting.customer_id:
-        _orders_failed(
-            orders=_orders_waiting_for_customer(customer_id=posting.customer_id, erp=posting.connection),
+        orders_fail(
+            orders=orders_waiting_for_customer(customer_id=posting.customer_id, erp=posting.connection),
             reason=reason,
         )
     elif posting.document_type == DocumentType.SALES_ORDER and posting.order_id:
-        _orders_failed(orders=[posting.order], reason=reason)
+        orders_fail(orders=[posting.order], reason=reason)
     elif posting.document_type == DocumentType.RECEIPT and posting.transaction_id:
         order = posting.transaction.order
-        if order is not None and posting.transaction.transaction_type in PAYMENT_TYPES:
-            _orders_failed(orders=[order], reason=reason)
+        if order is not None and posting.transaction.transaction_type in Transaction.PAYMENT_TYPES:
+            orders_fail(orders=[order], reason=reason)

@@ -1,11 +1,11 @@
 """The "decide" step: what happens after a transaction is created or changes."""
 
 from integrations.alerts import alert_raise
-from integrations.outbox.planner import postings_plan_for_transaction
 from integrations.selectors import ConnectionMissing
 from payments.models import Transaction
 from payments.risk.services import transaction_postings_held, transaction_risk_assess
 from payments.services.orders import order_payment_deferred, order_payment_planned
+from payments.services.postings import postings_plan_for_transaction
 
 
 def transaction_decide(transaction: Transaction) -> None:

@@ -19,7 +19,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from integrations.models import Connection, ErpPosting, System
-from integrations.outbox.planner import REFUND_TYPES, erp_connection_for_paytrace
 from integrations.sage.mapping import MappingMissing, field_defaults_get, gl_rule_get
 from integrations.selectors import connections_active
 from payments.models import ZERO, JournalEntry, ReconciliationException, SettlementBatch
@@ -32,6 +31,7 @@ from payments.selectors.reconciliation import (
     sales_posted_never_settled,
 )
 from payments.services.journal import JournalDraft, balancing_lines, journal_entries_plan
+from payments.services.postings import REFUND_TYPES, erp_connection_for_paytrace
 from payments.services.settlement import settlement_batches_import
 from portal.lifecycle import status_transition, transition_allowed
 from portal.money import money_quantize

@@ -6,10 +6,10 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from integrations.audit import audit_record
-from integrations.outbox.planner import erp_connection_for_paytrace
 from integrations.sage.mapping import gl_rule_get
 from payments.models import ReconciliationException, Transaction
 from payments.services.journal import journal_entries_plan
+from payments.services.postings import erp_connection_for_paytrace
 from payments.services.reconciliation import write_off_draft
 from portal.lifecycle import status_transition
 

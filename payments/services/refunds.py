@@ -16,10 +16,10 @@ from integrations.audit import audit_record
 from integrations.models import AuditEvent
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined, PayTraceError, PayTraceValidationError
-from integrations.paytrace.ingest import paytrace_record_ingest
 from integrations.paytrace.types import TransactionResult
 from payments.models import ZERO, CreditMemo, RiskAssessment, Transaction
-from payments.risk.services import HOLDING_STATUSES, risk_assessment_approve
+from payments.risk.services import HOLDING_STATUSES, risk_assessment_approve, risk_assessment_reject
+from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
 from portal.money import money_quantize
 
@@ -156,6 +156,19 @@ def transaction_refund_start(
         },
     )
     return outcome
+
+
+def risk_assessment_reject_and_refund(
+    *, assessment: RiskAssessment, actor: AbstractBaseUser | None, reason: str
+) -> RiskAssessment:
+    """Reject a flagged transaction and give the money back in PayTrace: a void before settlement, which
+    cancels the held receipt; a refund after, whose credit memo is held with it. The rejection is committed
+    first and stands if PayTrace refuses; `RefundRefused` then says why."""
+    assessment = risk_assessment_reject(assessment=assessment, actor=actor, reason=reason)
+    transaction_refund_start(
+        transaction=assessment.transaction, amount=None, reason=f"risk review rejected: {reason}", actor=actor
+    )
+    return assessment
 
 
 def transaction_refund_request(

@@ -12,9 +12,10 @@ from django.db import transaction as db_transaction
 
 from integrations.models import Connection
 from integrations.paytrace.client import PayTraceClient
-from integrations.paytrace.ingest import TransactionChanged, connection_timezone, paytrace_record_ingest
 from integrations.paytrace.records import BatchRecord, batch_record_parse, transaction_record_parse
+from integrations.selectors import connection_timezone
 from payments.models import ReconciliationException, SettlementBatch, Transaction
+from payments.services.paytrace import TransactionChanged, paytrace_record_ingest
 
 Kind = ReconciliationException.Kind
 

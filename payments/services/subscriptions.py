@@ -5,8 +5,8 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from integrations.audit import audit_record
-from payments.billing_selectors import subscription_charges_due, subscriptions_due
 from payments.models import Subscription
+from payments.selectors.billing import subscription_charges_due, subscriptions_due
 from payments.services.billing import LEASE, BillingSummary, subscriptions_bill_due
 from portal.lifecycle import status_transition
 

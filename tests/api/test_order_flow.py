@@ -5,9 +5,9 @@ import pytest
 from integrations.models import Connection, ErpPosting
 from integrations.outbox.poster import postings_post_due
 from integrations.paytrace.client import PayTraceClient
-from integrations.paytrace.sync import paytrace_transactions_sync
 from integrations.sage.registry import connector_for
 from payments.models import Order
+from payments.services.paytrace import paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide
 from tests.api.conftest import order_body
 from tests.integrations.paytrace_helpers import sale

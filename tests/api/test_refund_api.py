@@ -7,9 +7,9 @@ from django.contrib.auth.models import Permission
 
 from integrations.models import AuditEvent, ErpPosting
 from integrations.paytrace.client import PayTraceClient
-from integrations.paytrace.ingest import paytrace_record_ingest
 from integrations.paytrace.types import Details, VaultCustomer
 from payments.models import Transaction
+from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
 
 pytestmark = pytest.mark.django_db(transaction=True)

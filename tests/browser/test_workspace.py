@@ -9,9 +9,9 @@ from django.conf import settings
 
 from customers.models import CustomerLink
 from integrations.models import AuditEvent, ErpPosting, PaymentMethodMapping, StatusMapping
-from integrations.outbox.planner import postings_plan_for_transaction
 from integrations.outbox.poster import postings_post_due
 from payments.models import RiskAssessment
+from payments.services.postings import postings_plan_for_transaction
 from portal.roles import FINANCE_REVIEWER, INTEGRATION_ADMIN
 from tests.factories import TransactionFactory
 from tests.staff import staff_user

@@ -8,10 +8,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from customers.models import CustomerLink
+from customers.paytrace import paytrace_customers_sync
 from integrations.models import SyncCursor
-from integrations.paytrace import sync as sync_module
-from integrations.paytrace.sync import paytrace_customers_sync, paytrace_transactions_sync
 from payments.models import Transaction
+from payments.services import paytrace as sync_module
+from payments.services.paytrace import paytrace_transactions_sync
 from tests.integrations.paytrace_helpers import sale
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import CustomerLink
 from integrations.models import AuditEvent, ErpPosting, StatusMapping
-from integrations.outbox.documents import reversal_build
+from payments.erp.documents import reversal_build
 from payments.models import ReconciliationException
 from payments.services.allocations import allocation_undo, payment_apply
 from tests.factories import (

@@ -16,11 +16,11 @@ from integrations.paytrace.client import PayTraceClient
 from integrations.sandbox.models import FaultProfile
 from integrations.sandbox.paytrace.models import PtTransaction
 from integrations.schedules import SCHEDULES
-from payments import billing_tasks
-from payments.billing_periods import anchor_day_from, period_after
+from payments import tasks
 from payments.models import Subscription, SubscriptionCharge, Transaction
 from payments.services import billing
 from payments.services.billing import LEASE, subscription_charge_reference, subscriptions_bill_due
+from payments.services.billing_periods import anchor_day_from, period_after
 from payments.services.dunning import dunning_retry_on
 from tests.factories import SubscriptionFactory, UserFactory
 
@@ -422,9 +422,9 @@ def test_command_charges_and_prints_a_summary(demo_world, capsys):
 
 @pytest.mark.django_db(transaction=True)
 def test_scheduled_task_bills_due_subscriptions(demo_world):
-    assert any(func == "payments.billing_tasks.subscriptions_bill" for _, func, _ in SCHEDULES)
+    assert any(func == "payments.tasks.subscriptions_bill" for _, func, _ in SCHEDULES)
     subscribe(demo_world)
-    assert billing_tasks.subscriptions_bill()["charged"] == 1
+    assert tasks.subscriptions_bill()["charged"] == 1
 
 
 @pytest.fixture

@@ -10,10 +10,9 @@ from integrations import inbox
 from integrations.models import AuditEvent, ErpPosting
 from integrations.outbox.poster import postings_post_due
 from integrations.paytrace.client import PayTraceClient
-from integrations.paytrace.ingest import paytrace_record_ingest
-from integrations.paytrace.sync import paytrace_transactions_sync
 from integrations.paytrace.types import Details, VaultCustomer
 from payments.models import CreditMemo, Invoice, ReconciliationException, SettlementBatch, Transaction
+from payments.services.paytrace import paytrace_record_ingest, paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide
 from payments.services.refunds import RefundRefused, transaction_refund_start
 from tests.factories import UserFactory

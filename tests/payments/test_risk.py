@@ -16,8 +16,8 @@ from sklearn.ensemble import IsolationForest
 
 from integrations.models import AuditEvent, ErpPosting
 from integrations.outbox.poster import postings_post_due
+from payments.admin.risk import RiskPolicyForm
 from payments.models import RiskAssessment, RiskModelVersion, Transaction
-from payments.risk.admin import RiskPolicyForm
 from payments.risk.features import queryset_features, transaction_features
 from payments.risk.model import (
     FEATURE_NAMES,
@@ -533,8 +533,8 @@ def test_a_refund_is_scored_on_creation_and_a_large_one_is_held(demo_world):
 @pytest.mark.django_db(transaction=True)
 def test_reject_and_refund_voids_in_paytrace_and_cancels_the_held_receipt(demo_world, client):
     from integrations.paytrace.client import PayTraceClient
-    from integrations.paytrace.ingest import paytrace_record_ingest
     from integrations.paytrace.types import BillingAddress, Card
+    from payments.services.paytrace import paytrace_record_ingest
 
     paytrace = demo_world["connections"]["paytrace"]
     paytrace_client = PayTraceClient.from_connection(paytrace)
@@ -563,7 +563,8 @@ def test_reject_and_refund_voids_in_paytrace_and_cancels_the_held_receipt(demo_w
 
 @pytest.mark.django_db(transaction=True)
 def test_the_demo_plants_a_card_testing_burst_the_first_sync_flags_and_an_approval_posts(demo_world):
-    from integrations.paytrace.sync import paytrace_customers_sync, paytrace_transactions_sync
+    from customers.paytrace import paytrace_customers_sync
+    from payments.services.paytrace import paytrace_transactions_sync
     from portal import demo
 
     paytrace = demo_world["connections"]["paytrace"]

@@ -11,10 +11,10 @@ from django.utils import timezone
 from integrations.models import System
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
-from integrations.paytrace.ingest import paytrace_record_ingest
 from integrations.selectors import ConnectionMissing, connection_active_get
 from payments.models import Transaction
 from payments.services.chargebacks import ChargebackInvalid, chargeback_record
+from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
 
 COLUMNS = ("transaction_id", "amount", "date", "reason")

@@ -1,4 +1,5 @@
-"""Turning an outbox row into the connector's typed document, through the mapping engine.
+"""Our payments as ERP documents: each outbox row turned into the connector's typed document, through the
+mapping engine.
 
 Everything here reads our own tables; the only ERP calls are for a customer we have never linked to
 this ERP (found by email, then name, else created), so a steady-state receipt costs no extra call."""
@@ -6,13 +7,12 @@ this ERP (found by email, then name, else created), so a steady-state receipt co
 import re
 from decimal import Decimal
 
+from customers.erp import erp_customer_number
 from customers.models import Customer, CustomerLink
 from integrations.models import ErpPosting, StatusMapping
-from integrations.sage.address import address_normalize
+from integrations.outbox.registry import PostingNotNeeded
 from integrations.sage.base import (
-    Address,
     CreditMemoData,
-    CustomerData,
     ErpConnector,
     ErpPermanentError,
     JournalEntryData,
@@ -20,11 +20,12 @@ from integrations.sage.base import (
     ReceiptApplication,
     ReceiptData,
     ReversalData,
+    SalesOrderData,
+    SalesOrderLine,
 )
 from integrations.sage.mapping import (
     MappingMissing,
     currency_convert,
-    field_default_required,
     field_defaults_get,
     gl_rule_get,
     home_currency,
@@ -44,10 +45,6 @@ MAPPING_STATUS = {
 }
 
 
-class PostingNotNeeded(Exception):
-    """The status mapping says this status posts nothing to this ERP."""
-
-
 def status_mapping_check(*, posting: ErpPosting) -> StatusMapping | None:
     paytrace_status = MAPPING_STATUS.get(posting.document_type)
     if paytrace_status is None or (posting.journal_entry and posting.journal_entry.kind != "chargeback"):
@@ -62,55 +59,6 @@ def status_mapping_check(*, posting: ErpPosting) -> StatusMapping | None:
             code="MappingConflict",
         )
     return mapping
-
-
-def customer_data_for(customer: Customer) -> CustomerData:
-    return CustomerData(
-        name=customer.name,
-        email=customer.email,
-        phone=customer.phone,
-        currency=customer.currency,
-        address=address_normalize(
-            Address(
-                line1=customer.address_line1,
-                line2=customer.address_line2,
-                city=customer.city,
-                state=customer.state,
-                postal_code=customer.postal_code,
-                country=customer.country,
-            )
-        ),
-        reference=str(customer.pk),
-    )
-
-
-def erp_customer_number(*, posting: ErpPosting, connector: ErpConnector, customer: Customer | None) -> str:
-    """The ERP's number for `customer`, linking (or creating) it the first time it is needed."""
-    erp = posting.connection
-    if customer is None:
-        return field_default_required(
-            erp=erp.system, document_type=posting.document_type, field="default_customer"
-        )
-    link = CustomerLink.objects.filter(customer=customer, connection=erp).first()
-    if link is not None:
-        return link.external_id
-    matches = connector.customer_find_by_email(email=customer.email) if customer.email else []
-    if not matches:
-        matches = connector.customer_find_by_name(name=customer.name)
-    if len(matches) > 1:
-        numbers = ", ".join(match.number for match in matches[:5])
-        raise ErpPermanentError(
-            f"{len(matches)} {erp.get_system_display()} customers match {customer} ({numbers}):"
-            " link the right one by hand.",
-            code="AmbiguousCustomer",
-        )
-    number = (
-        matches[0].number
-        if matches
-        else connector.customer_upsert(customer=customer_data_for(customer)).number
-    )
-    CustomerLink.objects.get_or_create(customer=customer, connection=erp, defaults={"external_id": number})
-    return number
 
 
 def _amount_in(*, amount: Decimal, transaction: Transaction, currency: str) -> Decimal:
@@ -265,6 +213,29 @@ def journal_entry_build(*, posting: ErpPosting, connector: ErpConnector) -> Jour
                 account=line.account, debit=line.debit, credit=line.credit, description=line.description
             )
             for line in lines
+        ),
+        defaults=field_defaults_get(erp=posting.connection.system, document_type=posting.document_type),
+    )
+
+
+def sales_order_build(*, posting: ErpPosting, connector: ErpConnector) -> SalesOrderData:
+    order = posting.order
+    link = CustomerLink.objects.filter(customer=order.customer_id, connection=posting.connection).first()
+    if link is None:
+        raise ErpPermanentError(
+            f"Order {order.order_id}: customer {order.customer} has no number in {posting.connection.name}.",
+            code="CustomerNotLinked",
+        )
+    return SalesOrderData(
+        reference=order.order_id,
+        customer_number=link.external_id,
+        currency=order.currency,
+        order_date=order.created_at.date(),
+        lines=tuple(
+            SalesOrderLine(
+                sku=line.sku, quantity=line.quantity, unit_price=line.unit_price, description=line.description
+            )
+            for line in order.lines.order_by("line_number")
         ),
         defaults=field_defaults_get(erp=posting.connection.system, document_type=posting.document_type),
     )

@@ -1,25 +1,23 @@
-"""Polling PayTrace's export API from a per-connection cursor with an overlap window.
+"""PayTrace transactions into our tables: one upsert path for polling, webhook hints and batch imports.
 
-The export is filtered by creation date (account-local days), so each run re-reads from the day of
+Polling reads PayTrace's export API from a per-connection cursor with an overlap window. The export is
+filtered by creation date (account-local days), so each run re-reads from the day of
 `position - overlap` to today. The cursor advances only after a run succeeds: a run that dies is simply
 read again, and the idempotent upsert makes the re-read harmless. A lease on the cursor keeps two runs of
 the same connection from overlapping."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from integrations.cursors import sync_cursor_claim, sync_cursor_release
+from integrations.cursors import SyncSummary, sync_cursor_claim, sync_cursor_release
 from integrations.models import Connection
 from integrations.paytrace.client import PayTraceClient
-from integrations.paytrace.ingest import (
-    TransactionChanged,
-    connection_timezone,
-    paytrace_customer_ingest,
-    paytrace_record_ingest,
-)
+from integrations.paytrace.records import transaction_record_parse
+from integrations.selectors import connection_timezone
+from payments.models import Transaction
+from payments.services.transactions import TransactionSyncResult, transaction_sync_from_record
 
 FIRST_RUN_LOOKBACK = timedelta(days=7)
 REFUND_TYPES = frozenset({"REFUND", "CREDIT", "CHECK REFUND", "ACH REFUND"})
@@ -27,13 +25,30 @@ REFUND_TYPES = frozenset({"REFUND", "CREDIT", "CHECK REFUND", "ACH REFUND"})
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class SyncSummary:
-    connection: str
-    skipped: bool = False
-    records: int = 0
-    changed: int = 0
-    window_start: datetime | None = None
+# Called with each transaction a record created or changed: the "decide" step (risk, ERP postings).
+TransactionChanged = Callable[[Transaction], None]
+
+
+def paytrace_record_ingest(
+    *, connection: Connection, client: PayTraceClient, raw: dict, on_change: TransactionChanged | None = None
+) -> TransactionSyncResult:
+    """Upsert one export record. A refund whose sale we have never seen fetches the sale first, so
+    out-of-order arrival still links the two."""
+    record = transaction_record_parse(raw, tz=connection_timezone(connection))
+    original_id = record.original_transaction_id
+    if (
+        original_id
+        and not Transaction.objects.filter(connection=connection, transaction_id=original_id).exists()
+    ):
+        original_raw = client.transaction_export_by_id(transaction_id=original_id)
+        if original_raw is not None:
+            paytrace_record_ingest(
+                connection=connection, client=client, raw=original_raw, on_change=on_change
+            )
+    result = transaction_sync_from_record(connection=connection, record=record)
+    if result.changed and on_change is not None:
+        on_change(result.transaction)
+    return result
 
 
 def paytrace_transactions_sync(
@@ -74,19 +89,3 @@ def paytrace_transactions_sync(
         raise
     sync_cursor_release(cursor=cursor, position=now, seen=len(records), error="")
     return SyncSummary(connection=connection.name, records=len(records), changed=changed, window_start=start)
-
-
-def paytrace_customers_sync(*, connection: Connection, client: PayTraceClient | None = None) -> SyncSummary:
-    now = timezone.now()
-    cursor = sync_cursor_claim(connection=connection, resource="customers", now=now)
-    if cursor is None:
-        return SyncSummary(connection=connection.name, skipped=True)
-    client = client or PayTraceClient.from_connection(connection)
-    try:
-        records = client.customer_export()
-        changed = sum(paytrace_customer_ingest(connection=connection, raw=raw) for raw in records)
-    except Exception as exc:
-        sync_cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
-        raise
-    sync_cursor_release(cursor=cursor, position=now, seen=len(records), error="")
-    return SyncSummary(connection=connection.name, records=len(records), changed=changed)

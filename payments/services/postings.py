@@ -5,7 +5,9 @@ and a sync seeing the same change plan nothing new the second time."""
 
 from django.db import transaction as db_transaction
 
-from integrations.models import Connection, ErpPosting, System
+from integrations.erps import erp_codes
+from integrations.models import Connection, ErpPosting
+from integrations.outbox.services import posting_cancel
 from integrations.selectors import ConnectionMissing, connections_active
 from payments.models import CreditMemo, JournalEntry, Transaction
 from payments.services.allocations import payment_apply
@@ -16,14 +18,6 @@ TxStatus = Transaction.Status
 
 PAYMENT_TYPES = Transaction.PAYMENT_TYPES
 REFUND_TYPES = Transaction.REFUND_TYPES
-# Money has moved (or will at settlement) for these: the ERP needs a receipt.
-RECEIVED_STATUSES = (
-    TxStatus.APPROVED,
-    TxStatus.SETTLED,
-    TxStatus.PARTIALLY_REFUNDED,
-    TxStatus.REFUNDED,
-    TxStatus.CHARGED_BACK,
-)
 UNPOSTED_STATUSES = (PostingStatus.HELD, PostingStatus.PENDING, PostingStatus.RETRYABLE, PostingStatus.DEAD)
 
 
@@ -37,7 +31,7 @@ def erp_connection_for(*, transaction: Transaction) -> Connection:
 def erp_connection_for_paytrace(*, connection: Connection) -> Connection:
     """The ERP named on the PayTrace connection's options, else the only active ERP."""
     named = connection.options.get("erp_connection")
-    erps = connections_active().filter(system__in=[System.SAGE_X3, System.SAGE_300, System.SAGE_PRO])
+    erps = connections_active().filter(system__in=erp_codes())
     if named:
         erp = erps.filter(name=named).first()
         if erp is None:
@@ -70,7 +64,8 @@ def receipt_reference(transaction: Transaction) -> str:
 def postings_plan_for_transaction(*, transaction: Transaction, held: bool = False) -> list[ErpPosting]:
     erp = erp_connection_for(transaction=transaction)
     with db_transaction.atomic():
-        if transaction.transaction_type in PAYMENT_TYPES and transaction.status in RECEIVED_STATUSES:
+        received = transaction.status in Transaction.RECEIVED_STATUSES
+        if transaction.transaction_type in PAYMENT_TYPES and received:
             return [_receipt_plan(transaction=transaction, erp=erp, held=held)]
         if transaction.transaction_type in PAYMENT_TYPES and transaction.status == TxStatus.VOIDED:
             return _void_plan(transaction=transaction, erp=erp)
@@ -106,8 +101,6 @@ def _void_plan(*, transaction: Transaction, erp: Connection) -> list[ErpPosting]
     if receipt is None or receipt.status == PostingStatus.CANCELLED:
         return []
     if receipt.status in UNPOSTED_STATUSES:
-        from integrations.outbox.services import posting_cancel
-
         posting_cancel(
             posting=receipt, reason=f"PayTrace transaction {transaction.transaction_id} was voided"
         )

@@ -2,10 +2,11 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from customers.paytrace import paytrace_customers_sync
 from integrations.models import Connection, System
 from integrations.paytrace.errors import PayTraceError
-from integrations.paytrace.sync import paytrace_customers_sync, paytrace_transactions_sync
 from integrations.selectors import connections_active
+from payments.services.paytrace import paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide
 
 

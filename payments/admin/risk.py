@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from payments.models import RiskAssessment, RiskPolicy
 from payments.risk.rules import DEFAULT_RULES, RULE_LABELS, RiskRulesInvalid, risk_rules_resolve
 from payments.risk.services import RiskDecisionRefused, risk_assessment_approve, risk_assessment_reject
-from payments.services.refunds import RefundRefused
+from payments.services.refunds import RefundRefused, risk_assessment_reject_and_refund
 from portal.admin_mixins import ReadOnlyAdminMixin, confirmed_action
 
 Status = RiskAssessment.Status
@@ -60,12 +60,11 @@ def _decide_each(
     *,
     decide: Callable[..., RiskAssessment],
     reason: str,
-    **options: bool,
 ) -> int:
     decided, refused, not_refunded = 0, [], []
     for assessment in queryset.select_related("transaction").order_by("pk"):
         try:
-            decide(assessment=assessment, actor=request.user, reason=reason, **options)
+            decide(assessment=assessment, actor=request.user, reason=reason)
         except RiskDecisionRefused as exc:
             refused.append(str(exc))
             continue
@@ -142,9 +141,7 @@ class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         description="Reject and void or refund in PayTrace", permissions=("review",), with_reason=True
     )
     def reject_and_refund(self, request: HttpRequest, queryset: QuerySet, reason: str) -> int:
-        return _decide_each(
-            self, request, queryset, decide=risk_assessment_reject, reason=reason, refund=True
-        )
+        return _decide_each(self, request, queryset, decide=risk_assessment_reject_and_refund, reason=reason)
 
 
 class RiskPolicyForm(forms.ModelForm):

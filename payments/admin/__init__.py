@@ -4,8 +4,16 @@ from django.db.models import Prefetch
 from knox.models import AuthToken
 
 from integrations.models import ErpPosting
-from payments.api.admin import ApiTokenAdmin
-from payments.billing_admin import SUBSCRIPTION_ACTIONS
+from payments.admin.api_tokens import ApiTokenAdmin
+from payments.admin.billing import SUBSCRIPTION_ACTIONS
+from payments.admin.reconciliation import (
+    link_exception,
+    refund_or_void,
+    resolve_exceptions,
+    undo_allocations,
+    write_off_exceptions,
+)
+from payments.admin.risk import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
 from payments.models import (
     Allocation,
     CreditMemo,
@@ -24,14 +32,6 @@ from payments.models import (
     SubscriptionCharge,
     Transaction,
 )
-from payments.reconciliation_admin import (
-    link_exception,
-    refund_or_void,
-    resolve_exceptions,
-    undo_allocations,
-    write_off_exceptions,
-)
-from payments.risk.admin import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
 from portal.admin_mixins import ReadOnlyAdminMixin
 
 

@@ -1,9 +1,9 @@
 from django import forms
 from django.contrib import admin
 
-from integrations.admin_connections import ConnectionCheckAdminMixin
-from integrations.admin_mappings import MappingTransferAdminMixin
-from integrations.admin_queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
+from integrations.admin.connections import ConnectionCheckAdminMixin
+from integrations.admin.mappings import MappingTransferAdminMixin
+from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
 from integrations.models import (
     Alert,
     AuditEvent,
