@@ -80,11 +80,11 @@ INSTALLED_APPS = [
 ]
 if SANDBOX:
     INSTALLED_APPS += [
-        "integrations.sandbox",
-        "integrations.sandbox.paytrace",
-        "integrations.sandbox.sage300",
-        "integrations.sandbox.x3",
-        "integrations.sandbox.sagepro",
+        "simulators",
+        "simulators.paytrace",
+        "simulators.sage300",
+        "simulators.x3",
+        "simulators.sagepro",
     ]
 
 MIDDLEWARE = [
