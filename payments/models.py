@@ -235,6 +235,35 @@ class OrderEvent(models.Model):
         return f"{self.order_id}: {self.status}"
 
 
+class RefundRequest(BaseModel):
+    """A storefront's refund request, kept by its id so that sending it again (from any web process) makes
+    no second refund: the database's unique constraint is the lock."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="refund_requests")
+    request_id = models.CharField(max_length=60)
+    sale = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="refund_requests")
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the sale, amount and reason asked")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    outcome = models.ForeignKey(
+        "Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The refund or void PayTrace made, or the sale itself when it was voided.",
+    )  # fmt: skip
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "request_id"], name="refundrequest_unique_per_connection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} ({self.get_status_display()})"
+
+
 class Invoice(BaseModel):
     """Mirror of an open (or once-open) ERP receivable invoice."""
 
