@@ -109,6 +109,11 @@ class Transaction(BaseModel):
     occurred_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    decision_pending = models.BooleanField(
+        default=False,
+        help_text="Set with every change the upsert makes, cleared once the decide step (risk, postings) has"
+        " run for it: a worker that dies in between leaves it set, and the change is decided again.",
+    )
     raw = models.JSONField(
         encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Last PayTrace record, redacted"
     )
@@ -137,6 +142,9 @@ class Transaction(BaseModel):
             # Risk scoring's velocity lookups: the same card, or the same IP, in a recent window.
             models.Index(fields=["card_brand", "last4", "occurred_at"], name="transaction_card_idx"),
             models.Index(fields=["ip_address", "occurred_at"], name="transaction_ip_idx"),
+            models.Index(
+                fields=["updated_at"], condition=Q(decision_pending=True), name="transaction_undecided_idx"
+            ),
         ]
 
     def __str__(self) -> str:
