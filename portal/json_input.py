@@ -40,6 +40,18 @@ def _depth_exceeds(text: str, *, max_depth: int) -> bool:
     return _INNERMOST.search(brackets) is not None
 
 
+def _utf8_decode(raw: bytes) -> str:
+    # UTF-16 shows as its byte order mark, or without one as NUL bytes between ASCII characters: both
+    # are valid in no JSON text, and the NUL bytes would otherwise decode as UTF-8 and confuse the parser.
+    wide = raw.startswith(_UTF16_BOMS) or b"\x00" in raw
+    if not wide:
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+    raise JsonInputError(f"not UTF-8 text{' (this looks like UTF-16)' if wide else ''}; JSON must be UTF-8")
+
+
 def _constant_refuse(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -60,14 +72,7 @@ def json_input_parse(
 ) -> Any:
     """Parse one JSON text: UTF-8 (a leading byte order mark is ignored), nested at most `max_depth`
     levels, without NaN, Infinity, NUL or lone surrogates. Raises JsonInputError, never anything else."""
-    if isinstance(raw, bytes):
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            found = " (this looks like UTF-16)" if raw.startswith(_UTF16_BOMS) else ""
-            raise JsonInputError(f"not UTF-8 text{found}; JSON must be UTF-8") from None
-    else:
-        text = raw
+    text = _utf8_decode(raw) if isinstance(raw, bytes) else raw
     if _depth_exceeds(text, max_depth=max_depth):
         raise JsonInputError(f"nested deeper than {max_depth} levels")
     try:
