@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from integrations.fields import EncryptedJSONField
+from integrations.sage.drop_folder import connection_drop_folder_validate
 from portal.models import BaseModel
 
 
@@ -51,6 +52,9 @@ class Connection(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_system_display()}, {self.environment})"
+
+    def clean(self) -> None:
+        connection_drop_folder_validate(options=self.options)
 
 
 class WebhookEvent(BaseModel):
