@@ -5,6 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from integrations.drop_folder import connection_drop_folder_validate
 from integrations.erps import ERPS
 from integrations.fields import EncryptedJSONField
 from portal.models import BaseModel
@@ -41,6 +42,9 @@ class Connection(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_system_display()}, {self.environment})"
+
+    def clean(self) -> None:
+        connection_drop_folder_validate(options=self.options)
 
 
 class WebhookEvent(BaseModel):

@@ -6,7 +6,7 @@
 import functools
 import hashlib
 import hmac
-import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from integrations.models import System, WebhookEvent
 from integrations.paytrace.events import EVENT_TYPES
+from portal.json_input import JsonInputError, json_input_parse
 from portal.lifecycle import status_transition
 from portal.queue import task_enqueue
 
@@ -45,29 +46,50 @@ def webhook_signature_header(*, body: bytes, secret: str, timestamp: int) -> str
     return f"t={timestamp},v1={digest}"
 
 
+@dataclass(frozen=True)
+class SignatureHeader:
+    timestamp: int
+    digest: str
+
+
+_TIMESTAMP = re.compile(r"[0-9]{1,10}")  # ASCII digits only: int() would also take "١٢" or 400 nines
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def webhook_signature_parse(header: str) -> SignatureHeader:
+    """`t=<unix seconds>,v1=<64 lower-case hex>`, each part once, nothing else. Every other shape is
+    refused before any arithmetic or comparison: a 400-digit `t` overflowed the float subtraction and
+    a non-ASCII `v1` made `hmac.compare_digest` raise, both answered 500 instead of 401."""
+    if not header.isascii():
+        raise SignatureError("malformed signature header: not ASCII")
+    parts: dict[str, str] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key in parts:
+            raise SignatureError("malformed signature header: a part appears twice")
+        parts[key] = value
+    timestamp, digest = parts.get("t", ""), parts.get("v1", "")
+    if set(parts) != {"t", "v1"} or not (_TIMESTAMP.fullmatch(timestamp) and _DIGEST.fullmatch(digest)):
+        raise SignatureError("missing or malformed signature header")
+    return SignatureHeader(timestamp=int(timestamp), digest=digest)
+
+
 def webhook_signature_verify(
     *, header: str, body: bytes, secret: str, tolerance: int, now: float | None = None
 ) -> None:
-    parts: dict[str, list[str]] = {}
-    for item in (header or "").split(","):
-        key, _, value = item.strip().partition("=")
-        parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        raise SignatureError("missing or malformed signature header") from None
-    if abs((now or time.time()) - timestamp) > tolerance:
+    signature = webhook_signature_parse(header)
+    if abs((now or time.time()) - signature.timestamp) > tolerance:
         raise SignatureError("signature timestamp outside the tolerance")
-    expected = webhook_signature_header(body=body, secret=secret, timestamp=timestamp).split("v1=", 1)[1]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+    expected = webhook_signature_header(body=body, secret=secret, timestamp=signature.timestamp)
+    if not hmac.compare_digest(expected.split("v1=", 1)[1], signature.digest):
         raise SignatureError("signature does not match")
 
 
 def webhook_payload_parse(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
-        raise PayloadError("body is not valid JSON") from None
+        payload = json_input_parse(raw=body, parse_float=Decimal)
+    except JsonInputError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise PayloadError("body must be a JSON object")
     event_id, event_type, data = payload.get("id"), payload.get("type"), payload.get("data")
@@ -158,6 +180,10 @@ class IntakeAnswer:
 
 def _error(status: int, code: str, message: str, **extra: Any) -> IntakeAnswer:
     return IntakeAnswer(status=status, body={"error": {"code": code, "message": message, **extra}})
+
+
+# Above DATA_UPLOAD_MAX_MEMORY_SIZE: answered alike by the view and the WSGI fast path.
+BODY_TOO_LARGE = _error(413, "too_large", "body too large")
 
 
 def webhook_intake(*, body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> IntakeAnswer:

@@ -183,6 +183,10 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# --- Sage Pro drop folders ---------------------------------------------------------------------
+# A connection's `drop_folder` must resolve (symlinks followed) to a folder under this root.
+SAGEPRO_DROP_ROOT = Path(env.str("SAGEPRO_DROP_ROOT", default=str(VAR_DIR / "sagepro-drop")))
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication"],

@@ -8,7 +8,6 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +17,7 @@ from integrations.models import CurrencyRate, ErpSystem, System
 from integrations.sage.mapping import home_currency
 from integrations.selectors import ConnectionMissing, connection_active_get, connections_active
 from payments.api.errors import ApplicationError
+from payments.api.parsers import JsonBodyParser
 from payments.api.permissions import HasApiPermission
 from payments.api.schema import COMMON_ERRORS, error
 from payments.models import Order, Transaction
@@ -106,7 +106,7 @@ class OrderCreateApi(APIView):
     """Receive a storefront order; it then makes its way to the ERP and its payment to a receipt."""
 
     permission_classes = [HasApiPermission]
-    parser_classes = [JSONParser]  # an order is nested JSON: form encodings could not carry it
+    parser_classes = [JsonBodyParser]  # an order is nested JSON: form encodings could not carry it
     required_permission = "payments.add_order"
 
     @extend_schema_serializer(component_name="OrderInput")
@@ -303,7 +303,7 @@ class TransactionRefundApi(APIView):
 
     permission_classes = [HasApiPermission]
     required_permission = "payments.change_transaction"
-    parser_classes = [JSONParser]
+    parser_classes = [JsonBodyParser]
 
     @extend_schema_serializer(component_name="RefundRequest")
     class InputSerializer(serializers.Serializer):

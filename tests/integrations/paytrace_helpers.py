@@ -29,7 +29,11 @@ def sale(client: PayTraceClient, amount: str = "25.00", **details) -> str:
 
 
 def signed(payload: dict, *, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, str]:
-    body = json.dumps(payload).encode()
+    return signed_raw(json.dumps(payload).encode(), timestamp=timestamp, secret=secret)
+
+
+def signed_raw(body: bytes, *, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, str]:
+    """Any bytes, signed as PayTrace would: for bodies `json.dumps` cannot produce."""
     header = webhook_signature_header(
         body=body, secret=secret or settings.PAYTRACE_WEBHOOK_SECRET, timestamp=timestamp or int(time.time())
     )

@@ -6,7 +6,6 @@ CSV drop folder) moves records. Both transports raise or return the same `ErpErr
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from integrations.http import DEFAULT_TIMEOUT_SECONDS
@@ -69,7 +68,7 @@ class SageProConnector:
         transport: SageProTransport
         if kind == "csv":
             transport = CsvDropFolder(
-                folder=Path(options["drop_folder"]),
+                folder=options.get("drop_folder", ""),
                 wait_seconds=float(options.get("import_wait_seconds", DEFAULT_IMPORT_WAIT_SECONDS)),
             )
         elif kind == "rest":

@@ -13,6 +13,7 @@ import requests
 
 from integrations.http import HttpTransport, TransportError
 from integrations.sage.base import ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.x3.adxml import XmlRefused
 from integrations.sage.x3.soap import (
     MESSAGE_ERROR,
     SOAP_PATH,
@@ -106,6 +107,8 @@ class X3Client:
             raise self.http_error(response)
         try:
             return soap_result_parse(response.text)
+        except XmlRefused as exc:  # no retry will make such a document acceptable
+            raise ErpPermanentError(str(exc), code="xml_refused", http_status=200) from exc
         except SoapFormatError as exc:
             raise ErpTransientError(str(exc), code="format", http_status=200, maybe_applied=True) from exc
 
