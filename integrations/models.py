@@ -5,6 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from integrations.check_reasons import FIXED_REASONS, HTTP_ANSWER_PATTERN
 from integrations.fields import EncryptedJSONField
 from portal.models import BaseModel
 
@@ -48,6 +49,15 @@ class Connection(BaseModel):
 
     class Meta:
         indexes = [models.Index(fields=["system", "environment", "is_active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_check_message__in=("", *FIXED_REASONS))
+                | Q(last_check_message__regex=HTTP_ANSWER_PATTERN),
+                name="connection_check_message_classified",
+            )
+        ]
+        # Not a storefront permission: the health API declares it apart (`monitoring_permission`).
+        permissions = [("view_health", "Can read the system health API")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_system_display()}, {self.environment})"
