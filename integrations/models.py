@@ -44,7 +44,7 @@ class Connection(BaseModel):
     options = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
-    last_check_ok = models.BooleanField(null=True)
+    last_check_ok = models.BooleanField(null=True, blank=True)
     last_check_message = models.TextField(blank=True)
 
     class Meta:
