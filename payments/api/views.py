@@ -359,6 +359,11 @@ class TransactionRefundApi(APIView):
         )
 
 
+def _health_response(data: dict[str, Any], *, healthy: bool) -> Response:
+    """200 or 503: the status is what monitors and load balancers read first."""
+    return Response(data, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
 class HealthApi(APIView):
     """For operators: each check's status and a short classified reason, never what a system answered."""
 
@@ -392,10 +397,7 @@ class HealthApi(APIView):
     def get(self, request: Request) -> Response:
         checks = system_health()
         ok = all(check.ok for check in checks)
-        return Response(
-            self.OutputSerializer({"ok": ok, "checks": checks}).data,
-            status=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
+        return _health_response(self.OutputSerializer({"ok": ok, "checks": checks}).data, healthy=ok)
 
 
 class HealthLiveApi(APIView):
@@ -420,7 +422,4 @@ class HealthLiveApi(APIView):
     )
     def get(self, request: Request) -> Response:
         up = database_live()
-        return Response(
-            self.OutputSerializer({"status": "up" if up else "down"}).data,
-            status=status.HTTP_200_OK if up else status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
+        return _health_response(self.OutputSerializer({"status": "up" if up else "down"}).data, healthy=up)
