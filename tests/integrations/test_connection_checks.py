@@ -13,6 +13,8 @@ from django.urls import reverse
 from integrations.check_reasons import (
     AUTHENTICATION_REFUSED,
     CREDENTIALS_MISSING,
+    DROP_FOLDER_UNUSABLE,
+    EXPORT_MISSING,
     OK,
     TLS_UNTRUSTED,
     UNREACHABLE,
@@ -135,6 +137,22 @@ def test_an_untrusted_certificate_is_a_tls_error_and_tls_to_garbage_is_unreachab
     with raw_servers.raw_server(raw_servers.garbage) as server:
         url = f"https://127.0.0.1:{server.port}"
         assert connection_check(connection=remote_connection(system, url)).message == UNREACHABLE
+
+
+def test_a_sage_pro_drop_folder_says_what_is_missing_without_its_path(tmp_path):
+    folder = tmp_path / "drop"
+    connection = ConnectionFactory(
+        system="sage_pro",
+        base_url="https://unused.example.com",
+        credentials={},
+        options={"transport": "csv", "drop_folder": str(folder)},
+    )
+    assert connection_check(connection=connection).message == DROP_FOLDER_UNUSABLE
+    for name in ("in", "out", "export"):
+        (folder / name).mkdir(parents=True)
+    assert connection_check(connection=connection).message == EXPORT_MISSING
+    (folder / "export" / "customers.csv").write_text("CUSTNO\n")
+    assert connection_check(connection=connection).message == OK
 
 
 def test_the_database_keeps_only_classified_reasons():
