@@ -5,6 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from integrations.check_reasons import FIXED_REASONS, HTTP_ANSWER_PATTERN
 from integrations.drop_folder import connection_drop_folder_validate
 from integrations.erps import ERPS
 from integrations.fields import EncryptedJSONField
@@ -34,11 +35,20 @@ class Connection(BaseModel):
     options = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
-    last_check_ok = models.BooleanField(null=True)
+    last_check_ok = models.BooleanField(null=True, blank=True)
     last_check_message = models.TextField(blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["system", "environment", "is_active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_check_message__in=("", *FIXED_REASONS))
+                | Q(last_check_message__regex=HTTP_ANSWER_PATTERN),
+                name="connection_check_message_classified",
+            )
+        ]
+        # Not a storefront permission: the health API declares it apart (`monitoring_permission`).
+        permissions = [("view_health", "Can read the system health API")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_system_display()}, {self.environment})"

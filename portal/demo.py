@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerLink
 from customers.services import customer_normalized_fields_set
+from integrations.connection_services import connection_update
 from integrations.models import (
     ERP_SYSTEMS,
     Connection,
@@ -183,18 +184,24 @@ LOGIN_FILE = settings.VAR_DIR / "admin-login.txt"
 
 
 def demo_connections_ensure(*, base_url: str = BASE_URL) -> dict[str, Connection]:
+    """When the portal (and its simulators) is served elsewhere than last time, e.g. on another port, the
+    connections follow it, the demo credentials entered again with the new URL (a moved base URL drops the
+    stored ones)."""
     connections = {}
     for name, (system, path, credentials, options) in CONNECTIONS.items():
+        url = f"{base_url}{path}"
         connection, created = Connection.objects.get_or_create(
             name=name,
             defaults={
                 "system": system,
                 "environment": settings.PAYSAGE_ENV,
-                "base_url": f"{base_url}{path}",
+                "base_url": url,
                 "credentials": credentials,
                 "options": options,
             },
         )
+        if not created and connection.base_url != url:
+            connection_update(connection=connection, data={"base_url": url}, credentials=credentials)
         connections[system] = connection
     return connections
 

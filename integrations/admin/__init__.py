@@ -1,9 +1,11 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from integrations.admin.connections import ConnectionCheckAdminMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
 from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
+from integrations.connection_services import connection_credentials_settle
 from integrations.models import (
     Alert,
     AuditEvent,
@@ -23,7 +25,11 @@ from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 class ConnectionForm(forms.ModelForm):
-    base_url = forms.URLField(max_length=500, assume_scheme="https")
+    base_url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        help_text="Changing it clears the stored credentials unless you enter them again below.",
+    )
     credentials_update = forms.JSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "autocomplete": "off"}),
@@ -31,6 +37,7 @@ class ConnectionForm(forms.ModelForm):
         help_text='JSON, e.g. {"username": "...", "password": "..."}. Leave blank to keep what is stored. '
         "Stored encrypted; never shown back.",
     )
+    credentials_cleared = False  # set by save(): the admin then says so
 
     class Meta:
         model = Connection
@@ -45,9 +52,9 @@ class ConnectionForm(forms.ModelForm):
         return value
 
     def save(self, commit: bool = True) -> Connection:
-        update = self.cleaned_data.get("credentials_update")
-        if update is not None:
-            self.instance.credentials = update
+        self.credentials_cleared = connection_credentials_settle(
+            connection=self.instance, credentials=self.cleaned_data.get("credentials_update")
+        )
         return super().save(commit=commit)
 
 
@@ -85,6 +92,16 @@ class ConnectionAdmin(ConnectionCheckAdminMixin, admin.ModelAdmin):
         if not obj.pk or not obj.credentials:
             return "none"
         return ", ".join(f"{key}: set" for key in sorted(obj.credentials))
+
+    def save_model(self, request: HttpRequest, obj: Connection, form: ConnectionForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if form.credentials_cleared:
+            self.message_user(
+                request,
+                f"The base URL of {obj.name} changed, so its stored credentials were cleared: "
+                "enter them again under “Replace credentials”.",
+                messages.WARNING,
+            )
 
 
 class ErpPostingAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -198,6 +198,9 @@ class StockLevel:
 class ConnectionCheck:
     ok: bool
     message: str
+    # What refused the check, for callers that classify it rather than show the message (which may quote
+    # the other side's answer).
+    error: Exception | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

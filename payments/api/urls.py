@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from payments.api.views import (
     HealthApi,
+    HealthLiveApi,
     OrderCreateApi,
     OrderDetailApi,
     TransactionDetailApi,
@@ -27,4 +28,5 @@ urlpatterns = [
         name="api-transaction",
     ),
     path("v1/health/", HealthApi.as_view(), name="api-health"),
+    path("v1/health/live/", HealthLiveApi.as_view(), name="api-health-live"),
 ]

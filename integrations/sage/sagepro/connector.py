@@ -99,7 +99,7 @@ class SageProConnector:
         try:
             return ConnectionCheck(ok=True, message=self.transport.ping())
         except ErpError as exc:
-            return ConnectionCheck(ok=False, message=str(exc))
+            return ConnectionCheck(ok=False, message=str(exc), error=exc)
 
     def customer_upsert(self, *, customer: CustomerData) -> ErpCustomer:
         """Update the customer named by number, else the one carrying our reference, else create."""
