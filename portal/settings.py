@@ -1,15 +1,20 @@
 """Paysage settings, read from the environment (or a `.env` file) through django-environ.
 
 With no environment at all the portal runs on its embedded default: an SQLite file, the django-q2
-ORM broker, the sandbox simulators mounted. `DATABASE_URL`, `REDIS_URL` and `PAYSAGE_ENV=prod` move
-it to a real deployment without code changes.
+ORM broker, the sandbox simulators mounted. `DATABASE_URL`, `REDIS_URL` and `PAYSAGE_ENV=prod` (or
+`qa`, which runs as prod does) move it to a real deployment without code changes.
 """
 
-import base64
-import hashlib
 from pathlib import Path
 
 import environ
+
+from portal.deploy_secrets import (
+    DEV_SECRET_KEY,
+    DEV_WEBHOOK_SECRET,
+    fernet_key_derived,
+    secret_settings_refuse_weak,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -21,39 +26,43 @@ PAYSAGE_ENV = env.str("PAYSAGE_ENV", default="dev")
 if PAYSAGE_ENV not in ("dev", "qa", "prod"):
     raise ValueError(f"PAYSAGE_ENV must be dev, qa or prod, not {PAYSAGE_ENV!r}")
 IS_PROD = PAYSAGE_ENV == "prod"
+# qa runs as production does (no debug pages, no simulators unless SANDBOX asks, its own secrets, the
+# same security settings), so what passes in qa passes in prod.
+PRODUCTION_LIKE = PAYSAGE_ENV in ("qa", "prod")
 
-_DEV_SECRET_KEY = "paysage-dev-only-secret-key-never-used-in-production-0123456789"
-# Production refuses to start without its own secrets; elsewhere a fixed dev value keeps `make run`
-# reproducible (encrypted demo credentials stay readable across runs).
-SECRET_KEY = env.str("SECRET_KEY") if IS_PROD else env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
-DEBUG = env.bool("DEBUG", default=not IS_PROD)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if IS_PROD else ["127.0.0.1", "localhost", "testserver"])
+# Production-like environments bring their own secrets and refuse to start when one is empty, short or
+# a dev default (portal/deploy_secrets.py); elsewhere fixed dev values keep `make run` reproducible
+# (encrypted demo credentials stay readable across runs).
+SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION_LIKE else DEV_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=not PRODUCTION_LIKE)
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION_LIKE else ["127.0.0.1", "localhost", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-
-
-def _derived_fernet_key(secret: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{secret}".encode()).digest()).decode()
-
-
-FIELD_ENCRYPTION_KEY = (
-    env.str("FIELD_ENCRYPTION_KEY")
-    if IS_PROD
-    else env.str("FIELD_ENCRYPTION_KEY", default=_derived_fernet_key(SECRET_KEY))
+FIELD_ENCRYPTION_KEY = env.str(
+    "FIELD_ENCRYPTION_KEY", default="" if PRODUCTION_LIKE else fernet_key_derived(secret=SECRET_KEY)
 )
-PAYTRACE_WEBHOOK_SECRET = (
-    env.str("PAYTRACE_WEBHOOK_SECRET")
-    if IS_PROD
-    else env.str("PAYTRACE_WEBHOOK_SECRET", default="paysage-dev-webhook-secret")
+PAYTRACE_WEBHOOK_SECRET = env.str(
+    "PAYTRACE_WEBHOOK_SECRET", default="" if PRODUCTION_LIKE else DEV_WEBHOOK_SECRET
 )
+if PRODUCTION_LIKE:
+    secret_settings_refuse_weak(
+        environment=PAYSAGE_ENV,
+        secret_key=SECRET_KEY,
+        webhook_secret=PAYTRACE_WEBHOOK_SECRET,
+        field_encryption_key=FIELD_ENCRYPTION_KEY,
+    )
+# Settings holding URLs with passwords (REDIS_URL, DATABASE_URL, ...) are hidden from error reports too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.error_reports.CredentialUrlReporterFilter"
 PAYTRACE_WEBHOOK_TOLERANCE_SECONDS = 300
-SANDBOX = env.bool("SANDBOX", default=not IS_PROD)
+SANDBOX = env.bool("SANDBOX", default=not PRODUCTION_LIKE)
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="paysage@localhost")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
-    if IS_PROD
+    if PRODUCTION_LIKE
     else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
@@ -145,12 +154,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if IS_PROD
+        if PRODUCTION_LIKE
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 
-if IS_PROD:
+if PRODUCTION_LIKE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
