@@ -210,7 +210,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Production-like environments show the schema and its docs to logged-in staff (the admin session)
+    # and API tokens only, unless API_DOCS_PUBLIC says otherwise (payments/api/docs_access.py).
+    "SERVE_PERMISSIONS": ["payments.api.docs_access.ApiDocsAccess"],
+    # The API's own first, so an anonymous call is answered 401 with its WWW-Authenticate.
+    "SERVE_AUTHENTICATION": [
+        *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+        "rest_framework.authentication.SessionAuthentication",
+    ],
 }
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=not PRODUCTION_LIKE)
 
 # --- Logging ---------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

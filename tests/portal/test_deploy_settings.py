@@ -135,6 +135,7 @@ def test_qa_runs_like_production():
     assert qa["DEBUG"] is False
     assert qa["SANDBOX"] is False
     assert not any(app.startswith("integrations.sandbox") for app in qa["INSTALLED_APPS"])
+    assert qa["API_DOCS_PUBLIC"] is False
     assert qa["ALLOWED_HOSTS"] == []
     for name in (
         "SECURE_SSL_REDIRECT",
