@@ -15,6 +15,13 @@ def _roles_resync(sender, app_config, **kwargs) -> None:
     roles_sync(group_model=Group, permission_model=Permission)
 
 
+def _cache_table_create(sender, using: str, **kwargs) -> None:
+    from django.core.management import call_command
+
+    # The database cache (no Redis) needs its table wherever migrate ran: `make run`, CI, the tests.
+    call_command("createcachetable", database=using, verbosity=0)
+
+
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Paysage portal"
@@ -24,3 +31,4 @@ class PortalConfig(AppConfig):
 
         # After every migrate, so the roles cover models added since the roles migration.
         post_migrate.connect(_roles_resync, dispatch_uid="paysage-roles-resync")
+        post_migrate.connect(_cache_table_create, sender=self, dispatch_uid="paysage-cache-table")

@@ -191,6 +191,19 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# --- Cache -----------------------------------------------------------------------------------
+# One cache for every process (web workers, the cluster), so refund-request locks, the inbox wake-up
+# and API throttles hold across them: Redis when there is one, else a database table (made after
+# every migrate by portal.apps). REDIS_CACHE_URL moves it off the broker's Redis database.
+REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}
+    if REDIS_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "paysage_cache"}
+}
+# Apart from django-q2's own keys when they share a Redis database.
+CACHES["default"]["KEY_PREFIX"] = "paysage-cache"
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
