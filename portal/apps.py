@@ -32,3 +32,11 @@ class PortalConfig(AppConfig):
         # After every migrate, so the roles cover models added since the roles migration.
         post_migrate.connect(_roles_resync, dispatch_uid="paysage-roles-resync")
         post_migrate.connect(_cache_table_create, sender=self, dispatch_uid="paysage-cache-table")
+        # Connected after django-axes' own (it is first in INSTALLED_APPS), so its count is there to audit.
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from portal.logins import login_failed_receiver, login_locked_out_receiver
+
+        user_login_failed.connect(login_failed_receiver, dispatch_uid="paysage-login-failed-audit")
+        user_locked_out.connect(login_locked_out_receiver, dispatch_uid="paysage-login-locked-out-audit")

@@ -5,6 +5,7 @@ ORM broker, the sandbox simulators mounted. `DATABASE_URL`, `REDIS_URL` and `PAY
 `qa`, which runs as prod does) move it to a real deployment without code changes.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -136,12 +137,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Logins and passwords --------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "portal.passwords.GuessableWordPasswordValidator"},
 ]
+# django-axes counts failed logins per username and client address in the database (so the count holds
+# across web workers) and refuses that pair for a cool-off once the limit is reached. First in
+# INSTALLED_APPS so its failure receiver records the attempt before portal.logins audits it.
+INSTALLED_APPS.insert(0, "axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes requires
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.logins.login_lockout_response"
+# Lockouts are read in the audit trail and end by themselves; `manage.py axes_reset_username` lifts one.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
