@@ -40,6 +40,7 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION_LIKE else ["127.0.0.1", "localhost", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Comma-separated Fernet keys: the first encrypts, every one decrypts (rotate with credentials_reencrypt).
 FIELD_ENCRYPTION_KEY = env.str(
     "FIELD_ENCRYPTION_KEY", default="" if PRODUCTION_LIKE else fernet_key_derived(secret=SECRET_KEY)
 )
