@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Prefetch
 
 from integrations.models import ErpPosting
-from payments.billing_admin import SUBSCRIPTION_ACTIONS
+from payments.billing_admin import SUBSCRIPTION_ACTIONS, SubscriptionTermsAdminMixin
 from payments.models import (
     Allocation,
     CreditMemo,
@@ -29,7 +29,7 @@ from payments.reconciliation_admin import (
     write_off_exceptions,
 )
 from payments.risk.admin import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 
 
 class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -279,7 +279,7 @@ class SubscriptionChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(AuditedAdminMixin, SubscriptionTermsAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "amount", "currency", "interval", "next_run_on", "ends_on", "status"]
     list_filter = ["status", "interval", "currency"]
     search_fields = ["customer__name", "customer__email", "paytrace_customer_id", "description"]

@@ -1,3 +1,4 @@
+from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.permissions import IsAuthenticated
 
 
@@ -9,3 +10,21 @@ class HasApiPermission(IsAuthenticated):
     def has_permission(self, request, view) -> bool:
         required = getattr(view, "required_permission", None)
         return super().has_permission(request, view) and (required is None or request.user.has_perm(required))
+
+
+def _patterns_walk(patterns: list[URLPattern | URLResolver]):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _patterns_walk(pattern.url_patterns)
+        else:
+            yield pattern
+
+
+def api_permissions_required() -> frozenset[str]:
+    """Every permission an API view checks, read from the URLconf: the Storefront group is synced from
+    it, so a view added or changed never leaves the group behind."""
+    return frozenset(
+        required
+        for pattern in _patterns_walk(get_resolver().url_patterns)
+        if (required := getattr(getattr(pattern.callback, "view_class", None), "required_permission", None))
+    )
