@@ -55,9 +55,7 @@ def subscriptions_cancel_action(
     return len(cancelled)
 
 
-@confirmed_action(
-    description="Resume suspended subscription", permissions=("decide",), with_reason=True
-)
+@confirmed_action(description="Resume suspended subscription", permissions=("decide",), with_reason=True)
 def subscriptions_resume_action(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription], reason: str
 ) -> int:

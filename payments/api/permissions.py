@@ -3,9 +3,9 @@ from rest_framework.permissions import IsAuthenticated
 
 
 class HasApiPermission(IsAuthenticated):
-    """The token's user needs the model permission the view names in `required_permission` (the admin's
-    add/view permissions on orders and transactions), so a storefront token can be given exactly what
-    it uses."""
+    """The token's user needs the model permission the view names in `required_permission` (add or view
+    an order, view or refund a transaction): the Storefront group carries exactly these, read from the
+    views by `api_permissions_required`."""
 
     def has_permission(self, request, view) -> bool:
         required = getattr(view, "required_permission", None)

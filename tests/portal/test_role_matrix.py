@@ -129,12 +129,40 @@ class Matrix:
 
     def model(self, model, model_admin) -> None:
         label = model._meta.label_lower
-        may_view, may_edit = self.allowed.view(label), label in self.allowed.edit
         row = model._default_manager.order_by("-pk").first()
         assert row is not None, f"the world has no {label}: give it one"
         urls = {view: admin_url(model, view) for view in ("changelist", "add")}
         urls |= {view: admin_url(model, view, row.pk) for view in ("change", "delete")}
+        changelist = self.pages(label, urls)
+        may_run = self.allowed.actions.get(label, set())
+        declared = {name for _, name, _ in model_admin._get_base_actions()}
+        if unknown := may_run - declared:
+            self.wrong.append(f"{label} has no action {sorted(unknown)}")
+        if self.allowed.view(label) and (offered := offered_actions(changelist)) != may_run:
+            self.wrong.append(f"{label} offers {sorted(offered)}, expected {sorted(may_run)}")
 
+        before, audited = rows(model), AuditEvent.objects.count()
+        if label not in self.allowed.edit:
+            self.writes_refused(label, model_admin, row, urls)
+        for action in sorted(declared - may_run):
+            response = self.action_post(urls, action, row)
+            if not self.allowed.view(label):
+                self.refused(response, f"POST {action} on {label}")
+            elif action_ran(response):
+                self.wrong.append(f"{action} on {label} ran")
+        if rows(model) != before or AuditEvent.objects.count() != audited:
+            self.wrong.append(f"refused requests changed {label}")
+
+        for action in sorted(may_run & declared):
+            # Every one asks for confirmation first, or (a connection test) answers at once.
+            if not action_ran(response := self.action_post(urls, action, row)):
+                self.wrong.append(f"{action} on {label} did not run: {response.status_code}")
+        if label in self.allowed.edit:
+            self.edit(model, row, urls)
+
+    def pages(self, label: str, urls: dict[str, str]):
+        """GET each page; returns the changelist."""
+        may_view, may_edit = self.allowed.view(label), label in self.allowed.edit
         changelist = self.client.get(urls["changelist"])
         change = self.client.get(urls["change"])
         if may_view:
@@ -151,45 +179,20 @@ class Matrix:
                 self.answered(response, 200, f"GET {label} {view}")
             else:
                 self.refused(response, f"GET {label} {view}")
+        return changelist
 
-        before, audited = rows(model), AuditEvent.objects.count()
-        if not may_edit:
-            self.refused(self.client.post(urls["add"], {}), f"POST {label} add")
-            self.refused(self.client.post(urls["change"], {}), f"POST {label} change")
-            self.refused(self.client.post(urls["delete"], {"post": "yes"}), f"POST {label} delete")
-            if model_admin.list_editable:
-                edited = {f"form-0-{name}": "X" for name in model_admin.list_editable}
-                self.client.post(
-                    urls["changelist"],
-                    {"_save": "Save", "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": row.pk}
-                    | edited,
-                )
-        may_run = self.allowed.actions.get(label, set())
-        declared = {name for _, name, _ in model_admin._get_base_actions()}
-        if unknown := may_run - declared:
-            self.wrong.append(f"{label} has no action {sorted(unknown)}")
-        if may_view and (offered := offered_actions(changelist)) != may_run:
-            self.wrong.append(f"{label} offers {sorted(offered)}, expected {sorted(may_run)}")
-        for action in sorted(declared - may_run):
-            response = self.client.post(
-                urls["changelist"], {"action": action, helpers.ACTION_CHECKBOX_NAME: [row.pk]}
-            )
-            if not may_view:
-                self.refused(response, f"POST {action} on {label}")
-            elif action_ran(response):
-                self.wrong.append(f"{action} on {label} ran")
-        if rows(model) != before or AuditEvent.objects.count() != audited:
-            self.wrong.append(f"refused requests changed {label}")
+    def writes_refused(self, label: str, model_admin, row, urls: dict[str, str]) -> None:
+        self.refused(self.client.post(urls["add"], {}), f"POST {label} add")
+        self.refused(self.client.post(urls["change"], {}), f"POST {label} change")
+        self.refused(self.client.post(urls["delete"], {"post": "yes"}), f"POST {label} delete")
+        if model_admin.list_editable:  # the list's own edit form: nothing to check but the rows after
+            edited = {f"form-0-{name}": "X" for name in model_admin.list_editable}
+            management = {"_save": "Save", "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1"}
+            self.client.post(urls["changelist"], {**management, "form-0-id": row.pk, **edited})
 
-        for action in sorted(may_run & declared):
-            # Every one asks for confirmation first, or (a connection test) answers at once.
-            response = self.client.post(
-                urls["changelist"], {"action": action, helpers.ACTION_CHECKBOX_NAME: [row.pk]}
-            )
-            if not action_ran(response):
-                self.wrong.append(f"{action} on {label} did not run: {response.status_code}")
-        if may_edit:
-            self.edit(model, row, urls)
+    def action_post(self, urls: dict[str, str], action: str, row):
+        data = {"action": action, helpers.ACTION_CHECKBOX_NAME: [row.pk]}
+        return self.client.post(urls["changelist"], data)
 
     def edit(self, model, row, urls: dict[str, str]) -> None:
         """Save the row unchanged, delete it, add it again: each answered with the redirect of success."""
