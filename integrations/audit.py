@@ -7,6 +7,7 @@ from django.db import models
 
 from integrations.fields import EncryptedJSONField
 from integrations.models import AuditEvent
+from portal.pci import redact
 
 # Kept by Django itself on every save: not what anyone changed.
 BOOKKEEPING_FIELDS = frozenset({"id", "created_at", "updated_at"})
@@ -49,7 +50,7 @@ def audit_record_edit(
 ) -> AuditEvent:
     """An add (no `before`), change or delete (no `after`) made by hand, as `<model>.<verb>` with the
     fields it changed and their values before and after. An encrypted field is named in `changed` when
-    it changed; its values are never written."""
+    it changed; its values are never written, nor are secret-named keys or card numbers in the others."""
     subject = after if after is not None else before
     old, new = _stored_values(before), _stored_values(after)
     changed = [name for name in (new or old) if old.get(name) != new.get(name)]
@@ -61,7 +62,7 @@ def audit_record_edit(
         actor=actor,
         data={
             "changed": changed,
-            "before": {name: old[name] for name in shown if before is not None},
-            "after": {name: new[name] for name in shown if after is not None},
+            "before": redact({name: old[name] for name in shown if before is not None}),
+            "after": redact({name: new[name] for name in shown if after is not None}),
         },
     )

@@ -45,7 +45,9 @@ def root(client):
 
 
 def recorded(model, verb: str, pk) -> AuditEvent:
-    return AuditEvent.objects.get(action=f"{model._meta.model_name}.{verb}", subject_id=str(pk))
+    """The latest event of this edit of this row."""
+    events = AuditEvent.objects.filter(action=f"{model._meta.model_name}.{verb}", subject_id=str(pk))
+    return events.latest("pk")
 
 
 @pytest.mark.parametrize(("model", "name", "value"), EDITS, ids=lambda value: getattr(value, "__name__", ""))
@@ -84,10 +86,16 @@ def test_credentials_are_named_when_changed_never_written(root):
     root.post(url, {**data, "credentials_update": '{"username": "new-user", "password": "s3cret-pw-9"}'})
     event = recorded(Connection, "change", connection.pk)
     assert event.data == {"changed": ["credentials"], "before": {}, "after": {}}
+    # A secret put where it does not belong, in the options, is not copied to the trail either.
+    root.post(url, {**data, "options": '{"timeout": 5, "api_password": "opt-s3cret"}'})
+    assert recorded(Connection, "change", connection.pk).data["after"]["options"] == {
+        "timeout": 5,
+        "api_password": "[redacted]",
+    }
     root.post(admin_url(Connection, "delete", connection.pk), {"post": "yes"})
     trail = json.dumps(list(AuditEvent.objects.values("data")))
     assert "credentials" in trail
-    for secret in ("s3cret-pw-9", "new-user", "demo-password"):
+    for secret in ("s3cret-pw-9", "new-user", "demo-password", "opt-s3cret"):
         assert secret not in trail
 
 
