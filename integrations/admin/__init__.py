@@ -21,7 +21,7 @@ from integrations.models import (
     SyncCursor,
     WebhookEvent,
 )
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 
 
 class ConnectionForm(forms.ModelForm):
@@ -59,7 +59,7 @@ class ConnectionForm(forms.ModelForm):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ConnectionCheckAdminMixin, admin.ModelAdmin):
+class ConnectionAdmin(AuditedAdminMixin, ConnectionCheckAdminMixin, admin.ModelAdmin):
     form = ConnectionForm
     list_display = [
         "name",
@@ -175,7 +175,7 @@ class SyncCursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StatusMapping)
-class StatusMappingAdmin(admin.ModelAdmin):
+class StatusMappingAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["erp", "paytrace_status", "erp_status", "action", "reopen_invoice", "updated_at"]
     list_filter = ["erp", "action"]
     search_fields = ["paytrace_status", "erp_status"]
@@ -183,14 +183,14 @@ class StatusMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentMethodMapping)
-class PaymentMethodMappingAdmin(admin.ModelAdmin):
+class PaymentMethodMappingAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["erp", "payment_method", "card_brand", "erp_payment_code", "bank_code", "updated_at"]
     list_filter = ["erp", "payment_method"]
     search_fields = ["erp_payment_code", "card_brand", "bank_code"]
 
 
 @admin.register(GLAccountRule)
-class GLAccountRuleAdmin(admin.ModelAdmin):
+class GLAccountRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "erp",
         "purpose",
@@ -206,7 +206,7 @@ class GLAccountRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(CurrencyRate)
-class CurrencyRateAdmin(admin.ModelAdmin):
+class CurrencyRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["from_currency", "to_currency", "rate", "valid_from"]
     list_filter = ["from_currency", "to_currency"]
     search_fields = ["from_currency", "to_currency"]
@@ -214,7 +214,7 @@ class CurrencyRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(FieldDefault)
-class FieldDefaultAdmin(admin.ModelAdmin):
+class FieldDefaultAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["erp", "document_type", "field", "value", "updated_at"]
     list_filter = ["erp", "document_type"]
     search_fields = ["field", "value"]
