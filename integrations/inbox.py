@@ -22,6 +22,7 @@ from integrations.retry import backoff_next_attempt_at
 from integrations.selectors import connection_active_get
 from payments.webhooks import batch_settled_event_handle, chargeback_event_handle
 from portal.lifecycle import status_transition
+from portal.pci import card_numbers_mask
 
 MAX_ATTEMPTS = 8
 CLAIM_BATCH = 100
@@ -127,7 +128,7 @@ def webhook_event_process(*, event_pk: int, client: PayTraceClient | None = None
 
 
 def _event_failed(*, event: WebhookEvent, attempt: int, error: Exception) -> None:
-    message = f"{type(error).__name__}: {error}"
+    message = card_numbers_mask(f"{type(error).__name__}: {error}")
     expected = isinstance(error, PayTraceError | EventNotFound | KeyError)
     if attempt >= MAX_ATTEMPTS:
         status_transition(

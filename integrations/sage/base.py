@@ -5,10 +5,12 @@ All other code talks to Sage X3, Sage 300 and Sage Pro through `ErpConnector`; n
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from portal.pci import redact
 
 
 class ErpError(Exception):
@@ -37,8 +39,23 @@ class ErpPermanentError(ErpError):
     """Retrying the same request cannot succeed: validation, unknown account, customer or item."""
 
 
+class ReadFromErp:
+    """What a connector reads from an ERP is masked as the value is made: every text field has its card
+    numbers masked and the raw record is redacted, so no connector can hand a card number on, whatever
+    finance typed into a customer's name or address. The ERP's own keys (`identifiers`) stay as they are:
+    masking one could make two records one."""
+
+    identifiers: ClassVar[frozenset[str]] = frozenset()
+
+    def __post_init__(self) -> None:
+        for item in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, item.name)
+            if item.name not in self.identifiers and isinstance(value, str | dict | list):
+                object.__setattr__(self, item.name, redact(value))
+
+
 @dataclass(frozen=True)
-class Address:
+class Address(ReadFromErp):
     line1: str = ""
     line2: str = ""
     city: str = ""
@@ -61,7 +78,9 @@ class CustomerData:
 
 
 @dataclass(frozen=True)
-class ErpCustomer:
+class ErpCustomer(ReadFromErp):
+    identifiers = frozenset({"number"})
+
     number: str
     name: str
     email: str = ""
@@ -73,7 +92,9 @@ class ErpCustomer:
 
 
 @dataclass(frozen=True)
-class ErpInvoice:
+class ErpInvoice(ReadFromErp):
+    identifiers = frozenset({"number", "customer_number"})
+
     number: str
     customer_number: str
     currency: str
