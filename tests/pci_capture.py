@@ -1,8 +1,10 @@
 """Session-wide capture of everything written to the database and to the logs, for the PCI scan.
 
 Every database connection (the test thread's and the live server's) gets an execute wrapper that keeps
-the parameters of INSERT and UPDATE statements; a root log handler keeps every record's raw message.
-`tests/test_pci_scan.py` runs last and scans both, plus a pg_dump of the test database.
+the parameters of INSERT and UPDATE statements. Every log handler, whoever configured it (Django's
+settings, a library, pytest), has what it emits kept: `logging.Handler.handle` is wrapped, so a record is
+kept after the handler's own filters ran, as it is written. `tests/test_pci_scan.py` runs last and scans
+both, plus a pg_dump of the test database.
 """
 
 import logging
@@ -14,6 +16,7 @@ from django.db.backends.signals import connection_created
 WRITTEN_VALUES: list[str] = []
 LOG_LINES: list[str] = []
 _lock = threading.Lock()
+_handle = logging.Handler.handle
 
 
 def _flatten(params: Any) -> list[str]:
@@ -42,13 +45,15 @@ def _on_connection_created(sender, connection, **kwargs) -> None:
         connection.execute_wrappers.append(_capture_writes)
 
 
-class _RawLogCapture(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
+def _handle_captured(self: logging.Handler, record: logging.LogRecord) -> bool:
+    emitted = _handle(self, record)
+    if emitted:
         text = record.getMessage()
         if record.exc_info:
-            text += logging.Formatter().formatException(record.exc_info)
+            text += record.exc_text or logging.Formatter().formatException(record.exc_info)
         with _lock:
-            LOG_LINES.append(text)
+            LOG_LINES.append(text + (record.stack_info or ""))
+    return emitted
 
 
 def install() -> None:
@@ -57,5 +62,4 @@ def install() -> None:
 
     for connection in connections.all(initialized_only=True):
         _on_connection_created(None, connection)
-    handler = _RawLogCapture(level=logging.DEBUG)
-    logging.getLogger().addHandler(handler)
+    logging.Handler.handle = _handle_captured

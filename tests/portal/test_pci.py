@@ -175,8 +175,12 @@ def _json(payload) -> tuple[dict, bytes]:
 
 def test_json_payload_redact_leaves_an_ordinary_event_alone_without_copying_it():
     payload, body = _json(
-        {"id": "evt_1", "type": "transaction.success", "created": "2026-11-22T10:00:00Z",
-         "data": {"transactionId": "123456789", "amount": 42.5}}  # fmt: skip
+        {
+            "id": "evt_1",
+            "type": "transaction.success",
+            "created": "2026-11-22T10:00:00Z",
+            "data": {"transactionId": "123456789", "amount": 42.5},
+        }
     )
     assert json_payload_redact(payload=payload, body=body) is payload
 
