@@ -7,6 +7,7 @@ kept after the handler's own filters ran, as it is written. `tests/test_pci_scan
 both, plus a pg_dump of the test database.
 """
 
+import json
 import logging
 import threading
 from typing import Any
@@ -29,6 +30,9 @@ def _flatten(params: Any) -> list[str]:
         for item in params:
             out.extend(_flatten(item))
         return out
+    if hasattr(params, "obj"):
+        # A JSONField's value reaches psycopg as a Jsonb wrapper, whose str() cuts the content short.
+        return [json.dumps(params.obj, default=str)]
     return [str(params)]
 
 
