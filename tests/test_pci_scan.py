@@ -31,7 +31,7 @@ from payments.models import Order, Transaction
 from portal.pci import card_numbers_find, card_numbers_mask
 from tests import pci_capture
 from tests.factories import ConnectionFactory, UserFactory
-from tests.integrations.paytrace_helpers import signed
+from tests.integrations.paytrace_helpers import signed, webhook_deliver
 from tests.integrations.test_paytrace_webhook import _wsgi_post
 
 ATTACK = (
@@ -225,9 +225,7 @@ def planted(client, monkeypatch):
         options={"company": "SAMLTD", "timeout": 2},
     )
 
-    body, header = signed(_webhook_body("evt_pci"))
-    agent = {"HTTP_USER_AGENT": f"agent {ATTACK[1]}", "HTTP_PAYTRACE_SIGNATURE": header}
-    response = client.post(reverse("paytrace-webhook"), data=body, content_type="application/json", **agent)
+    response, body = webhook_deliver(client, _webhook_body("evt_pci"), HTTP_USER_AGENT=f"agent {ATTACK[1]}")
     assert response.status_code == 202
     assert _wsgi_post(*signed(_webhook_body("evt_pci_fast_path")))[0] == "202 Accepted"
     inbox.webhook_events_drain(time_budget_seconds=20)
