@@ -14,14 +14,16 @@ from portal.pci import redact
 
 
 class ErpError(Exception):
-    """An ERP refused or failed a call. `code` and `message` are the ERP's own."""
+    """An ERP refused or failed a call. `code` and `message` are the ERP's own, with card numbers masked
+    (and `raw` redacted) as the error is made: an ERP may echo what finance typed."""
 
     def __init__(self, message: str, *, code: str = "", http_status: int | None = None, raw: Any = None):
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.code = code
         self.http_status = http_status
-        self.raw = raw
+        self.raw = redact(raw)
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}" if self.code else self.message

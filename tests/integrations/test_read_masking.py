@@ -1,11 +1,14 @@
-"""Text read from any ERP has its card numbers masked as the connector builds its value; keys stay."""
+"""Text read from PayTrace or any ERP has its card numbers masked as the value or error carrying it is made;
+keys stay as they are."""
 
 import json
 from decimal import Decimal
 
 import pytest
 
-from integrations.sage.base import Address, ErpCustomer, ErpInvoice
+from integrations.paytrace.errors import PayTraceValidationError
+from integrations.paytrace.types import CustomerResult, TransactionResult
+from integrations.sage.base import Address, ErpCustomer, ErpInvoice, ErpPermanentError
 from integrations.sage.sage300 import payloads as sage300
 from integrations.sage.sagepro import contract as sagepro
 from integrations.sage.x3.connector import X3Connector
@@ -74,3 +77,24 @@ def test_erp_keys_are_never_masked():
         "5454545454545454",
     )
     assert invoice.amount == Decimal("4111111111111111")  # amounts stay numbers
+
+
+def test_an_erp_error_echoing_card_data_is_masked():
+    error = ErpPermanentError(
+        f"Comments invalid: {NOTE}", code="RecordInvalid", raw={"echo": PHONE, "csc": "999"}
+    )
+    assert str(error) == "[RecordInvalid] Comments invalid: card ************5454 exp 12 30"
+    assert error.args == ("Comments invalid: card ************5454 exp 12 30",)
+    assert error.raw == {"echo": "+* ************1111", "csc": "[redacted]"}
+
+
+def test_paytrace_errors_and_results_mask_their_texts():
+    error = PayTraceValidationError(f"Declined {PHONE}", errors={"35": [f"Bad card {NOTE}"]})
+    assert str(error) == "Declined +* ************1111 (35: Bad card card ************5454 exp 12 30)"
+    answer = {"response_code": 101, "transaction_id": 1, "status_message": NOTE, "approval_message": PHONE}
+    result = TransactionResult.from_body(answer)
+    assert (result.status_message, result.approval_message) == (
+        "card ************5454 exp 12 30",
+        "+* ************1111",
+    )
+    assert CustomerResult.from_body(answer).status_message == "card ************5454 exp 12 30"
