@@ -27,13 +27,18 @@ MIN_DIGITS, MAX_DIGITS = 13, 19
 # Past this many digits a group is masked whole (but its last four): trying every window would cost more
 # than it could protect, and nearly every digit of such a run lies in some Luhn-valid window anyway.
 LONG_GROUP_DIGITS = 100
-# Any whitespace, the hyphen and the Unicode dashes and minus sign; at most three between two digits.
-_SEPARATOR = r"[\s\-\u2010-\u2015\u2212]"
+# Any whitespace, the hyphen, the Unicode dashes and minus sign, and a space or dash as a URL writes it
+# (`+`, `%20`, `%2D`: an admin search for a card number reaches the access log as `q=4111+1111+...`);
+# at most three between two digits.
+_URL_SEPARATOR = r"%(?:20|2[dD]|09)"
+_SEPARATOR = rf"(?:[\s\-\u2010-\u2015\u2212+]|{_URL_SEPARATOR})"
 _GROUP = re.compile(rf"(?:\d{_SEPARATOR}{{0,3}}){{{MIN_DIGITS - 1},}}\d")
+# A group's digits, the digits of its URL-encoded separators left out.
+_GROUP_DIGIT = re.compile(rf"{_URL_SEPARATOR}|(\d)")
 # For a quick look at raw ASCII bytes (`json_payload_redact`): digits to "0", separators to " ", all else to
 # "x". With the separators then removed, a digit group of 13 becomes 13 zeros in a row.
 _BYTES_CLASSES = bytes(
-    ord("0") if chr(byte).isdigit() else ord(" ") if chr(byte) in " \t\n\r\x0b\x0c-" else ord("x")
+    ord("0") if chr(byte).isdigit() else ord(" ") if chr(byte) in " \t\n\r\x0b\x0c-+%" else ord("x")
     for byte in range(256)
 )
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
@@ -97,10 +102,17 @@ def _inside_digest(text: str, start: int, end: int) -> bool:
     return not (left > 0 and text[left - 1].isalnum()) and not (right < len(text) and text[right].isalnum())
 
 
-def _group_cards(text: str, match: re.Match) -> tuple[str, list[tuple[int, int]]] | None:
+def _group_digits(group: str) -> list[int]:
+    """Where the group's digits are (the digits of a `%20` are not the number's)."""
+    return [match.start() for match in _GROUP_DIGIT.finditer(group) if match.group(1)]
+
+
+def _group_cards(
+    text: str, match: re.Match, positions: list[int]
+) -> tuple[str, list[tuple[int, int]]] | None:
     """The group's digits and the cards found in it, as [start, end) digit indexes; None when none."""
     group = match.group()
-    digits = "".join(char for char in group if char.isdecimal())
+    digits = "".join(group[position] for position in positions)
     if len(digits) > LONG_GROUP_DIGITS:
         return digits, [(0, len(digits))]
     if len(digits) == len(group) and _inside_digest(text, match.start(), match.end()):
@@ -108,12 +120,10 @@ def _group_cards(text: str, match: re.Match) -> tuple[str, list[tuple[int, int]]
     windows = _luhn_windows([int(digit) for digit in digits])
     if not windows:
         return None
-    edges, index = {0, len(digits)}, 0
-    for char in group:
-        if char.isdecimal():
-            index += 1
-        else:
-            edges.add(index)
+    # Where the group's own spaces and dashes split it.
+    edges = {0, len(digits)} | {
+        index for index in range(1, len(positions)) if positions[index] != positions[index - 1] + 1
+    }
     return digits, _cards_chosen(windows, chunk_edges=edges)
 
 
@@ -121,32 +131,29 @@ def card_numbers_find(text: str) -> list[str]:
     """The card numbers in `text`, digits only (a very long group counts as one)."""
     found = []
     for match in _GROUP.finditer(text):
-        cards = _group_cards(text, match)
+        cards = _group_cards(text, match, _group_digits(match.group()))
         if cards is not None:
             digits, windows = cards
             found.extend(digits[start:end] for start, end in windows)
     return found
 
 
-_DIGIT = re.compile(r"\d")
-
-
 def _group_masked(text: str, match: re.Match) -> str:
     """Each card as one run, its own separators dropped (`************1111`); every other digit of the
     group masked, separators kept."""
-    cards = _group_cards(text, match)
+    positions = _group_digits(match.group())
+    cards = _group_cards(text, match, positions)
     if cards is None:
         return match.group()
     digits, windows = cards
-    group = match.group()
-    positions = [index for index, char in enumerate(group) if char.isdecimal()]
-    out, cursor = [], 0
-    for start, end in windows:
-        out.append(_DIGIT.sub(MASK, group[cursor : positions[start]]))
-        out.append(MASK * (end - start - 4) + digits[end - 4 : end])
-        cursor = positions[end - 1] + 1
-    out.append(_DIGIT.sub(MASK, group[cursor:]))
-    return "".join(out)
+    chars = list(match.group())
+    inside = {index for start, end in windows for index in range(start, end)}
+    for index, position in enumerate(positions):
+        if index not in inside:
+            chars[position] = MASK
+    for start, end in reversed(windows):
+        chars[positions[start] : positions[end - 1] + 1] = [MASK * (end - start - 4) + digits[end - 4 : end]]
+    return "".join(chars)
 
 
 def card_numbers_mask(text: str) -> str:

@@ -40,6 +40,10 @@ ATTACK_CASES = [
     ("4111\u20131111\u20131111\u20131111", "************1111", VISA),
     ("4111  1111\n1111\t1111", "************1111", VISA),
     ("ref x4111111111111111y", "ref x************1111y", VISA),
+    # As a URL carries them: an admin search reaches the access log as q=4111+1111+...
+    ("/admin/?q=4111+1111+1111+1111", "/admin/?q=************1111", VISA),
+    ("?x=5454%205454%205454%205454&y=1", "?x=************5454&y=1", MASTERCARD),
+    ("?x=4111%2D1111%2d1111-1111+12%2F29", "?x=************1111+**%2F29", VISA),
 ]
 
 
@@ -192,6 +196,7 @@ def test_json_payload_redact_leaves_an_ordinary_event_alone_without_copying_it()
         ({"data": {"card": 4111111111111111}}, None),
         ({"data": {"csc": "999"}}, None),
         ({"data": {"note": "card"}}, b'{"data": {"note": "4111\\u0020111111111111"}}'),
+        ({"data": {"url": "/x?q=4111%201111%201111%201111"}}, None),
         ({"data": {"note": "card"}}, '{"data": {"note": "4111\u20131111\u20131111\u20131111"}}'.encode()),
     ],
 )
