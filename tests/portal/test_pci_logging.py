@@ -68,9 +68,13 @@ def test_any_logger_its_arguments_and_its_exception_are_masked(outputs):
         raise ValueError(f"declined {CARD} 123")
     except ValueError:
         logging.getLogger("paysage.anything.at.all").exception("charging %s", "+1 4111 1111 1111 1111")
+    # gunicorn's access log: a format of named atoms and one dict of them.
+    logging.getLogger("gunicorn.access").info('"%(r)s" %(s)s', {"r": "GET /?q=4111+1111+1111+1111", "s": 200})
     written = outputs[_configured("console")].getvalue()
     assert f"charging +* {MASKED}" in written and f"ValueError: declined {MASKED} ***" in written
+    assert f'"GET /?q={MASKED}" 200' in written
     assert all("1111 1111" not in buffer.getvalue() for buffer in outputs.values())
+    assert all("1111+1111" not in buffer.getvalue() for buffer in outputs.values())
 
 
 def test_every_configured_handler_masks_a_record_made_without_the_factory():
