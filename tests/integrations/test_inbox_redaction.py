@@ -13,7 +13,7 @@ from integrations.cursors import sync_cursor_claim, sync_cursor_release
 from integrations.models import SyncCursor, WebhookEvent
 from integrations.paytrace.errors import PayTraceError
 from portal.pci import card_numbers_find
-from tests.factories import ConnectionFactory, WebhookEventFactory
+from tests.factories import ConnectionFactory, TransactionFactory, WebhookEventFactory
 from tests.integrations.paytrace_helpers import event, webhook_deliver
 from tests.pci_capture import writes_not_captured
 
@@ -101,19 +101,31 @@ def test_a_sync_error_carrying_a_card_number_is_stored_masked():
     assert SyncCursor.objects.get().last_error == "ValueError: bad ************1111"
 
 
-def test_events_stored_before_the_redaction_are_redacted_by_the_migration():
-    migration = importlib.import_module("integrations.migrations.0005_webhookevent_body_sha256_redacted")
+def test_rows_stored_before_masking_are_masked_by_the_migration():
+    migration = importlib.import_module("integrations.migrations.0006_stored_card_numbers_masked")
     with writes_not_captured():
-        old = WebhookEventFactory(
+        event = WebhookEventFactory(
             payload={"data": {"transactionId": "1", "csc": "999", "note": "4111 1111 1111 1111"}},
             headers={"User-Agent": "4111111111111111"},
             last_error="KeyError: 5454545454545454",
         )
+        sale = TransactionFactory(
+            description="card 5454 5454 5454 5454 exp 12 30",
+            raw={"credit_card": {"number": "4111111111111111"}},
+        )
     untouched = WebhookEventFactory(payload={"data": {"transactionId": "2"}})
     before = untouched.updated_at
-    migration.stored_events_redact(apps, None)
-    old.refresh_from_db()
+    migration.stored_card_numbers_mask(apps, None)
+    event.refresh_from_db()
+    sale.refresh_from_db()
     untouched.refresh_from_db()
-    assert old.payload == {"data": {"transactionId": "1", "csc": "[redacted]", "note": "************1111"}}
-    assert (old.headers, old.last_error) == ({"User-Agent": "************1111"}, "KeyError: ************5454")
+    assert event.payload == {"data": {"transactionId": "1", "csc": "[redacted]", "note": "************1111"}}
+    assert (event.headers, event.last_error) == (
+        {"User-Agent": "************1111"},
+        "KeyError: ************5454",
+    )
+    assert (sale.description, sale.raw) == (
+        "card ************5454 exp 12 30",
+        {"credit_card": {"number": "[redacted]"}},
+    )
     assert untouched.updated_at == before

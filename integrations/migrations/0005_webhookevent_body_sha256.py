@@ -3,23 +3,6 @@
 import django.core.serializers.json
 from django.db import migrations, models
 
-from portal.pci import card_numbers_mask, redact
-
-
-def stored_events_redact(apps, schema_editor):
-    """Events stored before this migration kept the body as received: redact them in place."""
-    WebhookEvent = apps.get_model("integrations", "WebhookEvent")
-    changed = []
-    for event in WebhookEvent.objects.only("payload", "headers", "last_error").iterator(chunk_size=500):
-        payload, headers, last_error = redact(event.payload), redact(event.headers), card_numbers_mask(event.last_error)
-        if (payload, headers, last_error) != (event.payload, event.headers, event.last_error):
-            event.payload, event.headers, event.last_error = payload, headers, last_error
-            changed.append(event)
-        if len(changed) >= 500:
-            WebhookEvent.objects.bulk_update(changed, ["payload", "headers", "last_error"])
-            changed = []
-    WebhookEvent.objects.bulk_update(changed, ["payload", "headers", "last_error"])
-
 
 class Migration(migrations.Migration):
 
@@ -43,5 +26,4 @@ class Migration(migrations.Migration):
             model_name='webhookevent',
             constraint=models.CheckConstraint(condition=models.Q(('body_sha256', ''), ('body_sha256__regex', '^[0-9a-f]{64}$'), _connector='OR'), name='webhookevent_body_sha256_hex'),
         ),
-        migrations.RunPython(stored_events_redact, migrations.RunPython.noop, elidable=True),
     ]
