@@ -2,16 +2,16 @@
 
 What counts as a card number: any 13 to 19 consecutive digits of a *digit group* that pass Luhn and do not
 start with 0 (no payment card number does). A digit group is a run of digits that may be split by up to
-three spaces or dashes between any two digits, so `4111 1111 1111 1111`, `4111-1111-1111-1111`, a number
-glued to other digits (`994111111111111111`) or followed by its security code (`4111111111111111 123`) are
-all found: every window of the group is tried, not only the whole group.
+three spaces or dashes between any two digits (`+`, `%20` and `%2D`, as URLs write them, count too), so
+`4111 1111 1111 1111`, `4111-1111-1111-1111`, `q=4111+1111+1111+1111`, a number glued to other digits
+(`994111111111111111`) or followed by its security code (`4111111111111111 123`) are all found: every
+window of the group is tried, not only the whole group.
 
 The trade-off is deliberate, PCI wins over false positives. Of random digit groups that are not cards, about
 1 in 10 of 13 digits is masked, 1 in 4 of 14, 2 in 3 of 16 and nearly all of 19 or more: long numeric order
-ids, tracking numbers and dates run together get masked. Digits
-run into a hex digest of 32 characters or more are part of the digest, not a card (SHA-256 hashes and
-signatures are stored and shown as they are); amounts, dates and times stay as they are because their
-dots, slashes and colons end a group.
+ids, tracking numbers and dates run together get masked. Amounts, dates and times stay as they are: their
+dots, slashes and colons end a group. Digits run into a hex digest of 32 characters or more are part of the
+digest, not a card (SHA-256 hashes and signatures are stored and shown as they are).
 
 In a group that holds a card, every digit is masked but the last four of each card found: the digits
 around it are as likely to be its security code or expiry date as anything else."""
@@ -264,10 +264,10 @@ def log_record_mask(record: logging.LogRecord) -> None:
     masked = card_numbers_mask(message)
     if masked != message:
         record.msg, record.args = masked, None
-    if record.exc_info and record.exc_info[1] is not None:
-        record.exc_text = card_numbers_mask(logging.Formatter().formatException(record.exc_info))
-    elif record.exc_text:
+    if record.exc_text:  # already formatted (by a handler, or masked by the record factory)
         record.exc_text = card_numbers_mask(record.exc_text)
+    elif record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = card_numbers_mask(logging.Formatter().formatException(record.exc_info))
     if record.stack_info:
         record.stack_info = card_numbers_mask(record.stack_info)
 
