@@ -13,7 +13,7 @@ def pytest_collection_modifyitems(session, config, items):
     # defines (it plants before it scans), whatever order pytest-django gave the database tests.
     scan = [item for item in items if item.get_closest_marker("pci_scan") is not None]
     rest = [item for item in items if item.get_closest_marker("pci_scan") is None]
-    items[:] = rest + sorted(scan, key=lambda item: item.reportinfo()[1] or 0)
+    items[:] = rest + sorted(scan, key=lambda item: (str(item.path), item.reportinfo()[1] or 0))
 
 
 @pytest.fixture
