@@ -1,7 +1,8 @@
 """The signed webhook intake: verify, validate, store. Nothing is processed inside the request.
 
 `PayTrace-Signature: t=<unix seconds>,v1=<hex>` with v1 = HMAC-SHA256(secret, "<t>.<raw body>"),
-300 s tolerance. The inbox row is the queue: one INSERT ... ON CONFLICT DO NOTHING per event."""
+300 s tolerance. The inbox row is the queue: one INSERT ... ON CONFLICT DO NOTHING per event. What it stores
+is redacted first (`webhook_event_redact`): never the body as received, only its SHA-256."""
 
 import functools
 import hashlib
@@ -23,6 +24,7 @@ from integrations.models import System, WebhookEvent
 from integrations.paytrace.events import EVENT_TYPES
 from portal.json_input import JsonInputError, json_input_parse
 from portal.lifecycle import status_transition
+from portal.pci import json_payload_redact, redact
 from portal.queue import task_enqueue
 
 SIGNATURE_HEADER = "PayTrace-Signature"
@@ -123,7 +125,7 @@ def _json_param(value: Any) -> Any:
 def _insert_sql() -> str:
     quote = connection.ops.quote_name
     columns = (
-        "source", "event_id", "event_type", "status", "payload", "headers", "remote_addr",
+        "source", "event_id", "event_type", "status", "payload", "body_sha256", "headers", "remote_addr",
         "delivery_count", "attempt_count", "last_error", "created_at", "updated_at",
     )  # fmt: skip
     # Only quoted identifiers from our own model are interpolated; every value is a parameter.
@@ -136,14 +138,38 @@ def _insert_sql() -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({values}) {conflict}"  # noqa: S608
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    """What the inbox keeps of a delivery."""
+
+    event_id: str
+    payload: dict[str, Any]
+    body_sha256: str
+    headers: dict[str, str]
+
+
+def webhook_event_redact(*, payload: dict[str, Any], body: bytes, headers: Mapping[str, str]) -> StoredEvent:
+    """Card-number-shaped values masked and card and bank secrets (csc, account and routing numbers...)
+    replaced, in the payload, its id and the kept headers. Processing needs none of them: the event is a
+    hint, and the transaction is read again from PayTrace by its id."""
+    stored = json_payload_redact(payload=payload, body=body)
+    return StoredEvent(
+        event_id=stored["id"],
+        payload=stored,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        headers=redact({name: headers[name] for name in KEPT_HEADERS if name in headers}),
+    )
+
+
 def webhook_event_receive(
-    *, payload: dict[str, Any], headers: dict[str, str], remote_addr: str | None
+    *, payload: dict[str, Any], body: bytes, headers: Mapping[str, str], remote_addr: str | None
 ) -> Receipt:
     now = timezone.now()
-    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+    event = webhook_event_redact(payload=payload, body=body, headers=headers)
     params = [
-        System.PAYTRACE, payload["id"], payload["type"], WebhookEvent.Status.PENDING,
-        _json_param(payload), _json_param(kept), remote_addr, 1, 0, "", now, now,
+        System.PAYTRACE, event.event_id, payload["type"], WebhookEvent.Status.PENDING,
+        _json_param(event.payload), event.body_sha256, _json_param(event.headers), remote_addr,
+        1, 0, "", now, now,
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(), params)
@@ -151,7 +177,7 @@ def webhook_event_receive(
     if row is not None:
         inbox_drain_wake()
         return Receipt(event_pk=row[0], accepted=True)
-    return _redelivery(event_id=payload["id"])
+    return _redelivery(event_id=event.event_id)
 
 
 def _redelivery(*, event_id: str) -> Receipt:
@@ -201,7 +227,7 @@ def webhook_intake(*, body: bytes, headers: Mapping[str, str], remote_addr: str 
         payload = webhook_payload_parse(body)
     except PayloadError as exc:
         return _error(400, "invalid_payload", exc.message, **({"field": exc.field} if exc.field else {}))
-    receipt = webhook_event_receive(payload=payload, headers=headers, remote_addr=remote_addr)
+    receipt = webhook_event_receive(payload=payload, body=body, headers=headers, remote_addr=remote_addr)
     if receipt.accepted:
         return IntakeAnswer(status=202, body={"id": payload["id"], "status": "accepted"})
     return IntakeAnswer(status=200, body={"id": payload["id"], "status": "already_processed"})
