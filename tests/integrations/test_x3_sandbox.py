@@ -87,9 +87,9 @@ def test_soap_read_returns_result_xml_with_groups_tables_and_adxtec(x3_url):
     response = _soap(x3_url, "read", {"publicName": "BPC", "objectKeys": [("BPCNUM", "C1006")]})
     result = soap_result_parse(response.text)
     assert result.ok
-    assert result.result_xml.startswith("<RESULT>")
+    assert result.result_xml.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<RESULT>')
     obj = result.obj()
-    assert obj.groups["BPRC_1"]["BPRNAM"] == ["Fjord Design Studio"]
+    assert obj.groups["BPRC_1"]["BPRNAM"] == ["Fjord Design Studio", ""]  # a LST of dimension 2
     assert obj.groups["BPRC_1"]["CUR"] == "CAD"
     assert obj.tables["BPAC_1"][0]["CTY"] == "Vancouver"
     assert "WW_MODSTAMP" in obj.groups["ADXTEC"]
