@@ -33,7 +33,7 @@ def _customer_fields(param: Param) -> dict[str, object]:
         raise X3Refusal(f"BPCSTA : Invalid value {status}")
     return {
         "bpcnam": param.text("BPRC_1", "BPRNAM")[:70],
-        "bcgcod": param.text("BPC0_1", "BCGCOD"),
+        "bcgcod": param.text("BPC0_1", "BCGCOD")[:10],
         "bpcsta": int(status),
         "cur": param.text("BPRC_1", "CUR") or "USD",
         "addlig1": (lines[0] if lines else "")[:50],

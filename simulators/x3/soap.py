@@ -72,8 +72,8 @@ def _text(element: Element | None) -> str:
 
 
 def _dereferenced(element: Element, body: Element) -> Element:
-    """An RPC/encoded client (Axis, .NET) may send array items as `href` to a `multiRef` elsewhere in
-    the body, as X3 itself answers: follow it."""
+    """An RPC/encoded client (Axis, .NET) may send a part or an array item as an `href` to a `multiRef`
+    elsewhere in the Body, as X3 itself answers: follow it."""
     reference = element.get("href", "")
     if not reference.startswith("#"):
         return element
@@ -89,7 +89,7 @@ def soap_call_read(body: bytes) -> SoapCall:
     if envelope_body is None or len(envelope_body) == 0:
         raise SoapRequestError("no SOAP Body")
     call = envelope_body[0]
-    parts = {_local(child.tag): child for child in call}
+    parts = {_local(child.tag): _dereferenced(child, envelope_body) for child in call}
     context = {_local(item.tag): _text(item) for item in parts.get("callContext", [])}
     keys = []
     for item in parts.get("objectKeys", []):
