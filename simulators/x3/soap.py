@@ -27,7 +27,13 @@ SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD = "http://www.w3.org/2001/XMLSchema"
 WSS = "http://www.adonix.com/WSS"
-_DECLARED = {"xmlns:soapenv": SOAP_ENV, "xmlns:xsd": XSD, "xmlns:xsi": XSI, "xmlns:soapenc": SOAP_ENC}
+_DECLARED = {
+    "xmlns:soapenv": SOAP_ENV,
+    "xmlns:xsd": XSD,
+    "xmlns:xsi": XSI,
+    "xmlns:soapenc": SOAP_ENC,
+    "xmlns:wss": WSS,
+}
 
 # The twelve operations of the WSDL (wsdl_interface.json, "operations").
 WSDL_OPERATIONS = frozenset(
@@ -150,7 +156,7 @@ def _technical_infos(parent: Element, *, total_ms: float) -> None:
 
 
 def _envelope() -> tuple[Element, Element]:
-    envelope = Element("soapenv:Envelope", {**_DECLARED, "xmlns:wss": WSS})
+    envelope = Element("soapenv:Envelope", _DECLARED)
     return envelope, SubElement(envelope, "soapenv:Body")
 
 

@@ -46,8 +46,8 @@ from simulators.x3.where import WhereError, key_q, where_q
 
 _RESOURCE = re.compile(r"^(?P<cls>[A-Z0-9_]+)(?:\('(?P<key>(?:[^']|'')*)'\))?$")
 _DECIMAL_MARK = "\u0000dec:"
-DEFAULT_COUNT = 20
-MAX_COUNT = 200
+DEFAULT_COUNT = 20  # Sage's query page: "this query returns the first 20 results" unless `count` says
+MAX_COUNT = 200  # ours: no published cap
 
 
 # --- shared answers ------------------------------------------------------------------------------
