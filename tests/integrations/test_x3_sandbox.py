@@ -173,23 +173,6 @@ def test_api1_where_quirks(x3_url):
     assert _api1(x3_url, "BPCUSTOMER?representation=BPCUSTOMER.$query", auth=None).status_code == 401
 
 
-def test_api1_fault_is_503_transient(x3_url):
-    FaultProfile.objects.create(system=System.SAGE_X3, account="SEED", error_next=1)
-    response = _api1(x3_url, "BPCUSTOMER?representation=BPCUSTOMER.$query")
-    assert response.status_code == 503
-    assert response.json()["$diagnoses"][0]["$severity"] == "transient"
-
-
-def test_xml_with_a_dtd_is_refused(x3_url):
-    body = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
-    response = requests.post(
-        f"{x3_url}/{SOAP_PATH}", data=body, headers={"SOAPAction": ""}, auth=AUTH, timeout=5
-    )
-    assert response.status_code == 500
-    with pytest.raises(ValueError):
-        adx_parse("<!DOCTYPE x><PARAM/>")
-
-
 def test_api1_pages_by_key_in_key_order_as_sage_documents(x3_url):
     first = _api1(x3_url, "BPCUSTOMER?representation=BPCUSTOMER.$query&count=4").json()
     assert [r["BPCNUM"] for r in first["$resources"]] == ["C1001", "C1002", "C1003", "C1004"]
@@ -227,3 +210,32 @@ def test_soap_keys_may_come_by_reference_as_rpc_encoded_clients_send_them(x3_url
     )
     result = soap_result_parse(response.text)
     assert result.ok and result.obj().groups["BPC0_1"]["BPCNUM"] == "C1006"
+
+
+def test_a_dtd_inside_the_object_xml_is_refused_by_the_simulators_own_parser(x3_url):
+    hostile = (
+        "<!--"
+        + "x" * 4000
+        + '--><!DOCTYPE PARAM [<!ENTITY a "aaaa">]><PARAM><GRP ID="BPRC_1">&a;</GRP></PARAM>'
+    )
+    response = _soap(x3_url, "save", {"publicName": "BPC", "objectXml": hostile})
+    assert response.status_code == 500
+    assert "DTD or entity declaration is refused" in response.json()["$diagnoses"][0]["$message"]
+    assert X3Customer.objects.count() == 6
+
+
+def test_api1_fault_is_503_transient(x3_url):
+    FaultProfile.objects.create(system=System.SAGE_X3, account="SEED", error_next=1)
+    response = _api1(x3_url, "BPCUSTOMER?representation=BPCUSTOMER.$query")
+    assert response.status_code == 503
+    assert response.json()["$diagnoses"][0]["$severity"] == "transient"
+
+
+def test_xml_with_a_dtd_is_refused(x3_url):
+    body = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
+    response = requests.post(
+        f"{x3_url}/{SOAP_PATH}", data=body, headers={"SOAPAction": ""}, auth=AUTH, timeout=5
+    )
+    assert response.status_code == 500
+    with pytest.raises(ValueError):
+        adx_parse("<!DOCTYPE x><PARAM/>")
