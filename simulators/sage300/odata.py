@@ -236,7 +236,9 @@ def feed_build(
     legacy: bool,
 ) -> dict[str, Any]:
     """Filter, count, page and project `records` the way the Web API does: at most `page_size` per
-    answer, the rest behind a next link that carries `$skip` (and what is left of `$top`)."""
+    answer (the Developer Reference's default is 100), the rest behind a next link that carries `$skip`
+    (and what is left of `$top`). Older servers answer `odata.context` / `odata.count` (a string, as
+    the Developer Reference's feed example prints it); newer ones the `@odata.` names."""
     if params.get("$filter"):
         predicate = filter_compile(params["$filter"])
         records = [record for record in records if predicate(record)]

@@ -198,14 +198,20 @@ def _created(type_name, rows_type, rows_name, *, rows, **server):
     return answer
 
 
+def _receipts_created(**server):
+    return _created(
+        "ReceiptAndAdjustmentBatch",
+        "ReceiptsAdjustment",
+        ("ReceiptsAdjustments", "AppliedReceiptsAdjustments"),
+        **server,
+    )
+
+
 def test_receipts_are_entered_and_posted_as_documented(erp, stub):
     stub.answer(
         "POST",
         "AR/ARReceiptAndAdjustmentBatches",
-        _created(
-            "ReceiptAndAdjustmentBatch",
-            "ReceiptsAdjustment",
-            ("ReceiptsAdjustments", "AppliedReceiptsAdjustments"),
+        _receipts_created(
             BatchNumber=65,
             BatchStatus="ReadyToPost",
             rows=[{"BatchType": "CA", "BatchNumber": 65, "EntryNumber": 1, "DocumentNumber": "PY0000000021"}],
@@ -256,13 +262,10 @@ def test_a_reversal_gives_back_the_documents_the_receipt_left(erp, stub):
     stub.answer(
         "POST",
         "AR/ARReceiptAndAdjustmentBatches",
-        _created(
-            "ReceiptAndAdjustmentBatch",
-            "ReceiptsAdjustment",
-            ("ReceiptsAdjustments", "AppliedReceiptsAdjustments"),
+        _receipts_created(
             BatchNumber=3,
             rows=[{"EntryNumber": 1, "DocumentNumber": "AD0000000003"}],
-        ),  # fmt: skip
+        ),
     )
     stub.answer("POST", "AR/ARPostReceiptsAndAdjustments('$process')", (204, None))
     reversal = ReversalData(

@@ -129,6 +129,12 @@ def _answer_problems(resource, answer):
     return sorted(body_names(answer) - allowed)
 
 
+def _posted_sample(api, stem):
+    created = _call(api, "POST", _resource(stem)[0], samples()[stem])
+    assert created.status_code == 201, created.text
+    return _json(created)
+
+
 @pytest.mark.parametrize("stem", sorted(samples()))
 def test_every_sage_sample_payload_is_accepted_and_answered_in_shape(api, stem):
     path, resource = _resource(stem)
@@ -192,14 +198,7 @@ def test_posted_documents_and_receipts_have_the_metadata_shape(api):
     key = f"AR/ARPostedDocuments(CustomerNumber='1400',DocumentNumber='{documents[0]['DocumentNumber']}')"
     assert _json(_call(api, "GET", key))["DocumentNumber"] == documents[0]["DocumentNumber"]
 
-    receipts = _json(
-        _call(
-            api,
-            "POST",
-            "AR/ARReceiptAndAdjustmentBatches",
-            samples()["ARReceiptAndAdjustmentBatches_Prepayment"],
-        )
-    )
+    receipts = _posted_sample(api, "ARReceiptAndAdjustmentBatches_Prepayment")
     key = f"AR/ARReceiptAndAdjustmentBatches(BatchRecordType='CA',BatchNumber={receipts['BatchNumber']})"
     assert _call(api, "PATCH", key, {"BatchStatus": "ReadyToPost"}).status_code == 204  # the composite key
     assert (
@@ -229,14 +228,7 @@ def test_batches_take_patch_as_documented(api):
     Reference's `(BatchRecordType = 'CA', BatchNumber = 65)`, spaces and all) and GLJournalBatches,
     whose status property is Status."""
     Counter.objects.create(company=Company.objects.get(code="SAMLTD"), name="ar_CA_batch", value=64)
-    receipts = _json(
-        _call(
-            api,
-            "POST",
-            "AR/ARReceiptAndAdjustmentBatches",
-            samples()["ARReceiptAndAdjustmentBatches_Prepayment"],
-        )
-    )
+    receipts = _posted_sample(api, "ARReceiptAndAdjustmentBatches_Prepayment")
     assert receipts["BatchNumber"] == 65
     [printed] = [key for key in EXAMPLES["entry_key_examples"] if key.startswith("ARReceipt")]
     assert _call(api, "PATCH", f"AR/{printed}", {"BatchStatus": "ReadyToPost"}).status_code == 204

@@ -335,3 +335,103 @@ def test_faults_answer_with_the_servers_own_errors(api):
     assert busy.status_code == 429
     assert _error(busy)[0] == "TooManyRequests"
     assert _get(api, "AR/ARCustomers").status_code == 200
+
+
+def _patch(api, path, body):
+    return api.patch(f"{api.root}/{path}", data=dumps(body), timeout=5)
+
+
+def test_batch_patch_refuses_what_it_cannot_apply(api):
+    created = _decimal_json(
+        _post(
+            api,
+            "AR/ARReceiptAndAdjustmentBatches",
+            {**_receipt_batch([("INV-5002", Decimal("10"))], Decimal("10")), "BatchStatus": "Open"},
+        )
+    )
+    key = f"AR/ARReceiptAndAdjustmentBatches(BatchRecordType='CA',BatchNumber={created['BatchNumber']})"
+    mismatched = _patch(api, key, {"BatchNumber": 99, "BatchStatus": "ReadyToPost"})
+    assert (mismatched.status_code, _error(mismatched)[0]) == (400, "InvalidPayload")
+    entries = _patch(api, key, {"ReceiptsAdjustments": []})
+    assert (entries.status_code, _error(entries)[0]) == (400, "InvalidPayload")
+    status = _patch(api, key, {"BatchStatus": "Posted"})  # only the server posts
+    assert (status.status_code, _error(status)[0]) == (409, "FieldInvalid")
+    half_key = _patch(
+        api, f"AR/ARReceiptAndAdjustmentBatches({created['BatchNumber']})", {"BatchStatus": "ReadyToPost"}
+    )
+    assert (half_key.status_code, _error(half_key)[0]) == (400, "InvalidEntityKey")
+    assert _patch(api, key, {"BatchStatus": "ReadyToPost", "Description": "card receipts"}).status_code == 204
+    batch = _get(api, key).json()
+    assert (batch["BatchStatus"], batch["Description"]) == ("ReadyToPost", "card receipts")
+    _post(
+        api,
+        "AR/ARPostReceiptsAndAdjustments('$process')",
+        {"BatchType": "CA", "PostAllBatches": "Postallbatches"},
+    )
+    posted = _patch(api, key, {"BatchStatus": "Open"})
+    assert (posted.status_code, _error(posted)[0]) == (409, "RecordInvalid")
+    missing = _patch(api, "AR/ARInvoiceBatches(404)", {"BatchStatus": "ReadyToPost"})
+    assert (missing.status_code, _error(missing)[0]) == (404, "RecordNotFound")
+
+
+def test_customer_put_and_delete(api):
+    optional = {"CustomerNumber": "C3001", "OptionalField": "UPSZONE", "Value": "RED"}
+    created = _post(
+        api, "AR/ARCustomers", {"CustomerNumber": "C3001", "CustomerOptionalFieldValues": [optional]}
+    )
+    assert created.status_code == 201
+    put = api.put(f"{api.root}/AR/ARCustomers('C3001')", data=dumps({"City": "Boise"}), timeout=5)
+    assert (put.status_code, put.content) == (204, b"")
+    record = _get(api, "AR/ARCustomers('C3001')").json()
+    assert (record["City"], record["CustomerOptionalFieldValues"]) == ("Boise", [])  # PUT purges details
+    assert api.delete(f"{api.root}/AR/ARCustomers('C3001')", timeout=5).status_code == 204
+    assert _get(api, "AR/ARCustomers('C3001')").status_code == 404
+    with_documents = api.delete(f"{api.root}/AR/ARCustomers('C1001')", timeout=5)
+    assert (with_documents.status_code, _error(with_documents)[0]) == (409, "RecordInvalid")
+    missing = api.delete(f"{api.root}/AR/ARCustomers('NOPE')", timeout=5)
+    assert (missing.status_code, _error(missing)[0]) == (404, "RecordNotFound")
+
+
+def test_lookups_are_master_data(api):
+    assert [row["LocationKey"] for row in _get(api, "IC/ICLocations").json()["value"]] == ["WH1"]
+    code = {"DistributionCodeKey": "PAYSALE", "Description": "Card sales", "RevenueAccount": "4000"}
+    assert _post(api, "AR/ARDistributionCodes", code).status_code == 201
+    duplicate = _post(api, "AR/ARDistributionCodes", code)
+    assert (duplicate.status_code, _error(duplicate)[0]) == (409, "RecordDuplicate")
+    keyless = _post(api, "AR/ARDistributionCodes", {"Description": "no key"})
+    assert (keyless.status_code, _error(keyless)[0]) == (409, "FieldInvalid")
+    assert _patch(api, "AR/ARDistributionCodes('PAYSALE')", {"Description": "Card"}).status_code == 204
+    assert _get(api, "AR/ARDistributionCodes('PAYSALE')").json()["Description"] == "Card"
+    assert api.delete(f"{api.root}/AR/ARDistributionCodes('PAYSALE')", timeout=5).status_code == 204
+    assert _get(api, "AR/ARDistributionCodes('PAYSALE')").status_code == 404
+
+
+def test_lookups_are_checked_where_documents_name_them(api):
+    invoice = {
+        "Invoices": [
+            {
+                "CustomerNumber": "C1001",
+                "InvoiceDetails": [{"DistributionCode": "NOPE", "ExtendedAmountWithTIP": 5}],
+            }
+        ]
+    }
+    unknown_code = _post(api, "AR/ARInvoiceBatches", invoice)
+    assert _error(unknown_code) == ("FieldInvalid", 'Distribution code "NOPE" does not exist.')
+    order = {
+        "CustomerNumber": "C1002",
+        "OrderDetails": [
+            {"LineType": "Miscellaneous", "MiscellaneousChargesCode": "HC", "ExtendedAmount": 5}
+        ],
+    }
+    unknown_charge = _post(api, "OE/OEOrders", order)
+    assert _error(unknown_charge) == ("FieldInvalid", 'Miscellaneous charge "HC" does not exist in USD.')
+
+
+def test_an_answer_can_hold_no_name_the_artefact_lacks():
+    from simulators.sage300.schema import shape_of
+
+    documents = shape_of("AR", "ARPostedDocuments")
+    assert documents.key == ("CustomerNumber", "DocumentNumber")
+    assert "CustomerCurrencyAmountDue" in documents.types
+    with pytest.raises(ValueError, match="CurrentBalanceInCustomerCurrency"):
+        documents.complete({"CurrentBalanceInCustomerCurrency": Decimal("1")})
