@@ -12,7 +12,6 @@ from integrations.models import System
 from integrations.sage.base import (
     CreditMemoData,
     CustomerData,
-    ErpConnector,
     ErpPermanentError,
     ErpTransientError,
     JournalEntryData,
@@ -23,13 +22,15 @@ from integrations.sage.base import (
     SalesOrderData,
     SalesOrderLine,
 )
+from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.sage.sage300 import Sage300Connector
-from integrations.sage.sage300.client import error_from
+from integrations.sage.sage300.client import ERRORS
 from integrations.sandbox.models import FaultProfile
 from integrations.sandbox.sage300.models import Company, Customer
 from integrations.sandbox.sage300.services import sandbox_sage300_company_ensure, sandbox_sage300_seed
 from tests.factories import ConnectionFactory
+from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults
 from tests.integrations.test_sage300_sandbox import COMPANY, PASSWORD, SAGE300_DB
 
 pytestmark = SAGE300_DB
@@ -38,7 +39,7 @@ TODAY = timezone.now().date()
 
 
 @pytest.fixture
-def make_connector(sandbox_base):
+def make_erp(sandbox_base):
     sandbox_sage300_company_ensure(company=COMPANY, password=PASSWORD)
     sandbox_sage300_seed(company=COMPANY)
 
@@ -61,8 +62,28 @@ def make_connector(sandbox_base):
 
 
 @pytest.fixture
-def erp(make_connector) -> Sage300Connector:
-    return make_connector()
+def erp(make_erp) -> Sage300Connector:
+    return make_erp()
+
+
+@pytest.fixture
+def faults() -> SandboxFaults:
+    return SandboxFaults(system=System.SAGE_300, account=COMPANY)
+
+
+@pytest.fixture
+def facts() -> ErpFacts:
+    return ErpFacts(
+        secret=PASSWORD,
+        journal_accounts=("1000", "6100", "1020"),
+        unknown_account="9999",
+        refund_account="4100",
+        writes_per_receipt_batch=2,  # enter the CA batch, then post it
+    )
+
+
+class TestSage300Connector(ConnectorSuite):
+    """The shared connector suite against the Sage 300 simulator."""
 
 
 def _faults(**counters):
@@ -85,7 +106,7 @@ def _balances(erp, customer):
     return {invoice.number: invoice.balance for invoice in erp.invoices_open(customer_number=customer)}
 
 
-def test_registry_builds_a_complete_connector(erp, make_connector):
+def test_registry_builds_a_complete_connector(erp, make_erp):
     assert isinstance(erp, Sage300Connector)
     assert isinstance(erp, ErpConnector)
     assert erp.system == "sage_300"
@@ -93,7 +114,7 @@ def test_registry_builds_a_complete_connector(erp, make_connector):
     check = erp.connection_test()
     assert check.ok, check.message
     assert "6 customers" in check.message
-    refused = make_connector(password="wrong").connection_test()
+    refused = make_erp(password="wrong").connection_test()
     assert not refused.ok
     assert "Unauthorized" in refused.message
 
@@ -166,8 +187,8 @@ def test_sales_order_commits_stock(erp):
     assert erp.document_find(document_type="sales_order", reference="WEB-NONE") is None
 
 
-def test_sales_order_short_stock_and_unknown_item(erp, make_connector):
-    no_location = make_connector(location="")  # Sage fills in the item's location
+def test_sales_order_short_stock_and_unknown_item(erp, make_erp):
+    no_location = make_erp(location="")  # Sage fills in the item's location
     backordered = no_location.sales_order_create(order=_order("WEB-2002", "C1002", ("MUG-TI", "3", "19.00")))
     line = backordered.raw["OrderDetails"][0]
     assert (line["Location"], line["QuantityCommitted"], line["QuantityBackordered"]) == (
@@ -211,8 +232,8 @@ def test_receipts_go_in_one_batch_and_post(erp):
     assert erp.document_find(document_type="receipt", reference="PT-0000") is None
 
 
-def test_batches_are_split_by_size(make_connector):
-    erp = make_connector(receipt_batch_size=2)
+def test_batches_are_split_by_size(make_erp):
+    erp = make_erp(receipt_batch_size=2)
     results = erp.receipts_post(receipts=[_receipt(f"PT-93{n}", "C1005", "1.00") for n in range(5)])
     assert [result.document.number for result in results] == ["CA1-1", "CA1-2", "CA2-1", "CA2-2", "CA3-1"]
 
@@ -346,8 +367,8 @@ def test_server_errors_map_to_transient_and_permanent(erp):
     assert erp.document_find(document_type="sales_order", reference="WEB-3001") is None
 
 
-def test_timeout_is_transient_and_maybe_applied(make_connector):
-    erp = make_connector(timeout=0.5)
+def test_timeout_is_transient_and_maybe_applied(make_erp):
+    erp = make_erp(timeout=0.5)
     _faults(timeout_next=1, hang_seconds=1.0)
     with pytest.raises(ErpTransientError) as timeout:
         erp.customer_get(number="C1001")
@@ -356,8 +377,8 @@ def test_timeout_is_transient_and_maybe_applied(make_connector):
     assert erp.transcript_take()[-1]["error"].startswith("read timeout")
 
 
-def test_applied_but_timed_out_is_found_before_a_retry(make_connector):
-    erp = make_connector(timeout=0.5)
+def test_applied_but_timed_out_is_found_before_a_retry(make_erp):
+    erp = make_erp(timeout=0.5)
     _faults(applied_timeout_next=1, hang_seconds=1.0)
     with pytest.raises(ErpTransientError) as order_timeout:
         erp.sales_order_create(order=_order("WEB-4001", "C1002", ("LAMP-LED", "4", "29.95")))
@@ -415,7 +436,7 @@ ERROR_SHAPES = [
 
 def test_error_shapes_map_to_typed_errors():
     for status, body, content_type, write, kind, code, message, maybe_applied in ERROR_SHAPES:
-        error = error_from(_response(status, body, content_type or "application/json"), write=write)
+        error = ERRORS.from_response(_response(status, body, content_type or "application/json"), write=write)
         assert type(error) is kind, (status, body)
         assert (error.code, error.message, error.http_status) == (code, message, status)
         assert getattr(error, "maybe_applied", False) is maybe_applied, (status, body)

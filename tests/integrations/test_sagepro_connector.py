@@ -17,7 +17,6 @@ from integrations.sage.base import (
     Address,
     CreditMemoData,
     CustomerData,
-    ErpConnector,
     ErpPermanentError,
     ErpTransientError,
     JournalEntryData,
@@ -28,6 +27,7 @@ from integrations.sage.base import (
     SalesOrderData,
     SalesOrderLine,
 )
+from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.sage.sagepro import SageProConnector
 from integrations.sage.sagepro.contract import error_from_body
@@ -36,6 +36,7 @@ from integrations.sandbox.sagepro.drop import sandbox_sagepro_drop_process
 from integrations.sandbox.sagepro.models import SproInvoice, SproSite, SproStock
 from integrations.sandbox.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
 from tests.factories import ConnectionFactory
+from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -118,6 +119,79 @@ def erp(request) -> Iterator[SageProConnector]:
             yield connector
     else:
         yield connector
+
+
+@pytest.fixture
+def facts() -> ErpFacts:
+    return ErpFacts(
+        secret=API_KEY,
+        journal_accounts=("1000", "6100", "1050"),
+        unknown_account="1999",
+        payment_code="VISA",
+        bank_code="OPER",
+        cash_account="1050",
+        refund_account="4100",
+        order_defaults={"LOCTID": "WH1"},
+    )
+
+
+def _faults(**fields) -> FaultProfile:
+    return FaultProfile.objects.create(system=System.SAGE_PRO, account="DEMO", **fields)
+
+
+class TestSageProRest(ConnectorSuite):
+    """The shared connector suite against the Sage Pro simulator's REST gateway."""
+
+    @pytest.fixture
+    def make_erp(self, site, sandbox_base):
+        def make(**options) -> SageProConnector:
+            return _connector(
+                base_url=f"{sandbox_base}/sagepro",
+                credentials={"api_key": API_KEY},
+                options={"timeout": 0.6, "receipt_batch_size": 2, **options},
+            )
+
+        return make
+
+    @pytest.fixture
+    def erp(self, make_erp) -> SageProConnector:
+        return make_erp()
+
+    @pytest.fixture
+    def faults(self) -> SandboxFaults:
+        return SandboxFaults(system=System.SAGE_PRO, account="DEMO")
+
+
+class TestSageProCsv(ConnectorSuite):
+    """The shared connector suite against the Sage Pro simulator's drop folder and scheduled import."""
+
+    @pytest.fixture
+    def make_erp(self, drop):
+        def make(**options) -> SageProConnector:
+            return _connector(
+                base_url="file:///unused",
+                credentials={},
+                options={
+                    "transport": "csv",
+                    "drop_folder": str(drop),
+                    "import_wait_seconds": 5,
+                    "receipt_batch_size": 2,
+                    **options,
+                },
+            )
+
+        with scheduled_import(drop):
+            yield make
+
+    @pytest.fixture
+    def erp(self, make_erp) -> SageProConnector:
+        return make_erp()
+
+    @pytest.fixture
+    def faults(self) -> None:
+        pytest.skip(
+            "a drop folder has no HTTP faults; its late import: test_csv_dropped_but_not_yet_imported"
+        )
 
 
 def _receipt(reference: str, customer: str, amount: str, *applications: tuple[str, str]) -> ReceiptData:
@@ -328,10 +402,6 @@ def test_journal_entry_balanced_only(erp):
 
 
 # --- REST: transient faults --------------------------------------------------------------------------------
-
-
-def _faults(**fields) -> FaultProfile:
-    return FaultProfile.objects.create(system=System.SAGE_PRO, account="DEMO", **fields)
 
 
 def test_rest_unavailable_and_locked_are_transient_and_not_applied(rest, site):

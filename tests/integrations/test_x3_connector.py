@@ -8,12 +8,11 @@ import pytest
 from django.db import connection as db_connection, transaction
 from django.utils import timezone
 
-from integrations.models import System
+from integrations.models import Connection, System
 from integrations.sage.base import (
     Address,
     CreditMemoData,
     CustomerData,
-    ErpConnector,
     ErpPermanentError,
     ErpTransientError,
     JournalEntryData,
@@ -24,13 +23,14 @@ from integrations.sage.base import (
     SalesOrderData,
     SalesOrderLine,
 )
+from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.sage.x3 import X3Connector
-from integrations.sage.x3.connector import X3Options
 from integrations.sandbox.models import FaultProfile
 from integrations.sandbox.x3.models import X3Invoice, X3Payment, X3Stock
 from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
 from tests.factories import ConnectionFactory
+from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults
 
 # Flush only the apps these tests write to between live-server tests: it keeps the file fast.
 pytestmark = pytest.mark.django_db(
@@ -76,6 +76,31 @@ def _connection(x3_url: str, **options):
 @pytest.fixture
 def x3(x3_url) -> X3Connector:
     return connector_for(_connection(x3_url))
+
+
+@pytest.fixture
+def make_erp(x3_url):
+    return lambda **options: connector_for(_connection(x3_url, **options))
+
+
+@pytest.fixture
+def faults() -> SandboxFaults:
+    return SandboxFaults(system=System.SAGE_X3, account=POOL)
+
+
+@pytest.fixture
+def facts() -> ErpFacts:
+    return ErpFacts(
+        secret="x3-secret", journal_accounts=("512000", "627000", "511000"), unknown_account="999999"
+    )
+
+
+class TestX3Connector(ConnectorSuite):
+    """The shared connector suite against the X3 simulator."""
+
+    @pytest.fixture
+    def erp(self, x3) -> X3Connector:
+        return x3
 
 
 def _faults(**counters) -> FaultProfile:
@@ -400,13 +425,13 @@ def test_record_in_use_is_transient_and_the_rest_of_the_batch_posts(x3):
 
 
 def test_connection_refused_is_transient_and_not_applied():
-    x3 = X3Connector(
-        base_url="http://127.0.0.1:9/sandbox/x3",
-        username="u",
-        password="p",
-        folder=FOLDER,
-        pool_alias=POOL,
-        options=X3Options(timeout=1),
+    x3 = X3Connector.from_connection(
+        Connection(
+            system=System.SAGE_X3,
+            base_url="http://127.0.0.1:9/sandbox/x3",
+            credentials={"username": "u", "password": "p"},
+            options={"folder": FOLDER, "pool_alias": POOL, "timeout": 1},
+        )
     )
     with pytest.raises(ErpTransientError) as caught:
         x3.invoice_get(number="INV-5001")
