@@ -202,7 +202,7 @@ def payments_plan(*, world: dict, erp_system: str, first_id: int, count: int) ->
 
 
 def faults_set(*, erp_system: str, error_rate: float, applied_timeout_rate: float) -> None:
-    from integrations.sandbox.models import FaultProfile
+    from simulators.models import FaultProfile
 
     FaultProfile.objects.filter(system=erp_system).delete()
     if error_rate or applied_timeout_rate:
@@ -295,7 +295,7 @@ def erp_references(*, erp_system: str, references: list[str]) -> tuple[Counter, 
     references are on a document that moved balances (Sage 300: in a posted batch)."""
     wanted = set(references)
     if erp_system == "sage_300":
-        from integrations.sandbox.sage300.models import Batch, PostedReceipt
+        from simulators.sage300.models import Batch, PostedReceipt
 
         entered = Counter(
             entry["CheckReceiptNumber"]
@@ -306,11 +306,11 @@ def erp_references(*, erp_system: str, references: list[str]) -> tuple[Counter, 
         posted = PostedReceipt.objects.filter(check_receipt_number__in=wanted)
         return entered, set(posted.values_list("check_receipt_number", flat=True))
     if erp_system == "sage_x3":
-        from integrations.sandbox.x3.models import X3Payment
+        from simulators.x3.models import X3Payment
 
         found = X3Payment.objects.filter(ref__in=wanted, reverses__isnull=True).values_list("ref", flat=True)
     else:
-        from integrations.sandbox.sagepro.models import SproReceipt
+        from simulators.sagepro.models import SproReceipt
 
         found = (
             SproReceipt.objects.filter(checkno__in=wanted)

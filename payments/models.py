@@ -109,6 +109,11 @@ class Transaction(BaseModel):
     occurred_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    decision_pending = models.BooleanField(
+        default=False,
+        help_text="Set with every change the upsert makes, cleared once the decide step (risk, postings) has"
+        " run for it: a worker that dies in between leaves it set, and the change is decided again.",
+    )
     raw = models.JSONField(
         encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Last PayTrace record, redacted"
     )
@@ -137,6 +142,9 @@ class Transaction(BaseModel):
             # Risk scoring's velocity lookups: the same card, or the same IP, in a recent window.
             models.Index(fields=["card_brand", "last4", "occurred_at"], name="transaction_card_idx"),
             models.Index(fields=["ip_address", "occurred_at"], name="transaction_ip_idx"),
+            models.Index(
+                fields=["updated_at"], condition=Q(decision_pending=True), name="transaction_undecided_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -233,6 +241,35 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.status}"
+
+
+class RefundRequest(BaseModel):
+    """A storefront's refund request, kept by its id so that sending it again (from any web process) makes
+    no second refund: the database's unique constraint is the lock."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="refund_requests")
+    request_id = models.CharField(max_length=60)
+    sale = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="refund_requests")
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the sale, amount and reason asked")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    outcome = models.ForeignKey(
+        "Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The refund or void PayTrace made, or the sale itself when it was voided.",
+    )  # fmt: skip
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "request_id"], name="refundrequest_unique_per_connection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} ({self.get_status_display()})"
 
 
 class Invoice(BaseModel):

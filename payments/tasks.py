@@ -5,7 +5,7 @@ from integrations.models import System
 from integrations.selectors import connections_active
 from payments.services.billing import subscriptions_bill_due
 from payments.services.paytrace import paytrace_transactions_sync
-from payments.services.pipeline import transaction_decide
+from payments.services.pipeline import transaction_decide, transactions_decide_undecided
 from payments.services.reconciliation import settlements_reconcile
 from portal.queue import task
 
@@ -33,3 +33,8 @@ def paytrace_sync() -> list[dict]:
 @task(timeout=90)
 def subscriptions_bill() -> dict:
     return subscriptions_bill_due(time_budget_seconds=BUDGET_SECONDS).__dict__
+
+
+@task(timeout=90)
+def transactions_undecided_decide() -> int:
+    return transactions_decide_undecided()

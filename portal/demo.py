@@ -28,12 +28,12 @@ from integrations.models import (
     StatusMapping,
     System,
 )
-from integrations.sandbox.demo_data import CARD_TESTING_BURST, CUSTOMERS, INVOICES, TEST_AMEX
 from payments.models import Invoice, Subscription
 from portal.roles import AUDITOR, FINANCE_REVIEWER, INTEGRATION_ADMIN
+from simulators.demo_data import CARD_TESTING_BURST, CUSTOMERS, INVOICES, TEST_AMEX
 
 if TYPE_CHECKING:  # the simulators are not installed in production; only the demo uses them
-    from integrations.sandbox.paytrace.models import PtAccount
+    from simulators.paytrace.models import PtAccount
 
 BASE_URL = "http://127.0.0.1:8000"
 PAYTRACE_USER, PAYTRACE_PASSWORD, INTEGRATOR_ID = "demo", "demo-password", "PAYSAGE01"
@@ -248,13 +248,13 @@ def demo_mappings_ensure() -> None:
 
 def demo_sandboxes_seed() -> None:
     """Accounts and demo data inside the four simulators (they live in this same database)."""
-    from integrations.sandbox.paytrace.services import sandbox_paytrace_account_ensure, sandbox_paytrace_seed
-    from integrations.sandbox.sage300.services.company import (
+    from simulators.paytrace.services import sandbox_paytrace_account_ensure, sandbox_paytrace_seed
+    from simulators.sage300.services.company import (
         sandbox_sage300_company_ensure,
         sandbox_sage300_seed,
     )
-    from integrations.sandbox.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
-    from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
+    from simulators.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
+    from simulators.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
 
     sandbox_paytrace_account_ensure(
         username=PAYTRACE_USER, password=PAYTRACE_PASSWORD, integrator_id=INTEGRATOR_ID
@@ -324,13 +324,13 @@ def demo_invoices_ensure(*, connections: dict[str, Connection], customers: dict[
 
 def demo_payments_ensure() -> int:
     """A few PayTrace payments for the first sync to pick up; only on an account with none yet."""
-    from integrations.sandbox.paytrace.models import PtAccount, PtCustomer, PtTransaction
-    from integrations.sandbox.paytrace.services.transactions import (
+    from simulators.paytrace.models import PtAccount, PtCustomer, PtTransaction
+    from simulators.paytrace.services.transactions import (
         Origin,
         pt_card_charge,
         pt_transaction_void,
     )
-    from integrations.sandbox.paytrace.settlement import pt_batch_settle
+    from simulators.paytrace.settlement import pt_batch_settle
 
     account = PtAccount.objects.get(username=PAYTRACE_USER)
     if PtTransaction.objects.filter(account=account).exists():
@@ -366,7 +366,7 @@ def demo_payments_ensure() -> int:
 
 def _test_card(number: str, *, csc: str, today: date):
     """The simulator's parsed card facts for one of PayTrace's test cards (only last four and brand stay)."""
-    from integrations.sandbox.paytrace.instruments import card_parse
+    from simulators.paytrace.instruments import card_parse
 
     return card_parse(
         {"number": number, "expiration_month": 12, "expiration_year": today.year + 2}, csc=csc, today=today
@@ -378,8 +378,8 @@ def demo_risky_payments_plant(*, account: "PtAccount", today: date) -> int:
     charges on several cards, which the sandbox declines at 0.29 and 1.12, then one that goes through),
     and a large keyed payment for C1004 without address or the right security code. The first sync
     scores them; both land in the queue with their reasons, and approving C1004's posts its receipt."""
-    from integrations.sandbox.paytrace.services.accounts import DEMO_CARD_NUMBER
-    from integrations.sandbox.paytrace.services.transactions import Origin, pt_card_charge
+    from simulators.paytrace.services.accounts import DEMO_CARD_NUMBER
+    from simulators.paytrace.services.transactions import Origin, pt_card_charge
 
     tester = Origin(from_ip="203.0.113.66", billing_address={"zip": "10001", "country": "US"})
     for number, amount in CARD_TESTING_BURST:

@@ -7,6 +7,7 @@ it to a real deployment without code changes.
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -69,7 +70,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # before payments, whose admin replaces knox's token admin
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
@@ -79,11 +80,11 @@ INSTALLED_APPS = [
 ]
 if SANDBOX:
     INSTALLED_APPS += [
-        "integrations.sandbox",
-        "integrations.sandbox.paytrace",
-        "integrations.sandbox.sage300",
-        "integrations.sandbox.x3",
-        "integrations.sandbox.sagepro",
+        "simulators",
+        "simulators.paytrace",
+        "simulators.sage300",
+        "simulators.x3",
+        "simulators.sagepro",
     ]
 
 MIDDLEWARE = [
@@ -184,13 +185,25 @@ else:
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["payments.api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_THROTTLE_RATE", default="600/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "payments.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+# API keys are stored as SHA-512 digests (django-rest-knox) and shown once, when made. A storefront key is a
+# long-lived machine credential, rotated by revoking and re-issuing it: no expiry unless API_TOKEN_TTL_DAYS
+# is set, and never extended by use. The header stays `Authorization: Token <key>`.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=0)
+if API_TOKEN_TTL_DAYS < 0:
+    raise ValueError(f"API_TOKEN_TTL_DAYS must be 0 (no expiry) or more, not {API_TOKEN_TTL_DAYS}")
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS else None,
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_PREFIX": "pys_",  # recognisable by secret scanners; its first characters are the listed prefix
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Paysage order-to-cash API",

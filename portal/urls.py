@@ -8,4 +8,4 @@ urlpatterns = [
 ]
 
 if settings.SANDBOX:
-    urlpatterns.append(path("sandbox/", include("integrations.sandbox.urls")))
+    urlpatterns.append(path("sandbox/", include("simulators.urls")))

@@ -21,7 +21,7 @@ def sandbox_base(live_server) -> str:
 @pytest.fixture
 def paytrace_connection(sandbox_base):
     """A PayTrace connection to the live sandbox, with the demo account and its vault customers."""
-    from integrations.sandbox.paytrace.services.accounts import (
+    from simulators.paytrace.services.accounts import (
         sandbox_paytrace_account_ensure,
         sandbox_paytrace_seed,
     )

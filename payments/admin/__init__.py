@@ -1,7 +1,10 @@
+import knox.admin  # noqa: F401  (registers knox's token admin now, so it can be replaced below)
 from django.contrib import admin
 from django.db.models import Prefetch
+from knox.models import AuthToken
 
 from integrations.models import ErpPosting
+from payments.admin.api_tokens import ApiTokenAdmin
 from payments.admin.billing import SUBSCRIPTION_ACTIONS
 from payments.admin.reconciliation import (
     link_exception,
@@ -313,3 +316,5 @@ class ReconciliationExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 admin.site.register(RiskAssessment, RiskAssessmentAdmin)
 admin.site.register(RiskPolicy, RiskPolicyAdmin)
 admin.site.register(RiskModelVersion, RiskModelVersionAdmin)
+admin.site.unregister(AuthToken)
+admin.site.register(AuthToken, ApiTokenAdmin)

@@ -14,16 +14,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations.health import system_health
-from integrations.models import CurrencyRate, ErpSystem
+from integrations.models import CurrencyRate, ErpSystem, System
 from integrations.sage.mapping import home_currency
-from integrations.selectors import ConnectionMissing, connection_active_get
+from integrations.selectors import ConnectionMissing, connection_active_get, connections_active
 from payments.api.errors import ApplicationError
 from payments.api.permissions import HasApiPermission
 from payments.api.schema import COMMON_ERRORS, error
 from payments.models import Order, Transaction
 from payments.selectors.orders import order_view_get, transaction_view_get
 from payments.services.orders import ErpUnavailable, OrderConflict, OrderRejected, order_submit
-from payments.services.refunds import RefundRefused, transaction_refund_request
+from payments.services.refunds import RefundRefused, RefundRequestConflict, transaction_refund_request
 from portal.money import money_quantize
 
 # Storefront order ids travel into every ERP's order reference (30 characters in X3 and Sage Pro).
@@ -332,13 +332,18 @@ class TransactionRefundApi(APIView):
             ),
             400: error("The request is not valid"),
             404: error("No PayTrace transaction with this id"),
-            409: error("The refund cannot be made as asked (amount left, status, PayTrace's answer)"),
+            409: error(
+                "The refund cannot be made as asked (amount left, status, PayTrace's answer), or this"
+                " request_id was used for another refund"
+            ),
             **COMMON_ERRORS,
         },
     )
     def post(self, request: Request, transaction_id: str) -> Response:
         sale = (
-            Transaction.objects.filter(transaction_id=transaction_id).first()
+            Transaction.objects.filter(
+                transaction_id=transaction_id, connection__in=connections_active(system=System.PAYTRACE)
+            ).first()
             if re.fullmatch(TRANSACTION_ID_PATTERN, transaction_id)
             else None
         )
@@ -350,6 +355,8 @@ class TransactionRefundApi(APIView):
             outcome, made_now = transaction_refund_request(
                 transaction=sale, actor=request.user, **data.validated_data
             )
+        except RefundRequestConflict as conflict:
+            raise ApplicationError(str(conflict), code="conflict", status_code=409) from conflict
         except RefundRefused as refused:
             raise ApplicationError(str(refused), code="refund_refused", status_code=409) from refused
         view = transaction_view_get(transaction_id=outcome.transaction_id)

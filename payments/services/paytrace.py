@@ -46,7 +46,8 @@ def paytrace_record_ingest(
                 connection=connection, client=client, raw=original_raw, on_change=on_change
             )
     result = transaction_sync_from_record(connection=connection, record=record)
-    if result.changed and on_change is not None:
+    # Pending also when unchanged: an earlier delivery's decide step died before it finished.
+    if result.transaction.decision_pending and on_change is not None:
         on_change(result.transaction)
     return result
 

@@ -7,17 +7,18 @@ transactions can be voided") means refund instead. The outcome is re-read from P
 through the one upsert, so the credit memo or the receipt reversal is planned exactly as for a refund made
 anywhere else."""
 
+import hashlib
+import json
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
+from django.db import IntegrityError, transaction as db_transaction
 
 from integrations.audit import audit_record
-from integrations.models import AuditEvent
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined, PayTraceError, PayTraceValidationError
 from integrations.paytrace.types import TransactionResult
-from payments.models import ZERO, CreditMemo, RiskAssessment, Transaction
+from payments.models import ZERO, CreditMemo, RefundRequest, RiskAssessment, Transaction
 from payments.risk.services import HOLDING_STATUSES, risk_assessment_approve, risk_assessment_reject
 from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
@@ -171,6 +172,22 @@ def risk_assessment_reject_and_refund(
     return assessment
 
 
+class RefundRequestConflict(Exception):
+    """The request id was used before for another sale, amount or reason."""
+
+
+def refund_request_hash(*, sale: Transaction, amount: Decimal | None, reason: str) -> str:
+    canonical = json.dumps(
+        {
+            "sale": sale.transaction_id,
+            "amount": str(amount) if amount is not None else None,
+            "reason": reason,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def transaction_refund_request(
     *,
     transaction: Transaction,
@@ -180,18 +197,25 @@ def transaction_refund_request(
     request_id: str,
     client: PayTraceClient | None = None,
 ) -> tuple[Transaction, bool]:
-    """`transaction_refund_start` for callers that may send the same request twice (the API): a request
-    id seen before answers with what it did then, and PayTrace is not called again. Returns the outcome
-    and whether it was made now."""
-    done = _refund_request_done(transaction=transaction, request_id=request_id)
-    if done is not None:
-        return done, False
-    # One request id in flight at a time (per cache); the audit row written at the end settles repeats.
-    lock = f"paysage:refund-request:{transaction.pk}:{request_id}"
-    if not cache.add(lock, 1, timeout=120):
-        raise RefundRefused(
-            f"Request {request_id} for {transaction.transaction_id} is already being processed."
+    """`transaction_refund_start` for callers that may send the same request twice (the API). The request
+    is a row unique per (PayTrace connection, request id), so two web processes cannot both act on it: the
+    same request again answers with what it did, and PayTrace is not called again. Returns the outcome and
+    whether it was made now. A refused request leaves no row, so it may be sent again once fixed."""
+    request_hash = refund_request_hash(sale=transaction, amount=amount, reason=reason)
+    try:
+        with db_transaction.atomic():
+            request, created = RefundRequest.objects.get_or_create(
+                connection_id=transaction.connection_id,
+                request_id=request_id,
+                defaults={"sale": transaction, "request_hash": request_hash},
+            )
+    except IntegrityError:  # another process created it between our read and our insert
+        request, created = (
+            RefundRequest.objects.get(connection_id=transaction.connection_id, request_id=request_id),
+            False,
         )
+    if not created:
+        return _refund_request_repeated(request=request, request_hash=request_hash), False
     try:
         outcome = transaction_refund_start(
             transaction=transaction,
@@ -201,25 +225,22 @@ def transaction_refund_request(
             client=client,
             request_id=request_id,
         )
-    finally:
-        cache.delete(lock)
+    except RefundRefused:
+        request.delete()
+        raise
+    RefundRequest.objects.filter(pk=request.pk).update(status=RefundRequest.Status.DONE, outcome=outcome)
     return outcome, True
 
 
-def _refund_request_done(*, transaction: Transaction, request_id: str) -> Transaction | None:
-    event = (
-        AuditEvent.objects.filter(
-            subject_type="transaction",
-            subject_id=str(transaction.pk),
-            action__in=["transaction.refund", "transaction.void"],
-            data__request_id=request_id,
+def _refund_request_repeated(*, request: RefundRequest, request_hash: str) -> Transaction:
+    if request.request_hash != request_hash:
+        raise RefundRequestConflict(
+            f"Request {request.request_id} was already used for another refund: send a new request id."
         )
-        .order_by("pk")
-        .first()
-    )
-    if event is None:
-        return None
-    changed = Transaction.objects.filter(
-        connection_id=transaction.connection_id, transaction_id=event.data["paytrace_transaction_id"]
-    ).first()
-    return changed or transaction
+    if request.status != RefundRequest.Status.DONE:
+        # Still running elsewhere, or its process died after asking PayTrace: never ask twice.
+        raise RefundRefused(
+            f"Request {request.request_id} for {request.sale.transaction_id} is already being processed;"
+            " if it does not finish, check the sale's refunds in the portal before sending a new request id."
+        )
+    return request.outcome

@@ -112,7 +112,8 @@ def transaction_sync_from_record(
     *, connection: Connection, record: TransactionRecord
 ) -> TransactionSyncResult:
     """Create or update the Transaction for `record`. Running it twice with the same record changes
-    nothing the second time; an older record (lower status) never overwrites newer state."""
+    nothing the second time; an older record (lower status) never overwrites newer state. A creation or
+    change sets `decision_pending`, which the decide step clears."""
     fields = _record_fields(record=record)
     links = _links(connection=connection, record=record)
     status = _incoming_status(record)
@@ -130,6 +131,7 @@ def transaction_sync_from_record(
                         transaction_id=record.transaction_id,
                         status=status,
                         synced_at=timezone.now(),
+                        decision_pending=True,
                         **fields,
                         **links,
                     )
@@ -143,6 +145,9 @@ def transaction_sync_from_record(
                 return TransactionSyncResult(transaction=row, created=True, changed=True)
         changed = _row_update(row=row, status=status, fields=fields, links=links)
         if changed:
+            # In the upsert's own transaction: the change and the duty to decide it commit together.
+            Transaction.objects.filter(pk=row.pk).update(decision_pending=True)
+            row.decision_pending = True
             _original_refresh(original_id=row.original_id)
     return TransactionSyncResult(transaction=row, created=False, changed=changed)
 
@@ -187,3 +192,10 @@ def _original_refresh(*, original_id: int | None) -> None:
     target = Status.REFUNDED if refunded >= original.amount else Status.PARTIALLY_REFUNDED
     if target in Transaction.TRANSITIONS.get(original.status, set()):
         status_transition(instance=original, to_status=target)
+
+
+def transaction_decision_done(*, transaction: Transaction) -> None:
+    """The decide step ran for what the row holds. A change made meanwhile (another status) keeps the flag
+    for the decide that change triggers."""
+    Transaction.objects.filter(pk=transaction.pk, status=transaction.status).update(decision_pending=False)
+    transaction.decision_pending = False

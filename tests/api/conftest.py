@@ -1,9 +1,9 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from payments.services.api_tokens import IssuedApiToken, api_token_create
 from tests.factories import UserFactory
 
 API_PERMISSIONS = ("add_order", "view_order", "view_transaction")
@@ -18,11 +18,11 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def api_token(db) -> Token:
-    """A storefront's token: a user holding only the API's permissions, as made in the admin."""
+def api_token(db) -> IssuedApiToken:
+    """A storefront's token and its key: a user holding only the API's permissions, as made in the admin."""
     user = UserFactory(username="storefront", is_staff=False)
     user.user_permissions.add(*Permission.objects.filter(codename__in=API_PERMISSIONS))
-    return Token.objects.create(user=user)
+    return api_token_create(actor=None, user=user)
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from payments.api.throttling import TokenRateThrottle
 from payments.models import Allocation, RiskAssessment
+from payments.services.api_tokens import api_token_create
 from tests.factories import (
     ConnectionFactory,
     ErpPostingFactory,
@@ -37,13 +37,13 @@ def test_no_token_is_a_401_in_the_error_shape(path):
 
 def test_a_wrong_token_or_an_inactive_user_is_refused(api_token):
     assert client_with("0" * 40).get("/api/v1/health/").json()["error"]["code"] == "authentication_failed"
-    api_token.user.is_active = False
-    api_token.user.save()
+    api_token.token.user.is_active = False
+    api_token.token.user.save()
     assert client_with(api_token.key).get("/api/v1/health/").status_code == 401
 
 
 def test_a_token_without_the_api_permissions_is_a_403():
-    token = Token.objects.create(user=UserFactory(username="someone", is_staff=False))
+    token = api_token_create(actor=None, user=UserFactory(username="someone", is_staff=False))
     client = client_with(token.key)
     for response in (client.get("/api/v1/orders/WEB-1/"), client.post("/api/v1/orders/", {}, format="json")):
         assert response.status_code == 403
@@ -58,7 +58,7 @@ def test_each_token_has_its_own_budget(api, monkeypatch):
     assert throttled.status_code == 429
     assert throttled.json()["error"]["code"] == "throttled"
     assert throttled.json()["error"]["retry_after_seconds"] > 0
-    other = Token.objects.create(user=UserFactory(username="other-shop", is_superuser=True))
+    other = api_token_create(actor=None, user=UserFactory(username="other-shop", is_superuser=True))
     assert client_with(other.key).get("/api/v1/orders/NOPE/").status_code == 404
 
 

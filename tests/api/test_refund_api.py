@@ -5,12 +5,13 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Permission
 
-from integrations.models import AuditEvent, ErpPosting
+from integrations.models import AuditEvent, Connection, ErpPosting
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.types import Details, VaultCustomer
-from payments.models import Transaction
+from payments.models import RefundRequest, Transaction
 from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
+from payments.services.refunds import refund_request_hash
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +34,7 @@ def settled_sale(demo_world):
 
 @pytest.fixture
 def refunder(api, api_token):
-    api_token.user.user_permissions.add(Permission.objects.get(codename="change_transaction"))
+    api_token.token.user.user_permissions.add(Permission.objects.get(codename="change_transaction"))
     return api
 
 
@@ -77,3 +78,43 @@ def test_a_token_without_the_permission_is_refused(api, settled_sale):
     response = api.post(url(settled_sale.transaction_id), {"request_id": "a", "reason": "x"}, format="json")
     assert response.status_code == 403
     assert not Transaction.objects.filter(transaction_type="refund").exists()
+
+
+def test_a_request_id_used_for_another_refund_is_a_409_conflict(refunder, settled_sale):
+    first = {"request_id": "rf-3", "amount": "10.00", "reason": "damaged"}
+    assert refunder.post(url(settled_sale.transaction_id), first, format="json").status_code == 201
+    other = refunder.post(url(settled_sale.transaction_id), {**first, "amount": "11.00"}, format="json")
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "conflict"
+    assert Transaction.objects.filter(original=settled_sale, transaction_type="refund").count() == 1
+
+
+def test_a_request_in_flight_elsewhere_is_not_made_twice(refunder, settled_sale):
+    """What two web processes racing on one request id see: the row is the lock, not a per-process cache."""
+    RefundRequest.objects.create(
+        connection=settled_sale.connection,
+        request_id="rf-4",
+        sale=settled_sale,
+        request_hash=refund_request_hash(sale=settled_sale, amount=Decimal("5.00"), reason="late"),
+    )
+    body = {"request_id": "rf-4", "amount": "5.00", "reason": "late"}
+    response = refunder.post(url(settled_sale.transaction_id), body, format="json")
+    assert response.status_code == 409
+    assert "already being processed" in response.json()["error"]["message"]
+    assert not Transaction.objects.filter(original=settled_sale, transaction_type="refund").exists()
+
+
+def test_a_refused_request_can_be_sent_again_once_fixed(refunder, settled_sale):
+    too_much = {"request_id": "rf-5", "amount": "500.00", "reason": "x"}
+    assert refunder.post(url(settled_sale.transaction_id), too_much, format="json").status_code == 409
+    assert not RefundRequest.objects.filter(request_id="rf-5").exists()
+    fixed = refunder.post(url(settled_sale.transaction_id), {**too_much, "amount": "5.00"}, format="json")
+    assert fixed.status_code == 201
+
+
+def test_a_sale_of_an_inactive_or_other_environment_connection_is_a_404(refunder, settled_sale):
+    Connection.objects.filter(pk=settled_sale.connection_id).update(environment="prod")
+    body = {"request_id": "rf-6", "reason": "x"}
+    assert refunder.post(url(settled_sale.transaction_id), body, format="json").status_code == 404
+    Connection.objects.filter(pk=settled_sale.connection_id).update(environment="dev", is_active=False)
+    assert refunder.post(url(settled_sale.transaction_id), body, format="json").status_code == 404

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grimp
 
-ROOTS = ("portal", "integrations", "customers", "payments")
+ROOTS = ("portal", "integrations", "customers", "payments", "simulators")
 
 
 def test_no_module_imports_its_way_round_in_a_circle():

@@ -11,10 +11,10 @@ from integrations.models import Alert, ErpPosting, ErpPostingAttempt, PaymentMet
 from integrations.outbox.poster import STALE_CLAIM, postings_claim, postings_post_due
 from integrations.outbox.services import posting_replay
 from integrations.sage.registry import connector_for
-from integrations.sandbox.models import FaultProfile
 from payments.erp.documents import receipt_build
 from payments.models import Transaction
 from payments.services.postings import postings_plan_for_transaction
+from simulators.models import FaultProfile
 from tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,9 +16,9 @@ from integrations.paytrace.errors import (
     PayTraceValidationError,
 )
 from integrations.paytrace.types import BankAccount, BillingAddress, Card, Details, Outcome
-from integrations.sandbox.models import FaultProfile
-from integrations.sandbox.paytrace.models import PtTransaction
-from integrations.sandbox.paytrace.services import (
+from simulators.models import FaultProfile
+from simulators.paytrace.models import PtTransaction
+from simulators.paytrace.services import (
     sandbox_paytrace_account_ensure,
     sandbox_paytrace_tokens_expire,
 )

@@ -13,9 +13,9 @@ from django.utils import timezone
 from integrations.paytrace.errors import PayTraceDeclined, PayTraceValidationError
 from integrations.paytrace.records import batch_record_parse, customer_record_parse, transaction_record_parse
 from integrations.paytrace.types import BankAccount, Card, Details, ProtectToken, VaultCustomer
-from integrations.sandbox.demo_data import CUSTOMERS
-from integrations.sandbox.paytrace.models import PtAccount, PtCustomer, PtTransaction
-from integrations.sandbox.paytrace.services import sandbox_paytrace_seed
+from simulators.demo_data import CUSTOMERS
+from simulators.paytrace.models import PtAccount, PtCustomer, PtTransaction
+from simulators.paytrace.services import sandbox_paytrace_seed
 from tests.integrations.test_paytrace_client import ADDRESS, USERNAME, VISA, paytrace, visa  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -201,7 +201,7 @@ def test_event_dead_after_max_attempts_raises_an_alert(client, paytrace_connecti
 
 
 def test_sandbox_outage_is_a_retryable_failure(client, paytrace_connection, paytrace_client):
-    from integrations.sandbox.models import FaultProfile
+    from simulators.models import FaultProfile
 
     transaction_id = sale(paytrace_client)
     post(client, event("evt_outage", "transaction.success", transaction_id))

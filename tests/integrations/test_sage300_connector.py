@@ -26,9 +26,9 @@ from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.sage.sage300 import Sage300Connector
 from integrations.sage.sage300.client import ERRORS
-from integrations.sandbox.models import FaultProfile
-from integrations.sandbox.sage300.models import Company, Customer
-from integrations.sandbox.sage300.services import sandbox_sage300_company_ensure, sandbox_sage300_seed
+from simulators.models import FaultProfile
+from simulators.sage300.models import Company, Customer
+from simulators.sage300.services import sandbox_sage300_company_ensure, sandbox_sage300_seed
 from tests.factories import ConnectionFactory
 from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults
 from tests.integrations.test_sage300_sandbox import COMPANY, PASSWORD, SAGE300_DB

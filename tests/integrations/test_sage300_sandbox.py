@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from integrations.models import System
 from integrations.sage.sage300.codec import dumps
-from integrations.sandbox.models import FaultProfile
-from integrations.sandbox.sage300.models import Company, Customer, ItemLocation, OpenDocument
-from integrations.sandbox.sage300.services import sandbox_sage300_company_ensure, sandbox_sage300_seed
+from simulators.models import FaultProfile
+from simulators.sage300.models import Company, Customer, ItemLocation, OpenDocument
+from simulators.sage300.services import sandbox_sage300_company_ensure, sandbox_sage300_seed
 
 # Flush only the tables these tests touch: truncating every table of the project after each live-server
 # test is what makes such files slow.
@@ -22,8 +22,8 @@ SAGE300_DB = pytest.mark.django_db(
         "django.contrib.auth",
         "portal",
         "integrations",
-        "integrations.sandbox",
-        "integrations.sandbox.sage300",
+        "simulators",
+        "simulators.sage300",
     ],
 )
 pytestmark = SAGE300_DB

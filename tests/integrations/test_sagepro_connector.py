@@ -31,10 +31,10 @@ from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.sage.sagepro import SageProConnector
 from integrations.sage.sagepro.contract import error_from_body
-from integrations.sandbox.models import FaultProfile
-from integrations.sandbox.sagepro.drop import sandbox_sagepro_drop_process
-from integrations.sandbox.sagepro.models import SproInvoice, SproSite, SproStock
-from integrations.sandbox.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
+from simulators.models import FaultProfile
+from simulators.sagepro.drop import sandbox_sagepro_drop_process
+from simulators.sagepro.models import SproInvoice, SproSite, SproStock
+from simulators.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
 from tests.factories import ConnectionFactory
 from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults
 

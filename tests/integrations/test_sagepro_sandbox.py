@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from integrations.models import System
-from integrations.sandbox.models import FaultProfile
-from integrations.sandbox.sagepro.drop import sandbox_sagepro_drop_process
-from integrations.sandbox.sagepro.models import (
+from simulators.models import FaultProfile
+from simulators.sagepro.drop import sandbox_sagepro_drop_process
+from simulators.sagepro.models import (
     SproCustomer,
     SproGlAccount,
     SproInvoice,
@@ -21,7 +21,7 @@ from integrations.sandbox.sagepro.models import (
     SproSite,
     SproStock,
 )
-from integrations.sandbox.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
+from simulators.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
 
 pytestmark = pytest.mark.django_db
 

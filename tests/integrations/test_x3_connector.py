@@ -26,9 +26,9 @@ from integrations.sage.base import (
 from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.sage.x3 import X3Connector
-from integrations.sandbox.models import FaultProfile
-from integrations.sandbox.x3.models import X3Invoice, X3Payment, X3Stock
-from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
+from simulators.models import FaultProfile
+from simulators.x3.models import X3Invoice, X3Payment, X3Stock
+from simulators.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
 from tests.factories import ConnectionFactory
 from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults
 
@@ -41,8 +41,8 @@ pytestmark = pytest.mark.django_db(
         "integrations",
         "customers",
         "payments",
-        "integrations.sandbox",
-        "integrations.sandbox.x3",
+        "simulators",
+        "simulators.x3",
     ],
 )
 

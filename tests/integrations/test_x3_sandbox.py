@@ -11,9 +11,9 @@ from integrations.sage.base import ErpTransientError
 from integrations.sage.x3.adxml import AdxObject, adx_build, adx_parse
 from integrations.sage.x3.client import ERRORS
 from integrations.sage.x3.soap import SOAP_PATH, CallContext, soap_envelope, soap_result_parse
-from integrations.sandbox.models import FaultProfile
-from integrations.sandbox.x3.models import X3Customer, X3Invoice, X3Stock
-from integrations.sandbox.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
+from simulators.models import FaultProfile
+from simulators.x3.models import X3Customer, X3Invoice, X3Stock
+from simulators.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
 
 # Flushing only the sandbox's tables (and auth's, which its post-migrate needs) between live-server
 # tests keeps this file fast; nothing here touches the other apps.
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db(
     available_apps=[
         "django.contrib.contenttypes",
         "django.contrib.auth",
-        "integrations.sandbox",
-        "integrations.sandbox.x3",
+        "simulators",
+        "simulators.x3",
     ],
 )
 

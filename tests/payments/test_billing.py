@@ -13,8 +13,6 @@ from django.utils import timezone
 
 from integrations.models import Alert, AuditEvent, ErpPosting, System
 from integrations.paytrace.client import PayTraceClient
-from integrations.sandbox.models import FaultProfile
-from integrations.sandbox.paytrace.models import PtTransaction
 from integrations.schedules import SCHEDULES
 from payments import tasks
 from payments.models import Subscription, SubscriptionCharge, Transaction
@@ -22,6 +20,8 @@ from payments.services import billing
 from payments.services.billing import LEASE, subscription_charge_reference, subscriptions_bill_due
 from payments.services.billing_periods import anchor_day_from, period_after
 from payments.services.dunning import dunning_retry_on
+from simulators.models import FaultProfile
+from simulators.paytrace.models import PtTransaction
 from tests.factories import SubscriptionFactory, UserFactory
 
 Charge = SubscriptionCharge.Status

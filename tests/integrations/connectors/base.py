@@ -2,7 +2,7 @@
 
 A subclass runs it against its ERP (its simulator over real HTTP) by providing four fixtures:
 - `erp`: a connector built from a Connection by `connector_for`, the demo world seeded
-  (`integrations.sandbox.demo_data`: customers C1001..C1006, invoices INV-5001..INV-5008, stock);
+  (`simulators.demo_data`: customers C1001..C1006, invoices INV-5001..INV-5008, stock);
 - `make_erp(**options)`: another connector to the same ERP with those options changed (timeout,
   receipt_batch_size);
 - `faults`: `inject(**counters)` with the simulators' fault vocabulary (`FaultProfile`: error_next,
@@ -33,7 +33,7 @@ from integrations.sage.base import (
     SalesOrderLine,
 )
 from integrations.sage.connector import DocumentSent, ErpConnector
-from integrations.sandbox.models import FaultProfile
+from simulators.models import FaultProfile
 
 CALL_KEYS = {"method", "url", "status", "duration_ms", "request", "response", "error"}
 WRITES = ("POST", "PUT", "PATCH", "WRITE")  # a drop folder's file write is its POST

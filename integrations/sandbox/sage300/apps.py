@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class SandboxSage300Config(AppConfig):
-    name = "integrations.sandbox.sage300"
-    label = "sandbox_sage300"
-    verbose_name = "Sandbox: Sage 300"

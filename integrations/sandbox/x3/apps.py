@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class SandboxX3Config(AppConfig):
-    name = "integrations.sandbox.x3"
-    label = "sandbox_x3"
-    verbose_name = "Sandbox: Sage X3"

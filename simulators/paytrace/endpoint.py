@@ -1,0 +1,139 @@
+"""The frame every simulated v1 resource call runs in: Bearer token, fault injection, JSON body, lazy
+daily settlement, one database transaction, PayTrace's error answer, and the after-write fault."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import wraps
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from simulators.faults import Fault, fault_after_write, fault_before
+from simulators.models import System
+from simulators.paytrace import api_errors as codes
+from simulators.paytrace.api_errors import PtApiError
+from simulators.paytrace.instruments import amount_parse
+from simulators.paytrace.models import PtAccount
+from simulators.paytrace.selectors import account_zone, pt_account_for_token
+from simulators.paytrace.services.transactions import Origin
+from simulators.paytrace.settlement import pt_settle_due
+from simulators.paytrace.wire import pt_json
+
+ADDRESS_FIELDS = ("name", "street_address", "street_address2", "city", "county", "state", "zip", "country")
+DETAIL_FIELDS = ("invoice_id", "description", "email", "customer_reference_id")
+
+
+def json_object(request: HttpRequest) -> dict[str, Any] | None:
+    try:
+        body = json.loads(request.body or b"{}", parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def address_of(value: Any) -> dict[str, str]:
+    data = value if isinstance(value, dict) else {}
+    return {key: str(data[key]) for key in ADDRESS_FIELDS if data.get(key) not in (None, "")}
+
+
+@dataclass(frozen=True)
+class Call:
+    account: PtAccount
+    body: dict[str, Any]
+    from_ip: str
+
+    def text(self, key: str) -> str:
+        value = self.body.get(key)
+        return "" if value is None else str(value).strip()
+
+    def amount(self) -> Decimal:
+        return amount_parse(self.body.get("amount"))
+
+    def amount_optional(self) -> Decimal | None:
+        return None if self.body.get("amount") in (None, "") else self.amount()
+
+    def local_today(self) -> date:
+        return timezone.now().astimezone(account_zone(self.account)).date()
+
+    def details(self) -> dict[str, Any]:
+        found: dict[str, Any] = {key: self.text(key) for key in DETAIL_FIELDS if self.text(key)}
+        if self.text("tax_amount"):
+            found["tax_amount"] = amount_parse(self.body["tax_amount"])
+        return found
+
+    def origin(self, *, customer_id: str = "", billing_address: dict[str, Any] | None = None) -> Origin:
+        return Origin(
+            from_ip=self.from_ip,
+            details=self.details(),
+            billing_address=address_of(self.body.get("billing_address")) or billing_address or {},
+            customer_id=customer_id,
+        )
+
+
+Handler = Callable[[Call], dict[str, Any]]
+
+
+def _invalid_token(description: str) -> HttpResponse:
+    return pt_json(
+        {"error": "invalid_token", "error_description": description},
+        status=401,
+        headers={
+            "WWW-Authenticate": f'Bearer realm="PayTrace", error="invalid_token", '
+            f'error_description="{description}"'
+        },
+    )
+
+
+def _bearer(request: HttpRequest) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def pt_endpoint(*, writes: bool) -> Callable[[Handler], Callable[[HttpRequest], HttpResponse]]:
+    def decorate(handler: Handler) -> Callable[[HttpRequest], HttpResponse]:
+        @csrf_exempt
+        @require_POST
+        @wraps(handler)
+        def view(request: HttpRequest) -> HttpResponse:
+            token = _bearer(request)
+            account = pt_account_for_token(token=token) if token else None
+            if account is None:
+                return _invalid_token(
+                    "The access token is invalid" if token else "No access token was provided"
+                )
+            if fault_before(system=System.PAYTRACE, account=account.username) is Fault.ERROR:
+                return pt_json(
+                    {
+                        "success": False,
+                        "status_message": "The service is temporarily unavailable. Please retry.",
+                    },
+                    status=503,
+                )
+            body = json_object(request)
+            if body is None:
+                error = PtApiError(codes.REQUEST_INVALID, "The request body must be a JSON object.")
+                return pt_json(error.as_body(), status=400)
+            try:
+                with transaction.atomic():
+                    # One request at a time per account keeps batch numbers sequential.
+                    locked = PtAccount.objects.select_for_update().get(pk=account.pk)
+                    pt_settle_due(account=locked, now=timezone.now())
+                    answer = handler(
+                        Call(account=locked, body=body, from_ip=request.META.get("REMOTE_ADDR", ""))
+                    )
+            except PtApiError as exc:
+                return pt_json(exc.as_body(), status=400)
+            if writes:
+                fault_after_write(system=System.PAYTRACE, account=account.username)
+            return pt_json(answer)
+
+        return view
+
+    return decorate

@@ -1,0 +1,138 @@
+"""SOAP `save`/`modify` of the published objects: customers (BPC) and sales orders (SOH)."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from integrations.sage.x3.adxml import AdxObject
+from simulators.x3.models import (
+    X3Customer,
+    X3Folder,
+    X3Item,
+    X3SalesOrder,
+    X3SalesOrderLine,
+    X3Stock,
+)
+from simulators.x3.services import (
+    X3Refusal,
+    counter_next,
+    customer_for,
+    mandatory,
+    parse_x3_date,
+    parse_x3_decimal,
+)
+
+
+def _customer_fields(obj: AdxObject) -> dict[str, object]:
+    addresses = obj.tables.get("BPAC_1") or [{}]
+    address = next((a for a in addresses if a.get("BPAADDFLG") == "2"), addresses[0])
+    lines = address.get("BPAADDLIG") or []
+    lines = lines if isinstance(lines, list) else [lines]
+    status = obj.value("BPC0_1", "BPCSTA") or "2"
+    if status not in ("1", "2"):
+        raise X3Refusal(f"BPCSTA : Invalid value {status}")
+    return {
+        "bpcnam": obj.value("BPRC_1", "BPRNAM")[:70],
+        "bcgcod": obj.value("BPC0_1", "BCGCOD"),
+        "bpcsta": int(status),
+        "cur": obj.value("BPRC_1", "CUR") or "USD",
+        "addlig1": (lines[0] if lines else "")[:50],
+        "addlig2": (lines[1] if len(lines) > 1 else "")[:50],
+        "cty": str(address.get("CTY", ""))[:40],
+        "sat": str(address.get("SAT", ""))[:35],
+        "poscod": str(address.get("POSCOD", ""))[:10],
+        "cry": str(address.get("BPACRY", ""))[:3],
+        "tel1": str(address.get("TEL1", ""))[:40],
+        "web1": str(address.get("WEB1", ""))[:80],
+    }
+
+
+def customer_save(*, folder: X3Folder, obj: AdxObject) -> X3Customer:
+    """`save` on BPC: create; a blank BPCNUM takes the next number of the BPC counter."""
+    mandatory({"BPRNAM": obj.value("BPRC_1", "BPRNAM")}, "BPRNAM")
+    fields = _customer_fields(obj)
+    with transaction.atomic():
+        number = obj.value("BPC0_1", "BPCNUM") or counter_next(folder=folder, code="BPC", prefix="C")
+        if X3Customer.objects.filter(folder=folder, bpcnum=number).exists():
+            raise X3Refusal(f"Customer {number} : Record already exists")
+        return X3Customer.objects.create(folder=folder, bpcnum=number, **fields)
+
+
+def customer_modify(*, folder: X3Folder, bpcnum: str, obj: AdxObject) -> X3Customer:
+    mandatory({"BPRNAM": obj.value("BPRC_1", "BPRNAM")}, "BPRNAM")
+    fields = _customer_fields(obj)
+    with transaction.atomic():
+        customer = customer_for(folder=folder, bpcnum=bpcnum)
+        for name, value in fields.items():
+            setattr(customer, name, value)
+        customer.save()
+    return customer
+
+
+def _allocate(*, item: X3Item, site: str, quantity: Decimal) -> Decimal:
+    """Allocate what the site has free; the rest is a shortage (X3 keeps the line, short)."""
+    stock = X3Stock.objects.select_for_update().filter(item=item, stofcy=site).first()
+    if stock is None:
+        return Decimal("0")
+    allocated = max(min(quantity, stock.qtystu - stock.cumallqty), Decimal("0"))
+    stock.cumallqty += allocated
+    stock.save(update_fields=["cumallqty", "updated_at"])
+    return allocated
+
+
+def sales_order_save(*, folder: X3Folder, obj: AdxObject) -> tuple[X3SalesOrder, list[str]]:
+    """`save` on SOH. Returns the order and the warnings (shortages) X3 shows as type-2 messages."""
+    header = obj.groups.get("SOH0_1", {})
+    mandatory(header, "SALFCY", "BPCORD", "ORDDAT")
+    lines = obj.tables.get("SOH4_1") or []
+    if not lines:
+        raise X3Refusal("SOH4_1 : At least one line is required")
+    customer = customer_for(folder=folder, bpcnum=obj.value("SOH0_1", "BPCORD"))
+    order_date = parse_x3_date(obj.value("SOH0_1", "ORDDAT"), field="ORDDAT")
+    site = obj.value("SOH0_1", "SALFCY")
+    reference = obj.value("SOH0_1", "CUSORDREF")[:30]
+    warnings: list[str] = []
+    with transaction.atomic():
+        if reference:
+            # X3's "customer order reference" control, set to blocking in this folder.
+            previous = X3SalesOrder.objects.filter(
+                folder=folder, customer=customer, cusordref=reference
+            ).first()
+            if previous is not None:
+                raise X3Refusal(f"CUSORDREF : Reference {reference} already used on order {previous.sohnum}")
+        order_type = obj.value("SOH0_1", "SOHTYP") or "SON"
+        order = X3SalesOrder.objects.create(
+            folder=folder,
+            sohnum=counter_next(folder=folder, code="SOH", prefix=f"{order_type}{site}"),
+            sohtyp=order_type,
+            salfcy=site,
+            customer=customer,
+            cusordref=reference,
+            cur=obj.value("SOH0_1", "CUR") or customer.cur,
+            orddat=order_date,
+        )
+        for number, line in enumerate(lines, start=1):
+            mandatory(line, "ITMREF", "QTY")
+            item = X3Item.objects.filter(folder=folder, itmref=line["ITMREF"]).first()
+            if item is None:
+                raise X3Refusal(f"Line {number} : Item {line['ITMREF']} : Record does not exist")
+            quantity = parse_x3_decimal(str(line["QTY"]), field="QTY")
+            if quantity <= 0:
+                raise X3Refusal(f"Line {number} : QTY : Value must be positive")
+            price = parse_x3_decimal(str(line.get("GROPRI") or item.baspri), field="GROPRI")
+            allocated = _allocate(item=item, site=site, quantity=quantity)
+            if allocated < quantity:
+                warnings.append(
+                    f"Line {number} : {item.itmref} : Shortage of {quantity - allocated} at {site}"
+                )
+            X3SalesOrderLine.objects.create(
+                order=order,
+                linnum=number * 1000,
+                item=item,
+                itmdes1=str(line.get("ITMDES1") or item.itmdes1)[:50],
+                qty=quantity,
+                gropri=price,
+                allqty=allocated,
+                shtqty=quantity - allocated,
+            )
+    return order, warnings
