@@ -1,18 +1,19 @@
 """The connector suite every ERP's tests subclass: what `ErpConnector` promises, asked of each ERP alike.
 
-A subclass runs it against its ERP (its simulator over real HTTP) by providing four fixtures:
-- `erp`: a connector built from a Connection by `connector_for`, the demo world seeded
+A subclass runs it against its ERP (its simulator, over real HTTP) with two fixtures and two attributes:
+- fixture `erp`: a connector built from a Connection by `connector_for`, the demo world seeded
   (`simulators.demo_data`: customers C1001..C1006, invoices INV-5001..INV-5008, stock);
-- `make_erp(**options)`: another connector to the same ERP with those options changed (timeout,
+- fixture `make_erp(**options)`: another connector to the same ERP with those options changed (timeout,
   receipt_batch_size);
-- `faults`: `inject(**counters)` with the simulators' fault vocabulary (`FaultProfile`: error_next,
-  timeout_next, applied_timeout_next, hang_seconds);
-- `facts`: an `ErpFacts`, what differs from one ERP's demo set-up to the next.
+- `erp_facts`: an `ErpFacts`, what differs from one ERP's demo set-up to the next;
+- `erp_faults`: its simulator's `SandboxFaults` (or a `faults` fixture whose `inject(**counters)` speaks
+  the same vocabulary: error_next, timeout_next, applied_timeout_next, hang_seconds).
 ERP-specific behaviour (numbering, payload shapes, quirks) stays in each ERP's own test module."""
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 import pytest
 from django.utils import timezone
@@ -20,6 +21,7 @@ from django.utils import timezone
 from integrations.erps import erp_get
 from integrations.sage.base import (
     Address,
+    BatchItemResult,
     CreditMemoData,
     CustomerData,
     ErpPermanentError,
@@ -97,6 +99,19 @@ def journal(facts: ErpFacts, reference: str, *lines: JournalLine) -> JournalEntr
     )
 
 
+def reversal(reference: str, paid: BatchItemResult, *, customer: str, amount: str) -> ReversalData:
+    """Undo the receipt `paid` posted, by its ERP number."""
+    return ReversalData(
+        reference=reference,
+        original_reference=paid.reference,
+        original_document_number=paid.document.number,
+        customer_number=customer,
+        amount=Decimal(amount),
+        currency="USD",
+        document_date=today(),
+    )
+
+
 def balance(erp: ErpConnector, invoice: str) -> Decimal:
     return erp.invoice_get(number=invoice).balance
 
@@ -113,6 +128,17 @@ def retry(erp: ErpConnector, document_type: str, reference: str) -> DocumentSent
 
 
 class ConnectorSuite:
+    erp_facts: ClassVar[ErpFacts]
+    erp_faults: ClassVar[SandboxFaults]  # or a `faults` fixture of the subclass's own
+
+    @pytest.fixture
+    def facts(self) -> ErpFacts:
+        return self.erp_facts
+
+    @pytest.fixture
+    def faults(self) -> SandboxFaults:
+        return self.erp_faults
+
     def test_built_from_its_connection_with_a_transcript_that_holds_no_secret(self, erp, facts):
         assert isinstance(erp, ErpConnector)
         assert erp_get(erp.system) is not None
@@ -243,21 +269,14 @@ class ConnectorSuite:
         paying = receipt(facts, "PT-9301", "C1004", "780.25", ("INV-5006", "780.25"))
         [paid] = erp.receipts_post(receipts=[paying])
         assert balance(erp, "INV-5006") == 0
-        reversal = ReversalData(
-            reference="PT-9301-V",
-            original_reference="PT-9301",
-            original_document_number=paid.document.number,
-            customer_number="C1004",
-            amount=Decimal("780.25"),
-            currency="USD",
-            document_date=today(),
+        document = erp.receipt_reverse(
+            reversal=reversal("PT-9301-V", paid, customer="C1004", amount="780.25")
         )
-        document = erp.receipt_reverse(reversal=reversal)
         assert document.number and (document.document_type, document.reference) == ("reversal", "PT-9301-V")
         assert balance(erp, "INV-5006") == Decimal("780.25")
         assert erp.document_find(document_type="reversal", reference="PT-9301-V").number == document.number
         with pytest.raises(ErpPermanentError):
-            erp.receipt_reverse(reversal=ReversalData(**{**reversal.__dict__, "reference": "PT-9301-W"}))
+            erp.receipt_reverse(reversal=reversal("PT-9301-W", paid, customer="C1004", amount="780.25"))
         assert balance(erp, "INV-5006") == Decimal("780.25")
 
     def test_credit_memo_is_posted_and_found(self, erp, facts):
