@@ -222,7 +222,7 @@ def _post_receipts(postings: list[ErpPosting], connector: ErpConnector, summary:
         except Exception as error:  # noqa: BLE001 - recorded on the posting
             attempt.take_calls()
             _failed(attempt, error, summary)
-    for batch in chunked(ready, connector.receipt_batch_size):
+    for batch in chunked(items=ready, size=connector.receipt_batch_size):
         _send_receipt_batch(batch, connector, summary)
 
 

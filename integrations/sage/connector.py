@@ -15,7 +15,7 @@ field names. Amounts are Decimal, dates are `date`."""
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
@@ -55,13 +55,13 @@ class ConnectorSettings:
 
     name: str  # the connection, as messages name it
     base_url: str
-    credentials: Mapping[str, Any]
+    credentials: Mapping[str, Any] = field(repr=False)  # secrets: never in a log or a traceback
     options: Mapping[str, Any]
     timeout: float
     receipt_batch_size: int
 
     @classmethod
-    def of(cls, connection: Connection, *, receipt_batch_size: int) -> "ConnectorSettings":
+    def of(cls, *, connection: Connection, receipt_batch_size: int) -> "ConnectorSettings":
         options = dict(connection.options or {})
         return cls(
             name=str(connection),
@@ -95,7 +95,7 @@ class DocumentSent:
     found_existing: bool  # an earlier attempt had reached the ERP: nothing was sent this time
 
 
-def chunked(items: list[T], size: int) -> list[list[T]]:
+def chunked(*, items: list[T], size: int) -> list[list[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
@@ -103,14 +103,15 @@ class ErpConnector(ABC):
     system: ClassVar[str]  # the ERP's code in `integrations.erps`
     default_receipt_batch_size: ClassVar[int] = 20
 
-    def __init__(self, settings: ConnectorSettings, *, transport: Transcribed):
+    def __init__(self, *, settings: ConnectorSettings, transport: Transcribed):
         self.settings = settings
         self.transport = transport
         self.receipt_batch_size = settings.receipt_batch_size  # receipts one round trip may carry
 
     @classmethod
     def from_connection(cls, connection: Connection) -> Self:
-        return cls(ConnectorSettings.of(connection, receipt_batch_size=cls.default_receipt_batch_size))
+        batch_size = cls.default_receipt_batch_size
+        return cls(settings=ConnectorSettings.of(connection=connection, receipt_batch_size=batch_size))
 
     def transcript_take(self) -> list[dict[str, Any]]:
         """The calls made since the last take (redacted, JSON-storable), for the attempt log."""
@@ -137,7 +138,8 @@ class ErpConnector(ABC):
         )
         if existing is not None:
             return DocumentSent(existing, found_existing=True)
-        return DocumentSent(self.document_post(document_type=document_type, document=build()), False)
+        document = self.document_post(document_type=document_type, document=build())
+        return DocumentSent(document, found_existing=False)
 
     def document_post(self, *, document_type: str, document: Any) -> ErpDocument:
         """Send a built document the way its type goes."""
@@ -167,7 +169,7 @@ class ErpConnector(ABC):
         locked) the batches after it are not sent, and their receipts say so."""
         results: dict[int, BatchItemResult] = {}
         outage: ErpTransientError | None = None
-        for indexes in self.receipt_batches(receipts):
+        for indexes in self.receipt_batches(receipts=receipts):
             batch = [receipts[index] for index in indexes]
             answers: list[BatchItemResult]
             if outage is not None:
@@ -182,9 +184,9 @@ class ErpConnector(ABC):
             results.update(zip(indexes, answers, strict=True))
         return [results[index] for index in range(len(receipts))]
 
-    def receipt_batches(self, receipts: list[ReceiptData]) -> list[list[int]]:
+    def receipt_batches(self, *, receipts: list[ReceiptData]) -> list[list[int]]:
         """Which receipts share a round trip (their positions): `receipt_batch_size` at a time."""
-        return chunked(list(range(len(receipts))), self.receipt_batch_size)
+        return chunked(items=list(range(len(receipts))), size=self.receipt_batch_size)
 
     @abstractmethod
     def receipt_batch_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:

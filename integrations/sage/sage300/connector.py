@@ -63,7 +63,7 @@ def prefix_any_case(field: str, value: str) -> str:
 class Sage300Connector(ErpConnector):
     system = "sage_300"
 
-    def __init__(self, settings: ConnectorSettings):
+    def __init__(self, *, settings: ConnectorSettings):
         options = settings.options
         self.company = str(options.get("company") or "").upper()
         if not self.company:
@@ -74,7 +74,7 @@ class Sage300Connector(ErpConnector):
             headers={"Content-Type": "application/json", "Accept": "application/json"},
             auth=settings.basic_auth,
         )
-        super().__init__(settings, transport=transport)
+        super().__init__(settings=settings, transport=transport)
         self.client = Sage300Client(transport)
         self.bank_code = str(options.get("bank_code") or "")
         self.location = str(options.get("location") or "")
@@ -170,12 +170,13 @@ class Sage300Connector(ErpConnector):
         record = self.client.post(ORDERS, payloads.sales_order_body(order, location=location))
         return ErpDocument(DocumentType.SALES_ORDER, record["OrderNumber"], order.reference, raw=record)
 
-    def receipt_batches(self, receipts: list[ReceiptData]) -> list[list[int]]:
+    def receipt_batches(self, *, receipts: list[ReceiptData]) -> list[list[int]]:
         """A CA batch has one bank: receipts are grouped by bank, then `receipt_batch_size` at a time."""
         by_bank: dict[str, list[int]] = defaultdict(list)
         for index, receipt in enumerate(receipts):
             by_bank[receipt.bank_code or self.bank_code].append(index)
-        return [batch for indexes in by_bank.values() for batch in chunked(indexes, self.receipt_batch_size)]
+        size = self.receipt_batch_size
+        return [batch for indexes in by_bank.values() for batch in chunked(items=indexes, size=size)]
 
     def receipt_batch_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:
         bank_code = receipts[0].bank_code or self.bank_code  # one bank per batch: `receipt_batches`

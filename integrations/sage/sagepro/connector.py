@@ -54,7 +54,7 @@ class SageProConnector(ErpConnector):
     default_receipt_batch_size = 50
     transport: SageProTransport
 
-    def __init__(self, settings: ConnectorSettings):
+    def __init__(self, *, settings: ConnectorSettings):
         """Options: transport rest (default, see `RestGateway`) | csv: drop_folder, import_wait_seconds."""
         options = settings.options
         kind = options.get("transport", "rest")
@@ -65,10 +65,10 @@ class SageProConnector(ErpConnector):
                 wait_seconds=float(options.get("import_wait_seconds", DEFAULT_IMPORT_WAIT_SECONDS)),
             )
         elif kind == "rest":
-            transport = RestGateway(settings)
+            transport = RestGateway(settings=settings)
         else:
             raise ValueError(f"Sage Pro transport must be rest or csv, not {kind!r}")
-        super().__init__(settings, transport=transport)
+        super().__init__(settings=settings, transport=transport)
 
     def _create_one(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
         answer = self.transport.create(resource, [record])[0]

@@ -35,7 +35,7 @@ ERRORS = RestErrors()
 
 
 class RestGateway:
-    def __init__(self, settings: ConnectorSettings):
+    def __init__(self, *, settings: ConnectorSettings):
         """Options: timeout, page_size; credentials: api_key, or username + password."""
         api_key = str(settings.credentials.get("api_key", ""))
         headers = {"Accept": "application/json"}

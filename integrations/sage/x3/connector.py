@@ -83,10 +83,10 @@ class X3Options:
 class X3Connector(ErpConnector):
     system = "sage_x3"
 
-    def __init__(self, settings: ConnectorSettings):
+    def __init__(self, *, settings: ConnectorSettings):
         self.options = X3Options.from_dict(settings.options)
         transport = settings.http(auth=settings.basic_auth)
-        super().__init__(settings, transport=transport)
+        super().__init__(settings=settings, transport=transport)
         folder = settings.options["folder"]
         context = CallContext(
             code_lang=self.options.language, pool_alias=settings.options.get("pool_alias", folder)

@@ -81,9 +81,9 @@ class FakeConnector(ErpConnector):
     system = "fake_erp"
     default_receipt_batch_size = 10
 
-    def __init__(self, settings: ConnectorSettings):
+    def __init__(self, *, settings: ConnectorSettings):
         key = str(settings.credentials.get("api_key", ""))
-        super().__init__(settings, transport=settings.http(headers={"X-Api-Key": key}))
+        super().__init__(settings=settings, transport=settings.http(headers={"X-Api-Key": key}))
 
     def _get(self, path: str, **params: str) -> Any:
         response = ERRORS.request(self.transport, "GET", path, missing_ok=True, params=params)
