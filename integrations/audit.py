@@ -1,11 +1,16 @@
-"""The audit trail: every human decision and every replay leaves one row."""
+"""The audit trail: every human decision, every replay and every edit by hand leaves one row."""
 
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 
+from integrations.fields import EncryptedJSONField
 from integrations.models import AuditEvent
+from portal.pci import redact
+
+# Kept by Django itself on every save: not what anyone changed.
+BOOKKEEPING_FIELDS = frozenset({"id", "created_at", "updated_at"})
 
 
 def audit_record(
@@ -23,4 +28,41 @@ def audit_record(
         subject_id=str(subject.pk),
         reason=reason,
         data=data or {},
+    )
+
+
+def _stored_values(instance: models.Model | None) -> dict[str, Any]:
+    if instance is None:
+        return {}
+    return {
+        field.name: field.value_from_object(instance)
+        for field in instance._meta.concrete_fields
+        if field.name not in BOOKKEEPING_FIELDS
+    }
+
+
+def audit_record_edit(
+    *,
+    verb: str,
+    before: models.Model | None,
+    after: models.Model | None,
+    actor: AbstractBaseUser | None,
+) -> AuditEvent:
+    """An add (no `before`), change or delete (no `after`) made by hand, as `<model>.<verb>` with the
+    fields it changed and their values before and after. An encrypted field is named in `changed` when
+    it changed; its values are never written, nor are secret-named keys or card numbers in the others."""
+    subject = after if after is not None else before
+    old, new = _stored_values(before), _stored_values(after)
+    changed = [name for name in (new or old) if old.get(name) != new.get(name)]
+    secret = {field.name for field in subject._meta.concrete_fields if isinstance(field, EncryptedJSONField)}
+    shown = [name for name in changed if name not in secret]
+    return audit_record(
+        action=f"{subject._meta.model_name}.{verb}",
+        subject=subject,
+        actor=actor,
+        data={
+            "changed": changed,
+            "before": redact({name: old[name] for name in shown if before is not None}),
+            "after": redact({name: new[name] for name in shown if after is not None}),
+        },
     )

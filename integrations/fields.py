@@ -1,21 +1,37 @@
-"""Credentials encrypted at rest with Fernet, keyed by FIELD_ENCRYPTION_KEY."""
+"""Credentials encrypted at rest with Fernet, keyed by FIELD_ENCRYPTION_KEY.
+
+The setting is a comma-separated list (MultiFernet): the first key encrypts, every key decrypts, so a
+new key is put first, `credentials_reencrypt` moves every stored value onto it, and the old key goes."""
 
 import json
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from portal.deploy_secrets import NOT_A_FERNET_KEY, field_encryption_keys
 
-def _fernet() -> Fernet:
-    try:
-        return Fernet(settings.FIELD_ENCRYPTION_KEY)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEY must be a url-safe base64 32-byte Fernet key"
-        ) from exc
+
+def field_fernets() -> list[Fernet]:
+    """One Fernet per key of FIELD_ENCRYPTION_KEY, the encrypting one first."""
+    keys = field_encryption_keys(value=settings.FIELD_ENCRYPTION_KEY)
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is empty")
+    fernets = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            fernets.append(Fernet(key))
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEY key {position} of {len(keys)} {NOT_A_FERNET_KEY}"
+            ) from exc
+    return fernets
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet(field_fernets())
 
 
 class EncryptedJSONField(models.TextField):
@@ -35,7 +51,8 @@ class EncryptedJSONField(models.TextField):
             return json.loads(_fernet().decrypt(value.encode()).decode())
         except InvalidToken as exc:
             raise ImproperlyConfigured(
-                "Stored credentials cannot be decrypted: FIELD_ENCRYPTION_KEY changed since they were saved"
+                "Stored credentials cannot be decrypted: no key in FIELD_ENCRYPTION_KEY is the one they were"
+                " saved with"
             ) from exc
 
     def to_python(self, value: Any) -> dict:

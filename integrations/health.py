@@ -1,5 +1,6 @@
 """Is everything reachable? The database, the django-q2 broker and every active connection, each
-asked with a short timeout, the connections side by side so one slow system does not add up."""
+asked with a short timeout, the connections side by side so one slow system does not add up. Each check
+says only a status and a short fixed reason (`integrations.check_reasons`)."""
 
 from concurrent.futures import ThreadPoolExecutor
 from copy import copy
@@ -8,9 +9,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection as db_connection
 
-from integrations.models import Connection, System
-from integrations.paytrace.client import PayTraceClient
-from integrations.sage.registry import connector_for
+from integrations.check_reasons import OK, UNREACHABLE
+from integrations.connection_checks import connection_probe
+from integrations.models import Connection
 from integrations.selectors import connections_active
 
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -20,17 +21,22 @@ CHECK_TIMEOUT_SECONDS = 3.0
 class Check:
     name: str
     ok: bool
-    message: str
+    reason: str
     system: str = ""
 
 
-def _database_check() -> Check:
+def database_live() -> bool:
     try:
         with db_connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure is the answer
-        return Check(name="database", ok=False, message=type(exc).__name__)
-    return Check(name="database", ok=True, message=db_connection.vendor)
+    except Exception:  # noqa: BLE001 - any failure means down
+        return False
+    return True
+
+
+def _database_check() -> Check:
+    ok = database_live()
+    return Check(name="database", ok=ok, reason=OK if ok else UNREACHABLE)
 
 
 def _broker_check() -> Check:
@@ -41,26 +47,18 @@ def _broker_check() -> Check:
 
             client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=CHECK_TIMEOUT_SECONDS)
             client.ping()
-            return Check(name="broker", ok=True, message="redis")
-        from django_q.models import OrmQ
+        else:
+            from django_q.models import OrmQ
 
-        queued = OrmQ.objects.count()
-    except Exception as exc:  # noqa: BLE001 - any failure is the answer
-        return Check(name="broker", ok=False, message=type(exc).__name__)
-    return Check(name="broker", ok=True, message=f"orm, {queued} queued")
+            OrmQ.objects.exists()
+    except Exception:  # noqa: BLE001 - any failure is the answer
+        return Check(name="broker", ok=False, reason=UNREACHABLE)
+    return Check(name="broker", ok=True, reason=OK)
 
 
 def _connection_check(connection: Connection) -> Check:
-    try:
-        if connection.system == System.PAYTRACE:
-            ok = PayTraceClient.from_connection(connection).ping()
-            message = "ping answered" if ok else "ping refused"
-        else:
-            result = connector_for(connection).connection_test()
-            ok, message = result.ok, result.message
-    except Exception as exc:  # noqa: BLE001 - unreachable, whatever the reason
-        ok, message = False, f"{type(exc).__name__}: {exc}"[:200]
-    return Check(name=connection.name, ok=ok, message=message, system=connection.system)
+    probe = connection_probe(connection=connection, sign_in=False)
+    return Check(name=connection.name, ok=probe.ok, reason=probe.message, system=connection.system)
 
 
 def _with_short_timeout(connection: Connection) -> Connection:

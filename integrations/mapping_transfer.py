@@ -29,6 +29,7 @@ from integrations.models import (
     PaymentMethodMapping,
     StatusMapping,
 )
+from portal.json_input import JsonInputError, json_input_parse
 
 FORMAT = "paysage-mappings"
 FORMAT_VERSION = 1
@@ -178,9 +179,9 @@ def mappings_document_parse(*, text: str | bytes) -> MappingDocument:
     """Validate a document completely (fields, choices, constraints, keys, version) before anything is
     compared or written."""
     try:
-        raw = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MappingFileError(f"Not a JSON document: {exc}") from None
+        raw = json_input_parse(raw=text)
+    except JsonInputError as exc:
+        raise MappingFileError(f"Not a JSON document: {exc}.") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise MappingFileError(f'Not a Paysage mappings export (expected "format": "{FORMAT}").')
     if raw.get("format_version") != FORMAT_VERSION:

@@ -5,6 +5,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from integrations.check_reasons import FIXED_REASONS, HTTP_ANSWER_PATTERN
+from integrations.drop_folder import connection_drop_folder_validate
 from integrations.erps import ERPS
 from integrations.fields import EncryptedJSONField
 from portal.models import BaseModel
@@ -33,18 +35,32 @@ class Connection(BaseModel):
     options = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
-    last_check_ok = models.BooleanField(null=True)
+    last_check_ok = models.BooleanField(null=True, blank=True)
     last_check_message = models.TextField(blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["system", "environment", "is_active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_check_message__in=("", *FIXED_REASONS))
+                | Q(last_check_message__regex=HTTP_ANSWER_PATTERN),
+                name="connection_check_message_classified",
+            )
+        ]
+        # Not a storefront permission: the health API declares it apart (`monitoring_permission`).
+        permissions = [("view_health", "Can read the system health API")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_system_display()}, {self.environment})"
 
+    def clean(self) -> None:
+        connection_drop_folder_validate(options=self.options)
+
 
 class WebhookEvent(BaseModel):
-    """Inbox: every signed event is stored before anything is decided about it."""
+    """Inbox: every signed event is stored before anything is decided about it. The body as received is
+    never stored: `payload` is its redacted copy (card numbers masked, card and bank secrets replaced) and
+    `body_sha256` proves which body it came from."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -66,7 +82,10 @@ class WebhookEvent(BaseModel):
     event_type = models.CharField(max_length=50)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     payload = models.JSONField(
-        encoder=DjangoJSONEncoder,
+        encoder=DjangoJSONEncoder, help_text="The body, redacted before it was stored."
+    )
+    body_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the body as received (blank for older events)."
     )
     headers = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
@@ -85,7 +104,11 @@ class WebhookEvent(BaseModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "event_id"], name="webhookevent_unique_source_id")
+            models.UniqueConstraint(fields=["source", "event_id"], name="webhookevent_unique_source_id"),
+            models.CheckConstraint(
+                condition=Q(body_sha256="") | Q(body_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="webhookevent_body_sha256_hex",
+            ),
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhookevent_due_idx")]
 

@@ -1,6 +1,10 @@
 """The django-q2 schedules Paysage runs, defined in code and written idempotently by name."""
 
+from importlib import import_module
+
 from django_q.models import Schedule
+
+from portal.queue import TASKS
 
 SCHEDULES = (
     ("paysage: drain webhook inbox", "integrations.tasks.webhook_events_drain", 1),
@@ -19,3 +23,11 @@ def schedules_ensure() -> None:
             name=name,
             defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
         )
+
+
+def schedule_funcs_allowed() -> frozenset[str]:
+    """What a schedule may run: the tasks the project declares with `portal.queue.task`. The modules of
+    the schedules above are imported first, so their tasks are declared in every process."""
+    for _, func, _ in SCHEDULES:
+        import_module(func.rpartition(".")[0])
+    return frozenset(TASKS)

@@ -16,17 +16,24 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.http.request import HttpHeaders
 
-from integrations.webhooks import IntakeAnswer, webhook_intake
+from integrations.webhook_intake import BODY_TOO_LARGE, IntakeAnswer, webhook_intake
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/webhooks/paytrace/"
 StartResponse = Callable[..., Any]
 
 
+def _refused(status: int, code: str, message: str) -> IntakeAnswer:
+    return IntakeAnswer(status=status, body={"error": {"code": code, "message": message}})
+
+
 def _intake(environ: dict[str, Any]) -> IntakeAnswer:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
+    declared = environ.get("CONTENT_LENGTH") or "0"
+    if not (declared.isascii() and declared.isdigit()):  # runserver passes any value through
+        return _refused(400, "invalid_request", "Content-Length must be a number of bytes")
+    length = int(declared)
     if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-        return IntakeAnswer(status=413, body={"error": {"code": "too_large", "message": "body too large"}})
+        return BODY_TOO_LARGE
     return webhook_intake(
         body=environ["wsgi.input"].read(length),
         headers=HttpHeaders(environ),
@@ -43,9 +50,7 @@ def webhook_fast_path(django_app: WSGIHandler) -> Callable[[dict[str, Any], Star
             answer = _intake(environ)
         except Exception:  # an unexpected failure answers 500 (the sender retries) and is logged
             logger.exception("webhook intake failed")
-            answer = IntakeAnswer(
-                status=500, body={"error": {"code": "server_error", "message": "try again"}}
-            )
+            answer = _refused(500, "server_error", "try again")
         finally:
             request_finished.send(sender=webhook_fast_path)
         payload = json.dumps(answer.body).encode()

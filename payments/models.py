@@ -523,6 +523,11 @@ class Subscription(BaseModel):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="subscription_amount_positive")]
         indexes = [models.Index(fields=["status", "next_run_on"], name="subscription_due_idx")]
+        # "change" is the finance reviewer's right to decide (charge now, cancel, resume); setting what is
+        # charged, to whom and when is this separate right, which no role carries.
+        permissions = [
+            ("change_subscription_terms", "Can set a subscription's terms (amount, customer, schedule)")
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} {self.amount} {self.currency} {self.interval}"

@@ -1,4 +1,5 @@
-"""Admin building blocks shared by every app: read-only mirrors and confirmed actions."""
+"""Admin building blocks shared by every app: read-only mirrors, decisions, audited edits and confirmed
+actions."""
 
 from collections.abc import Callable
 from typing import Any
@@ -6,12 +7,24 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from integrations.audit import audit_record_edit
 
-class ReadOnlyAdminMixin:
+
+class DecideAdminMixin:
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        """Queue decisions (replay, approve, resolve) go through services, never through the change form:
+        an action declared with `permissions=("decide",)` needs the model's real change permission, even
+        where the admin hides the form."""
+        opts = self.opts  # type: ignore[attr-defined]
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
+
+class ReadOnlyAdminMixin(DecideAdminMixin):
     """For rows mirrored from another system or written only by services: viewable, never edited by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -23,12 +36,26 @@ class ReadOnlyAdminMixin:
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_decide_permission(self, request: HttpRequest) -> bool:
-        """Queue decisions (replay, approve, resolve) go through services, never through the change form:
-        an action declared with `permissions=("decide",)` needs the model's real change permission,
-        which this mixin otherwise hides."""
-        opts = self.opts  # type: ignore[attr-defined]
-        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
+class AuditedAdminMixin:
+    """Every add, change and delete made in this admin (the list's inline edits and "delete selected"
+    included) writes an AuditEvent with the fields before and after; credentials are named, never
+    written."""
+
+    def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
+        before = type(obj)._default_manager.get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        audit_record_edit(verb="change" if change else "add", before=before, after=obj, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
+        audit_record_edit(verb="delete", before=obj, after=None, actor=request.user)
+        super().delete_model(request, obj)  # type: ignore[misc]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with transaction.atomic(using=queryset.db):
+            for obj in queryset:
+                audit_record_edit(verb="delete", before=obj, after=None, actor=request.user)
+            super().delete_queryset(request, queryset)  # type: ignore[misc]
 
 
 class LeadingDisplaysMixin:

@@ -35,6 +35,19 @@ def paysage_secrets_check(app_configs, **kwargs):
     return warnings
 
 
+@register(Tags.security, deploy=True)
+def secret_settings_check(app_configs, **kwargs):
+    """The secrets production-like environments refuse at start, checked whatever PAYSAGE_ENV says."""
+    from portal.deploy_secrets import secret_settings_problems
+
+    problems = secret_settings_problems(
+        secret_key=settings.SECRET_KEY,
+        webhook_secret=settings.PAYTRACE_WEBHOOK_SECRET,
+        field_encryption_key=settings.FIELD_ENCRYPTION_KEY,
+    )
+    return [Error(problem, id="paysage.E020") for problem in problems]
+
+
 @register(Tags.compatibility)
 def task_timeouts_check(app_configs, **kwargs):
     from portal.queue import task_timeouts_invalid

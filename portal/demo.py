@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer, CustomerLink
 from customers.services import customer_normalized_fields_set
+from integrations.connection_services import connection_update
 from integrations.models import (
     ERP_SYSTEMS,
     Connection,
@@ -180,21 +183,28 @@ STAFF = (
     ("auditor", AUDITOR),
 )
 LOGIN_FILE = settings.VAR_DIR / "admin-login.txt"
+DEMO_PASSWORD_BYTES = 15  # 20 url-safe characters, well over the validators' minimum of 12
 
 
 def demo_connections_ensure(*, base_url: str = BASE_URL) -> dict[str, Connection]:
+    """When the portal (and its simulators) is served elsewhere than last time, e.g. on another port, the
+    connections follow it, the demo credentials entered again with the new URL (a moved base URL drops the
+    stored ones)."""
     connections = {}
     for name, (system, path, credentials, options) in CONNECTIONS.items():
+        url = f"{base_url}{path}"
         connection, created = Connection.objects.get_or_create(
             name=name,
             defaults={
                 "system": system,
                 "environment": settings.PAYSAGE_ENV,
-                "base_url": f"{base_url}{path}",
+                "base_url": url,
                 "credentials": credentials,
                 "options": options,
             },
         )
+        if not created and connection.base_url != url:
+            connection_update(connection=connection, data={"base_url": url}, credentials=credentials)
         connections[system] = connection
     return connections
 
@@ -428,17 +438,31 @@ def _login_passwords() -> dict[str, str]:
     return {user.strip(): password.strip() for user, password in pairs}
 
 
+def _password_valid(*, password: str | None, user) -> bool:
+    """A password kept from an earlier demo still passes today's validators (older ones were shorter)."""
+    if not password:
+        return False
+    try:
+        validate_password(password, user=user)
+    except ValidationError:
+        return False
+    return True
+
+
 def demo_staff_ensure(*, login_file: Path = LOGIN_FILE) -> dict[str, str]:
     """A superuser and one login per role; passwords are made once and kept in var/admin-login.txt."""
     user_model = get_user_model()
     passwords = _login_passwords()
     for username, role in STAFF:
-        password = passwords.get(username) or secrets.token_urlsafe(12)
         user, created = user_model.objects.get_or_create(
             username=username,
             defaults={"is_staff": True, "is_superuser": role is None, "email": f"{username}@paysage.local"},
         )
-        if created or username not in passwords:
+        password = passwords.get(username)
+        kept = _password_valid(password=password, user=user)
+        if not kept:
+            password = secrets.token_urlsafe(DEMO_PASSWORD_BYTES)
+        if created or not kept:
             user.set_password(password)
             user.save()
         if role:

@@ -1,16 +1,21 @@
 """Paysage settings, read from the environment (or a `.env` file) through django-environ.
 
 With no environment at all the portal runs on its embedded default: an SQLite file, the django-q2
-ORM broker, the sandbox simulators mounted. `DATABASE_URL`, `REDIS_URL` and `PAYSAGE_ENV=prod` move
-it to a real deployment without code changes.
+ORM broker, the sandbox simulators mounted. `DATABASE_URL`, `REDIS_URL` and `PAYSAGE_ENV=prod` (or
+`qa`, which runs as prod does) move it to a real deployment without code changes.
 """
 
-import base64
-import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+
+from portal.deploy_secrets import (
+    DEV_SECRET_KEY,
+    DEV_WEBHOOK_SECRET,
+    fernet_key_derived,
+    secret_settings_refuse_weak,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -22,39 +27,44 @@ PAYSAGE_ENV = env.str("PAYSAGE_ENV", default="dev")
 if PAYSAGE_ENV not in ("dev", "qa", "prod"):
     raise ValueError(f"PAYSAGE_ENV must be dev, qa or prod, not {PAYSAGE_ENV!r}")
 IS_PROD = PAYSAGE_ENV == "prod"
+# qa runs as production does (no debug pages, no simulators unless SANDBOX asks, its own secrets, the
+# same security settings), so what passes in qa passes in prod.
+PRODUCTION_LIKE = PAYSAGE_ENV in ("qa", "prod")
 
-_DEV_SECRET_KEY = "paysage-dev-only-secret-key-never-used-in-production-0123456789"
-# Production refuses to start without its own secrets; elsewhere a fixed dev value keeps `make run`
-# reproducible (encrypted demo credentials stay readable across runs).
-SECRET_KEY = env.str("SECRET_KEY") if IS_PROD else env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
-DEBUG = env.bool("DEBUG", default=not IS_PROD)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if IS_PROD else ["127.0.0.1", "localhost", "testserver"])
+# Production-like environments bring their own secrets and refuse to start when one is empty, short or
+# a dev default (portal/deploy_secrets.py); elsewhere fixed dev values keep `make run` reproducible
+# (encrypted demo credentials stay readable across runs).
+SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION_LIKE else DEV_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=not PRODUCTION_LIKE)
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION_LIKE else ["127.0.0.1", "localhost", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-
-
-def _derived_fernet_key(secret: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{secret}".encode()).digest()).decode()
-
-
-FIELD_ENCRYPTION_KEY = (
-    env.str("FIELD_ENCRYPTION_KEY")
-    if IS_PROD
-    else env.str("FIELD_ENCRYPTION_KEY", default=_derived_fernet_key(SECRET_KEY))
+# Comma-separated Fernet keys: the first encrypts, every one decrypts (rotate with credentials_reencrypt).
+FIELD_ENCRYPTION_KEY = env.str(
+    "FIELD_ENCRYPTION_KEY", default="" if PRODUCTION_LIKE else fernet_key_derived(secret=SECRET_KEY)
 )
-PAYTRACE_WEBHOOK_SECRET = (
-    env.str("PAYTRACE_WEBHOOK_SECRET")
-    if IS_PROD
-    else env.str("PAYTRACE_WEBHOOK_SECRET", default="paysage-dev-webhook-secret")
+PAYTRACE_WEBHOOK_SECRET = env.str(
+    "PAYTRACE_WEBHOOK_SECRET", default="" if PRODUCTION_LIKE else DEV_WEBHOOK_SECRET
 )
+if PRODUCTION_LIKE:
+    secret_settings_refuse_weak(
+        environment=PAYSAGE_ENV,
+        secret_key=SECRET_KEY,
+        webhook_secret=PAYTRACE_WEBHOOK_SECRET,
+        field_encryption_key=FIELD_ENCRYPTION_KEY,
+    )
+# Settings holding URLs with passwords (REDIS_URL, DATABASE_URL, ...) are hidden from error reports too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.error_reports.CredentialUrlReporterFilter"
 PAYTRACE_WEBHOOK_TOLERANCE_SECONDS = 300
-SANDBOX = env.bool("SANDBOX", default=not IS_PROD)
+SANDBOX = env.bool("SANDBOX", default=not PRODUCTION_LIKE)
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="paysage@localhost")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
-    if IS_PROD
+    if PRODUCTION_LIKE
     else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
@@ -128,12 +138,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Logins and passwords --------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "portal.passwords.GuessableWordPasswordValidator"},
 ]
+# django-axes counts failed logins per username and client address in the database (so the count holds
+# across web workers) and refuses that pair for a cool-off once the limit is reached. First in
+# INSTALLED_APPS so its failure receiver records the attempt before portal.logins audits it.
+INSTALLED_APPS.insert(0, "axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes requires
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.logins.login_lockout_response"
+# Lockouts are read in the audit trail and end by themselves; `manage.py axes_reset_username` lifts one.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -146,12 +176,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if IS_PROD
+        if PRODUCTION_LIKE
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 
-if IS_PROD:
+if PRODUCTION_LIKE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -182,6 +212,23 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Sage Pro drop folders ---------------------------------------------------------------------
+# A connection's `drop_folder` must resolve (symlinks followed) to a folder under this root.
+SAGEPRO_DROP_ROOT = Path(env.str("SAGEPRO_DROP_ROOT", default=str(VAR_DIR / "sagepro-drop")))
+
+# --- Cache -----------------------------------------------------------------------------------
+# One cache for every process (web workers, the cluster), so refund-request locks, the inbox wake-up
+# and API throttles hold across them: Redis when there is one, else a database table (made after
+# every migrate by portal.apps). REDIS_CACHE_URL moves it off the broker's Redis database.
+REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}
+    if REDIS_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "paysage_cache"}
+}
+# Apart from django-q2's own keys when they share a Redis database.
+CACHES["default"]["KEY_PREFIX"] = "paysage-cache"
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -214,22 +261,51 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Production-like environments show the schema and its docs to logged-in staff (the admin session)
+    # and API tokens only, unless API_DOCS_PUBLIC says otherwise (payments/api/docs_access.py).
+    "SERVE_PERMISSIONS": ["payments.api.docs_access.ApiDocsAccess"],
+    # The API's own first, so an anonymous call is answered 401 with its WWW-Authenticate.
+    "SERVE_AUTHENTICATION": [
+        *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+        "rest_framework.authentication.SessionAuthentication",
+    ],
 }
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=not PRODUCTION_LIKE)
 
 # --- Logging ---------------------------------------------------------------------------------
+# No card number reaches a log. `portal.pci.logging_configure` applies LOGGING, then masks every record
+# as it is made, whichever logger it comes from and whichever handler writes it (a library's own, or
+# gunicorn's access log). Every handler below also has the masking filter, for records made without the
+# record factory (`logging.makeLogRecord`). Django's default handlers are replaced: `django` records
+# (`django.request` among them) go to the root's console instead of Django's console and mail_admins (a
+# mail would carry the request's data), and `django.server`, runserver's access log with its query
+# strings, keeps its own format through a handler declared here.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING_CONFIG = "portal.pci.logging_configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_card_numbers": {"()": "portal.pci.CardNumberMaskingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
-        "console": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_card_numbers"]},
+        "django.server": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "django.server",
             "filters": ["mask_card_numbers"],
-        }
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+    },
 }

@@ -7,9 +7,13 @@ def pytest_configure(config):
     pci_capture.install()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    # The PCI scan reads what every other test wrote, so it must run last.
-    items.sort(key=lambda item: item.get_closest_marker("pci_scan") is not None)
+    # The PCI scan reads what every other test wrote, so it must run last, and in the order its file
+    # defines (it plants before it scans), whatever order pytest-django gave the database tests.
+    scan = [item for item in items if item.get_closest_marker("pci_scan") is not None]
+    rest = [item for item in items if item.get_closest_marker("pci_scan") is None]
+    items[:] = rest + sorted(scan, key=lambda item: (str(item.path), item.reportinfo()[1] or 0))
 
 
 @pytest.fixture

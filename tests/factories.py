@@ -4,6 +4,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django_q.signing import SignedPackage
 
 from customers.models import Customer, CustomerLink
 from integrations.models import Connection, Environment, System
@@ -156,3 +157,31 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     action = "posting.replay"
     subject_type = "erp_posting"
     subject_id = factory.Sequence(str)
+
+
+class QueueTaskFactory(factory.django.DjangoModelFactory):
+    """A task django-q2's cluster ran (a Success, or a Failure with `success=False`)."""
+
+    class Meta:
+        model = "django_q.Task"
+
+    id = factory.Sequence(lambda n: f"{n:032x}")
+    name = factory.Sequence(lambda n: f"task-{n}")
+    func = "portal.tasks.cluster_probe"
+    started = factory.LazyFunction(timezone.now)
+    stopped = factory.LazyFunction(timezone.now)
+    success = True
+
+
+class QueuedTaskFactory(factory.django.DjangoModelFactory):
+    """A task waiting in django-q2's ORM broker, its payload signed as the broker signs it."""
+
+    class Meta:
+        model = "django_q.OrmQ"
+
+    key = "paysage"
+    payload = factory.Sequence(
+        lambda n: SignedPackage.dumps(
+            {"id": f"q{n}", "name": f"queued-{n}", "func": "portal.tasks.cluster_probe", "args": ("x",)}
+        )
+    )

@@ -1,9 +1,11 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from integrations.admin.connections import ConnectionCheckAdminMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
 from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
+from integrations.connection_services import connection_credentials_settle
 from integrations.models import (
     Alert,
     AuditEvent,
@@ -19,11 +21,15 @@ from integrations.models import (
     SyncCursor,
     WebhookEvent,
 )
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 
 
 class ConnectionForm(forms.ModelForm):
-    base_url = forms.URLField(max_length=500, assume_scheme="https")
+    base_url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        help_text="Changing it clears the stored credentials unless you enter them again below.",
+    )
     credentials_update = forms.JSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "autocomplete": "off"}),
@@ -31,6 +37,7 @@ class ConnectionForm(forms.ModelForm):
         help_text='JSON, e.g. {"username": "...", "password": "..."}. Leave blank to keep what is stored. '
         "Stored encrypted; never shown back.",
     )
+    credentials_cleared = False  # set by save(): the admin then says so
 
     class Meta:
         model = Connection
@@ -45,14 +52,14 @@ class ConnectionForm(forms.ModelForm):
         return value
 
     def save(self, commit: bool = True) -> Connection:
-        update = self.cleaned_data.get("credentials_update")
-        if update is not None:
-            self.instance.credentials = update
+        self.credentials_cleared = connection_credentials_settle(
+            connection=self.instance, credentials=self.cleaned_data.get("credentials_update")
+        )
         return super().save(commit=commit)
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ConnectionCheckAdminMixin, admin.ModelAdmin):
+class ConnectionAdmin(AuditedAdminMixin, ConnectionCheckAdminMixin, admin.ModelAdmin):
     form = ConnectionForm
     list_display = [
         "name",
@@ -85,6 +92,16 @@ class ConnectionAdmin(ConnectionCheckAdminMixin, admin.ModelAdmin):
         if not obj.pk or not obj.credentials:
             return "none"
         return ", ".join(f"{key}: set" for key in sorted(obj.credentials))
+
+    def save_model(self, request: HttpRequest, obj: Connection, form: ConnectionForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if form.credentials_cleared:
+            self.message_user(
+                request,
+                f"The base URL of {obj.name} changed, so its stored credentials were cleared: "
+                "enter them again under “Replace credentials”.",
+                messages.WARNING,
+            )
 
 
 class ErpPostingAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -158,7 +175,7 @@ class SyncCursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StatusMapping)
-class StatusMappingAdmin(admin.ModelAdmin):
+class StatusMappingAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["erp", "paytrace_status", "erp_status", "action", "reopen_invoice", "updated_at"]
     list_filter = ["erp", "action"]
     search_fields = ["paytrace_status", "erp_status"]
@@ -166,14 +183,14 @@ class StatusMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentMethodMapping)
-class PaymentMethodMappingAdmin(admin.ModelAdmin):
+class PaymentMethodMappingAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["erp", "payment_method", "card_brand", "erp_payment_code", "bank_code", "updated_at"]
     list_filter = ["erp", "payment_method"]
     search_fields = ["erp_payment_code", "card_brand", "bank_code"]
 
 
 @admin.register(GLAccountRule)
-class GLAccountRuleAdmin(admin.ModelAdmin):
+class GLAccountRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "erp",
         "purpose",
@@ -189,7 +206,7 @@ class GLAccountRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(CurrencyRate)
-class CurrencyRateAdmin(admin.ModelAdmin):
+class CurrencyRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["from_currency", "to_currency", "rate", "valid_from"]
     list_filter = ["from_currency", "to_currency"]
     search_fields = ["from_currency", "to_currency"]
@@ -197,7 +214,7 @@ class CurrencyRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(FieldDefault)
-class FieldDefaultAdmin(admin.ModelAdmin):
+class FieldDefaultAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["erp", "document_type", "field", "value", "updated_at"]
     list_filter = ["erp", "document_type"]
     search_fields = ["field", "value"]

@@ -25,8 +25,7 @@ class ConnectionCheckAdminMixin:
             )
         here = queryset.filter(environment=settings.PAYSAGE_ENV).order_by("name")
         for connection, check in connections_check(connections=here):
+            outcome = "ok" if check.ok else f"failed: {check.message}"
             self.message_user(  # type: ignore[attr-defined]
-                request,
-                f"{connection.name}: {check.message}",
-                messages.SUCCESS if check.ok else messages.ERROR,
+                request, f"{connection.name}: {outcome}", messages.SUCCESS if check.ok else messages.ERROR
             )

@@ -133,7 +133,7 @@ class MappingTransferAdminMixin(LeadingDisplaysMixin):
                 return HttpResponseRedirect(
                     reverse("admin:integrations_mappingsnapshot_change", args=[snapshot.pk])
                 )
-        text = text.decode() if isinstance(text, bytes) else text
+        text = text.decode("utf-8-sig") if isinstance(text, bytes) else text  # parsed above: UTF-8
         return self._import_page(request, document_text=text, document=document, reason=reason)
 
     def _import_page(self, request: HttpRequest, *, error: str = "", document_text: str = "", **preview):

@@ -5,7 +5,7 @@ from knox.models import AuthToken
 
 from integrations.models import ErpPosting
 from payments.admin.api_tokens import ApiTokenAdmin
-from payments.admin.billing import SUBSCRIPTION_ACTIONS
+from payments.admin.billing import SUBSCRIPTION_ACTIONS, SubscriptionTermsAdminMixin
 from payments.admin.reconciliation import (
     link_exception,
     refund_or_void,
@@ -32,7 +32,7 @@ from payments.models import (
     SubscriptionCharge,
     Transaction,
 )
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 
 
 class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -282,7 +282,7 @@ class SubscriptionChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(AuditedAdminMixin, SubscriptionTermsAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "amount", "currency", "interval", "next_run_on", "ends_on", "status"]
     list_filter = ["status", "interval", "currency"]
     search_fields = ["customer__name", "customer__email", "paytrace_customer_id", "description"]

@@ -1,4 +1,7 @@
-"""Subscription admin actions, each behind a confirmation page; the work is done by services."""
+"""Subscription admin: who may set the terms, and the decisions, each behind a confirmation page; the
+work is done by services."""
+
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -11,10 +14,27 @@ from payments.services.subscriptions import (
     subscription_resume,
     subscriptions_charge_now,
 )
-from portal.admin_mixins import confirmed_action
+from portal.admin_mixins import DecideAdminMixin, confirmed_action
+
+TERMS_PERMISSION = "payments.change_subscription_terms"
 
 
-@confirmed_action(description="Charge now (due subscriptions only)")
+class SubscriptionTermsAdminMixin(DecideAdminMixin):
+    """Adding, editing or deleting a subscription sets what is charged, to whom and when: that needs
+    `change_subscription_terms`. The model's change right (a finance reviewer's) is only for the decisions
+    below, which go through services; the form is read-only to it and a POST to it is refused."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(TERMS_PERMISSION)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(TERMS_PERMISSION)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(TERMS_PERMISSION)
+
+
+@confirmed_action(description="Charge now (due subscriptions only)", permissions=("decide",))
 def subscriptions_charge_now_action(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription], reason: str
 ) -> int:
@@ -25,7 +45,7 @@ def subscriptions_charge_now_action(
     return len(acted)
 
 
-@confirmed_action(description="Cancel subscription", with_reason=True)
+@confirmed_action(description="Cancel subscription", permissions=("decide",), with_reason=True)
 def subscriptions_cancel_action(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription], reason: str
 ) -> int:
@@ -35,7 +55,7 @@ def subscriptions_cancel_action(
     return len(cancelled)
 
 
-@confirmed_action(description="Resume suspended subscription", with_reason=True)
+@confirmed_action(description="Resume suspended subscription", permissions=("decide",), with_reason=True)
 def subscriptions_resume_action(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription], reason: str
 ) -> int:

@@ -12,7 +12,7 @@ from payments.models import RiskAssessment, RiskPolicy
 from payments.risk.rules import DEFAULT_RULES, RULE_LABELS, RiskRulesInvalid, risk_rules_resolve
 from payments.risk.services import RiskDecisionRefused, risk_assessment_approve, risk_assessment_reject
 from payments.services.refunds import RefundRefused, risk_assessment_reject_and_refund
-from portal.admin_mixins import ReadOnlyAdminMixin, confirmed_action
+from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin, confirmed_action
 
 Status = RiskAssessment.Status
 ALL = "all"
@@ -163,7 +163,7 @@ class RiskPolicyForm(forms.ModelForm):
         return rules
 
 
-class RiskPolicyAdmin(admin.ModelAdmin):
+class RiskPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = RiskPolicyForm
     list_display = ["flag_threshold", "model_weight", "updated_at"]
 

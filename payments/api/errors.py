@@ -2,7 +2,11 @@
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    ValidationError as DjangoValidationError,
+)
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -15,6 +19,12 @@ class ApplicationError(Exception):
     ):
         super().__init__(message)
         self.message, self.code, self.status_code, self.extra = message, code, status_code, extra or {}
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the server accepts."
+    default_code = "too_large"
 
 
 def error_body(*, code: str, message: str, fields: Any = None, **extra: Any) -> dict[str, Any]:
@@ -34,6 +44,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # Django's HTML 400 otherwise
+        exc = BodyTooLarge()
     response = exception_handler(exc, context)
     if response is None:
         return None

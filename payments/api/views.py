@@ -8,17 +8,18 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations.health import system_health
+from integrations.health import database_live, system_health
 from integrations.models import CurrencyRate, ErpSystem, System
 from integrations.sage.mapping import home_currency
 from integrations.selectors import ConnectionMissing, connection_active_get, connections_active
 from payments.api.errors import ApplicationError
-from payments.api.permissions import HasApiPermission
+from payments.api.fields import FreeTextEmailField, FreeTextField
+from payments.api.parsers import JsonBodyParser
+from payments.api.permissions import HasApiPermission, HasMonitoringPermission
 from payments.api.schema import COMMON_ERRORS, error
 from payments.models import Order, Transaction
 from payments.selectors.orders import order_view_get, transaction_view_get
@@ -32,10 +33,8 @@ TRANSACTION_ID_PATTERN = r"[0-9]{1,40}"
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
-def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
-        max_length=max_length, required=False, allow_blank=True, default="", **kwargs
-    )
+def _text(max_length: int, **kwargs: Any) -> FreeTextField:
+    return FreeTextField(max_length=max_length, required=False, allow_blank=True, default="", **kwargs)
 
 
 @extend_schema_serializer(component_name="Address")
@@ -106,15 +105,15 @@ class OrderCreateApi(APIView):
     """Receive a storefront order; it then makes its way to the ERP and its payment to a receipt."""
 
     permission_classes = [HasApiPermission]
-    parser_classes = [JSONParser]  # an order is nested JSON: form encodings could not carry it
+    parser_classes = [JsonBodyParser]  # an order is nested JSON: form encodings could not carry it
     required_permission = "payments.add_order"
 
     @extend_schema_serializer(component_name="OrderInput")
     class InputSerializer(serializers.Serializer):
         @extend_schema_serializer(component_name="OrderCustomerInput")
         class CustomerSerializer(serializers.Serializer):
-            email = serializers.EmailField(max_length=254)
-            name = serializers.CharField(max_length=200)
+            email = FreeTextEmailField(max_length=254)
+            name = FreeTextField(max_length=200)
             phone = _text(40)
             billing_address = AddressSerializer()
             shipping_address = AddressSerializer(required=False)
@@ -303,7 +302,7 @@ class TransactionRefundApi(APIView):
 
     permission_classes = [HasApiPermission]
     required_permission = "payments.change_transaction"
-    parser_classes = [JSONParser]
+    parser_classes = [JsonBodyParser]
 
     @extend_schema_serializer(component_name="RefundRequest")
     class InputSerializer(serializers.Serializer):
@@ -315,7 +314,7 @@ class TransactionRefundApi(APIView):
             **MONEY, min_value=Decimal("0.01"), required=False, allow_null=True, default=None,
             help_text="Omit to refund all that remains (or to void an unsettled sale).",
         )  # fmt: skip
-        reason = serializers.CharField(max_length=255)
+        reason = FreeTextField(max_length=255)
 
     @extend_schema(
         operation_id="transaction_refund",
@@ -366,23 +365,35 @@ class TransactionRefundApi(APIView):
         )
 
 
+def _health_response(data: dict[str, Any], *, healthy: bool) -> Response:
+    """200 or 503: the status is what monitors and load balancers read first."""
+    return Response(data, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
 class HealthApi(APIView):
-    permission_classes = [HasApiPermission]
+    """For operators: each check's status and a short classified reason, never what a system answered."""
+
+    permission_classes = [HasMonitoringPermission]
+    monitoring_permission = "integrations.view_health"
 
     @extend_schema_serializer(component_name="Health")
     class OutputSerializer(serializers.Serializer):
         @extend_schema_serializer(component_name="HealthCheck")
         class CheckSerializer(serializers.Serializer):
-            name = serializers.CharField()
-            system = serializers.CharField()
+            name = serializers.CharField(help_text="database, broker, or the connection's name")
+            system = serializers.CharField(help_text="The connection's system; blank for ours")
             ok = serializers.BooleanField()
-            message = serializers.CharField()
+            reason = serializers.CharField(
+                help_text="ok, unreachable, authentication refused, credentials missing, "
+                "unexpected answer (HTTP nnn), TLS error (certificate not trusted)…"
+            )
 
         ok = serializers.BooleanField()
         checks = CheckSerializer(many=True)
 
     @extend_schema(
         operation_id="health_retrieve",
+        description="Needs the `integrations.view_health` permission (never a storefront's).",
         responses={
             200: OpenApiResponse(OutputSerializer, description="Everything answered"),
             503: OpenApiResponse(OutputSerializer, description="Something did not answer: see `checks`"),
@@ -392,7 +403,29 @@ class HealthApi(APIView):
     def get(self, request: Request) -> Response:
         checks = system_health()
         ok = all(check.ok for check in checks)
-        return Response(
-            self.OutputSerializer({"ok": ok, "checks": checks}).data,
-            status=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
+        return _health_response(self.OutputSerializer({"ok": ok, "checks": checks}).data, healthy=ok)
+
+
+class HealthLiveApi(APIView):
+    """For load balancers: up while the database answers. No token, and nothing said but up or down."""
+
+    authentication_classes: list = []  # a stray Authorization header must not turn this into a 401
+    permission_classes: list = []
+    # Unthrottled: behind a proxy every anonymous caller shares one budget, and a flood must not make the
+    # balancer take the node out.
+    throttle_classes: list = []
+
+    @extend_schema_serializer(component_name="Liveness")
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["up", "down"])
+
+    @extend_schema(
+        operation_id="health_live",
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="Up: the database answers"),
+            503: OpenApiResponse(OutputSerializer, description="Down"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        up = database_live()
+        return _health_response(self.OutputSerializer({"status": "up" if up else "down"}).data, healthy=up)

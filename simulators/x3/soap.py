@@ -9,6 +9,8 @@ from integrations.sage.x3.adxml import (
     SOAP_ENV_NS,
     WSS_NS,
     XSI_NS,
+    AdxObject,
+    adx_parse,
     soap_envelope_start,
     xml_local,
     xml_parse_safe,
@@ -21,13 +23,14 @@ class SoapCall:
     operation: str
     context: dict[str, str]
     public_name: str = ""
-    xml: str = ""  # objectXml (save/modify) or inputXml (run)
+    obj: AdxObject = field(default_factory=AdxObject)  # objectXml (save/modify) or inputXml (run)
     keys: list[tuple[str, str]] = field(default_factory=list)
     list_size: int = 0
 
 
 def soap_call_parse(body: bytes) -> SoapCall:
-    """Raises ValueError on anything that is not one RPC call in a SOAP 1.1 envelope."""
+    """Raises ValueError on anything that is not one RPC call in a SOAP 1.1 envelope (XmlRefused when
+    the envelope or the object XML it carries holds a DTD or an entity)."""
     try:
         root = xml_parse_safe(body)
     except ET.ParseError as exc:
@@ -49,12 +52,16 @@ def soap_call_parse(body: bytes) -> SoapCall:
         for item in (keys_element if keys_element is not None else [])
     ]
     xml_part = parts.get("objectXml", parts.get("inputXml"))
+    try:
+        obj = adx_parse(xml_part.text or "") if xml_part is not None else AdxObject()
+    except ET.ParseError as exc:
+        raise ValueError(f"malformed {xml_local(xml_part.tag)}: {exc}") from exc
     size = (parts["listSize"].text or "0").strip() if "listSize" in parts else "0"
     return SoapCall(
         operation=xml_local(operation.tag),
         context=context,
         public_name=(parts["publicName"].text or "").strip() if "publicName" in parts else "",
-        xml=(xml_part.text or "") if xml_part is not None else "",
+        obj=obj,
         keys=keys,
         list_size=int(size) if size.isdigit() else 0,
     )

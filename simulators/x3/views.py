@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.sage.x3.adxml import AdxObject, adx_build, adx_parse
+from integrations.sage.x3.adxml import AdxObject, adx_build
 from simulators.faults import Fault, fault_after_write, fault_before
 from simulators.models import System
 from simulators.x3.imports import import_run
@@ -79,11 +79,10 @@ class _Outcome:
 
 
 def _soap_save(folder: X3Folder, call: SoapCall) -> _Outcome:
-    obj = adx_parse(call.xml)
     if call.public_name == "BPC":
-        return _Outcome(customer_result(customer_save(folder=folder, obj=obj)), wrote=True)
+        return _Outcome(customer_result(customer_save(folder=folder, obj=call.obj)), wrote=True)
     if call.public_name == "SOH":
-        order, warnings = sales_order_save(folder=folder, obj=obj)
+        order, warnings = sales_order_save(folder=folder, obj=call.obj)
         return _Outcome(order_result(order), warnings=warnings, wrote=True)
     raise X3Refusal(f"Web service {call.public_name} does not allow save")
 
@@ -92,14 +91,14 @@ def _soap_modify(folder: X3Folder, call: SoapCall) -> _Outcome:
     keys = dict(call.keys)
     if call.public_name != "BPC" or "BPCNUM" not in keys:
         raise X3Refusal(f"Web service {call.public_name} does not allow modify with these keys")
-    customer = customer_modify(folder=folder, bpcnum=keys["BPCNUM"], obj=adx_parse(call.xml))
+    customer = customer_modify(folder=folder, bpcnum=keys["BPCNUM"], obj=call.obj)
     return _Outcome(customer_result(customer), wrote=True)
 
 
 def _soap_run(folder: X3Folder, call: SoapCall) -> _Outcome:
     if call.public_name != "AOWSIMPORT":
         raise X3Refusal(f"Sub-program web service {call.public_name} is not published")
-    inputs = adx_parse(call.xml).groups.get("GRP1", {})
+    inputs = call.obj.groups.get("GRP1", {})
     run = import_run(
         folder=folder,
         template=str(inputs.get("I_MODIMP", "")),

@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
+from payments.api import urls as api_urls
 from payments.api.throttling import TokenRateThrottle
 from payments.models import Allocation, RiskAssessment
 from payments.services.api_tokens import api_token_create
@@ -16,6 +18,7 @@ from tests.factories import (
     TransactionFactory,
     UserFactory,
 )
+from tests.integrations import raw_servers
 
 pytestmark = pytest.mark.django_db
 
@@ -100,20 +103,83 @@ def test_transaction_shows_erp_documents_applications_and_the_review_hold(api):
     assert answer["last4"] == "5439" and not {"card_number", "number", "cvv"} & set(answer)
 
 
-def test_health_is_503_when_a_connection_does_not_answer(api):
-    ConnectionFactory(
-        name="Sage 300 (gone)", system="sage_300", base_url="http://127.0.0.1:9/x", options={"company": "X"}
+@pytest.fixture
+def monitor() -> APIClient:
+    """An operator's token: its user holds only the health permission."""
+    user = UserFactory(username="monitoring", is_staff=False)
+    user.user_permissions.add(Permission.objects.get(codename="view_health"))
+    return client_with(api_token_create(actor=None, user=user).key)
+
+
+def test_health_needs_the_health_permission_which_no_storefront_permission_gives(api):
+    """Before: any token read the health of every system."""
+    views = [getattr(pattern.callback, "view_class", None) for pattern in api_urls.urlpatterns]
+    storefront = {view.required_permission for view in views if hasattr(view, "required_permission")}
+    assert "integrations.view_health" not in storefront
+    assert api.get("/api/v1/health/").status_code == 403
+    everything = UserFactory(username="all-storefront-perms", is_staff=False)
+    everything.user_permissions.add(
+        *(
+            Permission.objects.get(content_type__app_label=label, codename=codename)
+            for label, codename in (perm.split(".") for perm in storefront)
+        )
     )
-    response = api.get("/api/v1/health/")
+    response = client_with(api_token_create(actor=None, user=everything).key).get("/api/v1/health/")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+
+
+def test_health_is_503_when_a_connection_does_not_answer_and_says_only_a_classified_reason(monitor):
+    """Before: each check carried the remote's answer, and the ERP company code."""
+    ConnectionFactory(
+        name="Sage 300 (gone)",
+        system="sage_300",
+        base_url=f"http://127.0.0.1:{raw_servers.closed_port()}/x",
+        options={"company": "SAMLTD"},
+    )
+    body = b"<html>Internal wiki: SECRET-PAGE-4711</html>"
+    with raw_servers.raw_server(raw_servers.http_answer(500, body)) as server:
+        ConnectionFactory(
+            name="Sage X3 (moved)", system="sage_x3", base_url=server.url, options={"folder": "SEED"}
+        )
+        response = monitor.get("/api/v1/health/")
     assert response.status_code == 503
+    assert response.json()["ok"] is False
     checks = {check["name"]: check for check in response.json()["checks"]}
-    assert checks["database"]["ok"] and checks["broker"]["ok"]
-    assert checks["Sage 300 (gone)"]["ok"] is False
+    assert {key for check in checks.values() for key in check} == {"name", "system", "ok", "reason"}
+    assert checks["database"] == {"name": "database", "system": "", "ok": True, "reason": "ok"}
+    assert checks["broker"]["reason"] == "ok"
+    assert checks["Sage 300 (gone)"] == {
+        "name": "Sage 300 (gone)", "system": "sage_300", "ok": False, "reason": "unreachable"
+    }  # fmt: skip
+    assert checks["Sage X3 (moved)"]["reason"] == "unexpected answer (HTTP 500)"
+    text = response.content.decode()
+    assert "SAMLTD" not in text and "SEED" not in text and "SECRET-PAGE" not in text
 
 
 @pytest.mark.django_db(transaction=True)
-def test_health_is_200_when_everything_answers(api, demo_world):
-    response = api.get("/api/v1/health/")
+def test_health_is_200_when_everything_answers_and_names_no_company(monitor, demo_world):
+    response = monitor.get("/api/v1/health/")
     assert response.status_code == 200, response.json()
-    names = {check["name"] for check in response.json()["checks"]}
+    checks = response.json()["checks"]
+    names = {check["name"] for check in checks}
     assert {"database", "broker", *(c.name for c in demo_world["connections"].values())} <= names
+    assert {check["reason"] for check in checks} == {"ok"}
+    text = response.content.decode()
+    for company in ("SAMLTD", "SEED", "PAYSAGE"):  # Sage 300 company, X3 folder and pool
+        assert company not in text
+
+
+def test_liveness_needs_no_token_and_says_only_up_or_down(monkeypatch):
+    response = client_with().get("/api/v1/health/live/")
+    assert (response.status_code, response.json()) == (200, {"status": "up"})
+    # A stray or stale token does not turn a load balancer's probe into a 401.
+    assert client_with("0" * 40).get("/api/v1/health/live/").json() == {"status": "up"}
+    monkeypatch.setattr("payments.api.views.database_live", lambda: False)
+    response = client_with().get("/api/v1/health/live/")
+    assert (response.status_code, response.json()) == (503, {"status": "down"})
+
+
+def test_liveness_is_not_throttled(monkeypatch):
+    """Behind a proxy every anonymous caller shares one budget: a flood must not take the node out."""
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "2/minute"})
+    assert all(client_with().get("/api/v1/health/live/").status_code == 200 for _ in range(5))

@@ -5,11 +5,12 @@ import time
 from decimal import Decimal
 
 from django.conf import settings
+from django.urls import reverse
 
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined
 from integrations.paytrace.types import BillingAddress, Card, Details
-from integrations.webhooks import webhook_signature_header
+from integrations.webhook_intake import webhook_signature_header
 
 TEST_VISA = Card(number="4012000098765439", expiration_month=12, expiration_year=2030, csc="999")
 
@@ -29,11 +30,23 @@ def sale(client: PayTraceClient, amount: str = "25.00", **details) -> str:
 
 
 def signed(payload: dict, *, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, str]:
-    body = json.dumps(payload).encode()
+    return signed_raw(json.dumps(payload).encode(), timestamp=timestamp, secret=secret)
+
+
+def signed_raw(body: bytes, *, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, str]:
+    """Any bytes, signed as PayTrace would: for bodies `json.dumps` cannot produce."""
     header = webhook_signature_header(
         body=body, secret=secret or settings.PAYTRACE_WEBHOOK_SECRET, timestamp=timestamp or int(time.time())
     )
     return body, header
+
+
+def webhook_deliver(client, payload: dict, **headers):
+    """Sign `payload` and post it to the webhook endpoint through Django's test client: (response, body)."""
+    body, header = signed(payload)
+    headers["HTTP_PAYTRACE_SIGNATURE"] = header
+    response = client.post(reverse("paytrace-webhook"), data=body, content_type="application/json", **headers)
+    return response, body
 
 
 def event(event_id: str, event_type: str, transaction_id: str, **data) -> dict:

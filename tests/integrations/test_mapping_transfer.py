@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -171,6 +172,37 @@ def test_a_bad_row_is_refused_naming_table_row_and_field(mappings, table, change
         mappings_document_parse(text=json.dumps(document))
 
 
+def _raw_format_version(mappings_text: str, raw: str) -> bytes:
+    """The document with `format_version` written as `raw`, JSON that `json.dumps` would not write."""
+    text = _doc(mappings_text, format_version="?")
+    return text.replace('"format_version": "?"', f'"format_version": {raw}').encode()
+
+
+UNREADABLE_FILES = {
+    "UTF-16": (lambda d: d.encode("utf-16"), "not UTF-8 text (this looks like UTF-16)"),
+    "UTF-16 without a byte order mark": (lambda d: d.encode("utf-16-le"), "not UTF-8 text"),
+    "Latin-1": (lambda d: d.replace('"dev"', '"développement"', 1).encode("latin-1"), "not UTF-8"),
+    "not JSON": (lambda d: b"format: paysage-mappings", "Expecting value"),
+    "deeply nested": (lambda d: b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32 levels"),
+    "deep inside": (lambda d: _raw_format_version(d, "[" * 40 + "]" * 40), "nested deeper than 32 levels"),
+    "NaN": (lambda d: _raw_format_version(d, "NaN"), "NaN is not a JSON number"),
+    "a 5,000-digit number": (lambda d: _raw_format_version(d, "9" * 5000), "Exceeds the limit (4300 digits)"),
+}
+
+
+@pytest.mark.parametrize("case", UNREADABLE_FILES)
+def test_a_file_json_cannot_take_is_refused_with_a_clear_message(mappings, case):
+    encode, message = UNREADABLE_FILES[case]
+    with pytest.raises(MappingFileError, match=re.escape(f"Not a JSON document: {message}")):
+        mappings_document_parse(text=encode(exported()))
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(mappings):
+    text = exported()
+    document = mappings_document_parse(text=b"\xef\xbb\xbf" + text.encode())
+    assert document.version == json.loads(text)["version"]
+
+
 def test_duplicate_keys_are_refused(mappings):
     document = json.loads(exported())
     rows = document["tables"]["status_mappings"]
@@ -205,9 +237,17 @@ def test_commands_export_dry_run_and_import(mappings, tmp_path, capsys):
         call_command("import_mappings", str(tmp_path / "missing.json"))
 
 
-def test_a_bad_file_exits_non_zero(tmp_path):
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[]", "Not a Paysage mappings export"),
+        ('{"format": "paysage-mappings"}'.encode("utf-16"), "not UTF-8 text (this looks like UTF-16)"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32 levels"),
+    ],
+)
+def test_a_bad_file_exits_2_with_the_reason(tmp_path, content, message):
     bad = tmp_path / "bad.json"
-    bad.write_text("[]")
+    bad.write_bytes(content)
     result = subprocess.run(
         [sys.executable, "manage.py", "import_mappings", str(bad), "--dry-run"],
         cwd=settings.BASE_DIR,
@@ -216,8 +256,20 @@ def test_a_bad_file_exits_non_zero(tmp_path):
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "DATABASE_URL": "sqlite://:memory:"},
         timeout=120,
     )
-    assert result.returncode != 0
-    assert "Not a Paysage mappings export" in result.stderr
+    assert result.returncode == 2
+    assert "bad.json: Not" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_import_command_refuses_a_utf16_file_with_exit_code_2(mappings, tmp_path):
+    path = tmp_path / "qa.json"
+    path.write_bytes(exported().encode("utf-16"))
+    with pytest.raises(CommandError, match="qa.json: Not a JSON document: not UTF-8 text") as refused:
+        call_command("import_mappings", str(path))
+    assert refused.value.returncode == 2
+    with pytest.raises(CommandError, match="cannot read") as unreadable:
+        call_command("import_mappings", str(tmp_path / "missing.json"))
+    assert unreadable.value.returncode == 2
 
 
 # --- the admin ------------------------------------------------------------------------------------
@@ -255,6 +307,39 @@ def test_admin_export_import_with_preview(mappings, client):
 
     bad = client.post(IMPORT_URL, {"file": SimpleUploadedFile("x.json", b"nonsense")})
     assert bad.status_code == 200 and "Not a JSON document" in bad.content.decode()
+
+
+@pytest.mark.parametrize("case", ["UTF-16", "Latin-1", "not JSON", "deeply nested", "NaN"])
+def test_admin_import_answers_an_unreadable_file_with_a_form_error(mappings, client, case):
+    encode, message = UNREADABLE_FILES[case]
+    client.force_login(staff_user(role=INTEGRATION_ADMIN))
+    response = client.post(IMPORT_URL, {"file": SimpleUploadedFile("qa.json", encode(exported()))})
+    assert response.status_code == 200
+    assert response.context["error"].startswith(f"Not a JSON document: {message}")
+    assert 'id="import-error"' in response.content.decode()
+    # The document pasted back on "Apply" is checked the same way.
+    deep = client.post(IMPORT_URL, {"document": "[" * 100_000 + "]" * 100_000, "confirmed": "yes"})
+    assert deep.status_code == 200 and "nested deeper than 32 levels" in deep.context["error"]
+    assert not MappingSnapshot.objects.filter(direction="import").exists()
+
+
+def test_admin_import_of_a_utf8_file_with_a_byte_order_mark_previews_and_applies(mappings, client):
+    client.force_login(staff_user(role=INTEGRATION_ADMIN))
+    text = exported()
+    StatusMapping.objects.filter(erp="sage_300", paytrace_status="approved").update(erp_status="Open")
+    upload = SimpleUploadedFile("qa.json", b"\xef\xbb\xbf" + text.encode())
+    preview = client.post(IMPORT_URL, {"file": upload})
+    assert preview.context["error"] == "" and preview.context["document_text"] == text
+    apply = client.post(
+        IMPORT_URL,
+        {
+            "document": preview.context["document_text"],
+            "expected_version": preview.context["diff"].current_version,
+            "confirmed": "yes",
+        },
+    )
+    assert apply.status_code == 302
+    assert StatusMapping.objects.get(erp="sage_300", paytrace_status="approved").erp_status == "Paid"
 
 
 def test_reviewer_may_neither_export_nor_import(mappings, client):

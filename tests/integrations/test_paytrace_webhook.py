@@ -12,7 +12,7 @@ from django.urls import reverse
 from integrations import inbox
 from integrations.models import Alert, WebhookEvent
 from payments.models import Transaction
-from tests.integrations.paytrace_helpers import event, sale, signed
+from tests.integrations.paytrace_helpers import event, sale, signed, signed_raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = WebhookEvent.Status
@@ -51,7 +51,7 @@ def test_stale_timestamp_is_401(client):
 def test_malformed_json_is_400_with_a_json_error(client):
     body = b"{not json"
     _, header = signed({})
-    from integrations.webhooks import webhook_signature_header
+    from integrations.webhook_intake import webhook_signature_header
 
     header = webhook_signature_header(
         body=body, secret="paysage-dev-webhook-secret", timestamp=int(time.time())
@@ -253,3 +253,109 @@ def test_gunicorn_entry_serves_the_same_intake_ahead_of_the_middleware():
     assert _wsgi_post(b"{", signed({})[1])[0] == "401 Unauthorized"
     status, _ = _wsgi_post(body, header, method="GET")
     assert status.startswith("405")  # anything but the POST goes through Django as before
+
+
+# --- malformed input: the Django view and the WSGI fast path answer alike, 4xx with a JSON error --------
+
+BOTH_PATHS = pytest.mark.parametrize("via", ["view", "wsgi"])
+
+
+def _deliver(via: str, client, body: bytes, header: str) -> tuple[int, dict]:
+    if via == "wsgi":
+        status, answer = _wsgi_post(body, header)
+        return int(status.split()[0]), answer
+    response = post(client, body=body, header=header)
+    return response.status_code, response.json()
+
+
+def _malformed_headers(body: bytes) -> dict[str, str]:
+    """Each shape next to a header that is right in every other respect (its digest matches)."""
+    now = int(time.time())
+    digest = signed_raw(body, timestamp=now)[1].split("v1=")[1]
+    return {
+        "400 nines": f"t={'9' * 400},v1={digest}",
+        "negative t": f"t=-{now},v1={digest}",
+        "no v1": f"t={now}",
+        "no t": f"v1={digest}",
+        "non-hex v1": f"t={now},v1={'z' * 64}",
+        "short v1": f"t={now},v1={digest[:63]}",
+        "upper-case v1": f"t={now},v1={digest.upper()}",
+        "t twice": f"t={now},v1={digest},t={now}",
+        "v1 twice": f"t={now},v1={digest},v1={digest}",
+        "unknown part": f"t={now},v1={digest},v0=abc",
+        "non-ASCII v1": f"t={now},v1={'é' * 64}",
+        "non-ASCII digits in t": f"t={''.join(chr(0x0660 + int(c)) for c in str(now))},v1={digest}",
+        "empty": "",
+    }
+
+
+@BOTH_PATHS
+def test_every_malformed_signature_header_is_401_before_any_arithmetic(client, via):
+    body = json.dumps(event("evt_shape", "transaction.success", "1")).encode()
+    for shape, header in _malformed_headers(body).items():
+        status, answer = _deliver(via, client, body, header)
+        assert (status, answer["error"]["code"]) == (401, "invalid_signature"), shape
+    assert not WebhookEvent.objects.exists()
+
+
+UNPARSABLE_BODIES = {
+    "100,000 levels deep": (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32 levels"),
+    "100,000 objects deep": (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested deeper than 32 levels"),
+    "UTF-16": ('{"id": "evt_16"}'.encode("utf-16"), "UTF-16"),
+    "Latin-1": ('{"id": "évt"}'.encode("latin-1"), "not UTF-8"),
+    "NaN": (b'{"id": "e", "type": "batch.settled", "data": {"amount": NaN}}', "NaN"),
+    "Infinity": (b'{"id": "e", "type": "batch.settled", "data": {"amount": -Infinity}}', "Infinity"),
+    "NUL in a string": (b'{"id": "e\\u0000", "type": "batch.settled", "data": {}}', "NUL"),
+    "lone surrogate": (b'{"id": "e", "type": "batch.settled", "data": {"x": "\\udc00"}}', "surrogate"),
+    "5,000-digit number": (b'{"id": "e", "data": {"n": %s}}' % (b"9" * 5000), "digits"),
+}
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("case", UNPARSABLE_BODIES)
+def test_a_signed_body_json_cannot_take_is_400_and_the_worker_goes_on(client, via, case):
+    body, header = signed_raw(UNPARSABLE_BODIES[case][0])
+    status, answer = _deliver(via, client, body, header)
+    assert (status, answer["error"]["code"]) == (400, "invalid_payload")
+    assert UNPARSABLE_BODIES[case][1] in answer["error"]["message"]
+    assert not WebhookEvent.objects.exists()
+    # The same process takes the next event as usual.
+    assert _deliver(via, client, *signed(event("evt_next", "transaction.success", "1")))[0] == 202
+
+
+@BOTH_PATHS
+def test_a_body_above_the_upload_limit_is_413_json(client, via, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    status, answer = _deliver(via, client, *signed_raw(b'{"id": "' + b"x" * 200 + b'"}'))
+    assert (status, answer["error"]["code"]) == (413, "too_large")
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", " 12"])
+def test_fast_path_answers_a_malformed_content_length_400_json(length):
+    import io
+
+    from portal.wsgi import application
+
+    answer = {}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/webhooks/paytrace/",
+        "wsgi.input": io.BytesIO(b"{}"),
+        "CONTENT_LENGTH": length,
+    }
+    chunks = application(environ, lambda status, headers: answer.update(status=status))
+    assert answer["status"] == "400 Bad Request"
+    assert json.loads(b"".join(chunks))["error"]["code"] == "invalid_request"
+
+
+def test_the_endpoint_is_a_drf_view_whose_authentication_is_the_signature_and_whose_parser_reads_the_event():
+    from django.urls import resolve
+    from rest_framework.views import APIView
+
+    from integrations.webhook_api import PayTraceEventParser, PayTraceSignatureAuthentication
+
+    view = resolve(reverse("paytrace-webhook")).func.view_class
+    assert issubclass(view, APIView)
+    assert view.authentication_classes == [PayTraceSignatureAuthentication]
+    assert view.parser_classes == [PayTraceEventParser]
+    assert view.permission_classes == [] and view.throttle_classes == []

@@ -53,6 +53,12 @@ FACTS = ErpFacts(
 _receipt = partial(receipt, FACTS)
 
 
+@pytest.fixture(autouse=True)
+def _drop_root(settings, tmp_path):
+    # The drop folders below live in tmp_path: it is the root every drop folder must lie under.
+    settings.SAGEPRO_DROP_ROOT = tmp_path
+
+
 @pytest.fixture
 def site() -> SproSite:
     obj = sandbox_sagepro_site_ensure(site="DEMO", api_key=API_KEY)

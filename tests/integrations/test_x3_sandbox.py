@@ -8,7 +8,7 @@ import requests
 
 from integrations.models import System
 from integrations.sage.base import ErpTransientError
-from integrations.sage.x3.adxml import AdxObject, adx_build, adx_parse
+from integrations.sage.x3.adxml import AdxObject, XmlRefused, adx_build, adx_parse
 from integrations.sage.x3.client import ERRORS
 from integrations.sage.x3.soap import SOAP_PATH, CallContext, soap_envelope, soap_result_parse
 from simulators.models import FaultProfile
@@ -179,11 +179,14 @@ def test_api1_fault_is_503_transient(x3_url):
     assert response.json()["$diagnoses"][0]["$severity"] == "transient"
 
 
-def test_xml_with_a_dtd_is_refused(x3_url):
-    body = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
+@pytest.mark.parametrize("padding", ["", "<!--" + "x" * 4000 + "-->"])  # the old check read 2,048 chars
+def test_xml_with_a_dtd_is_refused(x3_url, padding):
+    body = f'<?xml version="1.0"?>{padding}<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
     response = requests.post(
         f"{x3_url}/{SOAP_PATH}", data=body, headers={"SOAPAction": ""}, auth=AUTH, timeout=5
     )
+    # Syracuse's own answer to a request it cannot read: HTTP 500 with a diagnosis, as simulated.
     assert response.status_code == 500
-    with pytest.raises(ValueError):
-        adx_parse("<!DOCTYPE x><PARAM/>")
+    assert "DTD or entity declaration is refused" in response.json()["$diagnoses"][0]["$message"]
+    with pytest.raises(XmlRefused):
+        adx_parse(f"{padding}<!DOCTYPE x><PARAM/>")

@@ -52,7 +52,7 @@ def test_production_mode_passes_check_deploy_without_warnings():
             "SECRET_KEY": "x7#k2!" + "q" * 20 + "Z9$mP4@wL1^vB8&nC3*rT6(yH5)jF0",
             "ALLOWED_HOSTS": "paysage.example.com",
             "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "PAYTRACE_WEBHOOK_SECRET": "s",
+            "PAYTRACE_WEBHOOK_SECRET": "wh-" + "Tq8fZ2xLr5Vn1Kc7Hs3Mb9Pd4Gw6Jy0A",
         },
     )
     assert result.returncode == 0, result.stderr + result.stdout

@@ -26,9 +26,7 @@ class Command(BaseCommand):
             check = connection_check(connection=connection)
             failed += not check.ok
             style = self.style.SUCCESS if check.ok else self.style.ERROR
-            label = "ok" if check.ok else "FAILED"
-            self.stdout.write(
-                style(f"[{number}/{len(connections)}] {connection.name}: {label}: {check.message}")
-            )
+            outcome = "ok" if check.ok else f"FAILED: {check.message}"
+            self.stdout.write(style(f"[{number}/{len(connections)}] {connection.name}: {outcome}"))
         if failed:
             raise CommandError(f"{failed} of {len(connections)} connection(s) failed")

@@ -16,6 +16,7 @@ from integrations.mapping_transfer import (
 )
 
 MARKS = {"added": "+", "changed": "~", "removed": "-"}
+BAD_INPUT = 2  # the file cannot be read or imported, as argparse's usage errors; 1 stays for conflicts
 
 
 def diff_lines(diff: MappingDiff) -> list[str]:
@@ -38,11 +39,11 @@ class Command(BaseCommand):
         try:
             text = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
         except OSError as exc:
-            raise CommandError(f"cannot read {file}: {exc}") from None
+            raise CommandError(f"cannot read {file}: {exc}", returncode=BAD_INPUT) from None
         try:
             document = mappings_document_parse(text=text)
         except MappingFileError as exc:
-            raise CommandError(f"{file}: {exc}") from None
+            raise CommandError(f"{file}: {exc}", returncode=BAD_INPUT) from None
         diff = mappings_diff(document=document)
         self.stdout.write(
             f"Mapping version {diff.current_version[:12]} → {document.version[:12]} "

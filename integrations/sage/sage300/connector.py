@@ -85,7 +85,7 @@ class Sage300Connector(ErpConnector):
         try:
             customers = self.client.count(CUSTOMERS)
         except ErpError as error:
-            return ConnectionCheck(ok=False, message=f"Sage 300 company {self.company}: {error}")
+            return ConnectionCheck(ok=False, message=f"Sage 300 company {self.company}: {error}", error=error)
         return ConnectionCheck(
             ok=True, message=f"Signed on to Sage 300 company {self.company} ({customers} customers)."
         )

@@ -6,7 +6,6 @@ CSV drop folder) moves records. Both transports raise or return the same `ErpErr
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from integrations.sage.base import (
@@ -61,7 +60,7 @@ class SageProConnector(ErpConnector):
         transport: SageProTransport
         if kind == "csv":
             transport = CsvDropFolder(
-                folder=Path(options["drop_folder"]),
+                folder=options.get("drop_folder", ""),
                 wait_seconds=float(options.get("import_wait_seconds", DEFAULT_IMPORT_WAIT_SECONDS)),
             )
         elif kind == "rest":
@@ -82,7 +81,7 @@ class SageProConnector(ErpConnector):
         try:
             return ConnectionCheck(ok=True, message=self.transport.ping())
         except ErpError as exc:
-            return ConnectionCheck(ok=False, message=str(exc))
+            return ConnectionCheck(ok=False, message=str(exc), error=exc)
 
     def customer_upsert(self, *, customer: CustomerData) -> ErpCustomer:
         """Update the customer named by number, else the one carrying our reference, else create."""

@@ -3,6 +3,7 @@ Pro's scheduled import answers in `out/` and refreshes `export/`. Only the files
 
 import csv
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from integrations.drop_folder import DropFolderRefused, drop_path_resolve
 from integrations.sage.base import ErpError, ErpPermanentError, ErpTransientError
 from integrations.sage.sagepro.contract import (
     RESOURCES,
@@ -22,13 +24,34 @@ from portal.pci import redact
 
 FOLDERS = ("in", "out", "export")
 POLL_SECONDS = 0.2
+# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet, and import files
+# are opened in one when an import goes wrong.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def csv_cell_escape(value: Any) -> Any:
+    """A text cell starting like a formula gets a leading single quote, unless it is exactly a decimal
+    number. Checking the value rather than a list of free-text columns fails closed: FieldDefault rows
+    may add any column, and whatever text lands in one is escaped; while a plain number such as a
+    reversal's PAYAMT "-45.00" is never a formula and must reach Sage Pro's import as a number."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 class CsvDropFolder:
-    def __init__(self, *, folder: Path, wait_seconds: float):
-        self.folder = folder
+    def __init__(self, *, folder: str, wait_seconds: float):
+        self.folder = folder  # as set on the connection; every use goes through _path
         self.wait_seconds = wait_seconds
         self.transcript: list[dict[str, Any]] = []
+
+    def _path(self, *parts: str) -> Path:
+        """A path in the drop folder, resolved and checked under SAGEPRO_DROP_ROOT at each use."""
+        try:
+            return drop_path_resolve(folder=self.folder, parts=parts)
+        except DropFolderRefused as exc:
+            raise ErpPermanentError(str(exc), code="DROP_FOLDER") from None
 
     # --- the file operations, each recorded like an HTTP call -----------------------------------------
 
@@ -67,8 +90,10 @@ class CsvDropFolder:
         return rows
 
     def _write(self, path: Path, rows: list[dict[str, Any]]) -> None:
-        """Temp file + rename: the importer never picks up a half-written file."""
+        """Temp file + rename: the importer never picks up a half-written file. Cells are escaped
+        against formula injection (csv_cell_escape); the transcript shows them as written."""
         started = time.monotonic()
+        rows = [{column: csv_cell_escape(value) for column, value in row.items()} for row in rows]
         columns = list(dict.fromkeys(column for row in rows for column in row))
         temp = path.with_name(f".{path.name}.tmp")
         try:
@@ -97,23 +122,23 @@ class CsvDropFolder:
     # --- the transport interface -----------------------------------------------------------------------
 
     def ping(self) -> str:
-        missing = [name for name in FOLDERS if not (self.folder / name).is_dir()]
+        missing = [name for name in FOLDERS if not self._path(name).is_dir()]
         if missing:
-            raise ErpPermanentError(f"{self.folder} lacks {', '.join(missing)}/", code="DROP_FOLDER")
-        if not os.access(self.folder / "in", os.W_OK):
-            raise ErpPermanentError(f"{self.folder / 'in'} is not writable", code="DROP_FOLDER")
-        customers = self.folder / "export" / "customers.csv"
+            raise ErpPermanentError(f"{self._path()} lacks {', '.join(missing)}/", code="DROP_FOLDER")
+        if not os.access(self._path("in"), os.W_OK):
+            raise ErpPermanentError(f"{self._path('in')} is not writable", code="DROP_FOLDER")
+        customers = self._path("export", "customers.csv")
         if not customers.exists():
             raise ErpTransientError(
                 f"{customers} does not exist: Sage Pro has not exported yet", code="EXPORT_MISSING"
             )
         exported = customers.stat().st_mtime
         moment = datetime.fromtimestamp(exported, tz=UTC).isoformat(timespec="seconds")
-        return f"Sage Pro drop folder {self.folder}, exports of {moment}"
+        return f"Sage Pro drop folder {self._path()}, exports of {moment}"
 
     def _export(self, spec: ResourceSpec) -> list[dict[str, Any]]:
         """The export rows of one resource, children folded back under their parent."""
-        rows = self._read(self.folder / "export" / f"{spec.name}.csv")
+        rows = self._read(self._path("export", f"{spec.name}.csv"))
         if not spec.children:
             return rows
         records: dict[str, dict[str, Any]] = {}
@@ -148,7 +173,7 @@ class CsvDropFolder:
         return list(self.entries(resource, reference=reference))
 
     def _pending(self, spec: ResourceSpec, reference: str) -> str:
-        for path in sorted((self.folder / "in").glob(f"{spec.import_prefix}_*.csv")):
+        for path in sorted(self._path("in").glob(f"{spec.import_prefix}_*.csv")):
             try:
                 rows = self._read(path)
             except ErpTransientError:
@@ -163,8 +188,8 @@ class CsvDropFolder:
         rows, first_rows = _flatten(spec, records)
         stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"{spec.import_prefix}_{stamp}_{uuid.uuid4().hex[:8]}"
-        self._write(self.folder / "in" / f"{name}.csv", rows)
-        results = self._wait(self.folder / "out" / f"{name}.result.csv")
+        self._write(self._path("in", f"{name}.csv"), rows)
+        results = self._wait(self._path("out", f"{name}.result.csv"))
         if results is None:
             pending = error_for("IMPORT_PENDING", f"{name}.csv awaits Sage Pro's import", maybe_applied=True)
             return [pending] * len(records)

@@ -12,8 +12,9 @@ from urllib.parse import quote
 import requests
 
 from integrations.http import HttpTransport
-from integrations.sage.base import ErpError, ErpTransientError
+from integrations.sage.base import ErpError, ErpPermanentError, ErpTransientError
 from integrations.sage.errors import ErpErrors, ErrorParts
+from integrations.sage.x3.adxml import XmlRefused
 from integrations.sage.x3.soap import (
     MESSAGE_ERROR,
     SOAP_PATH,
@@ -116,6 +117,8 @@ class X3Client:
         )
         try:
             return soap_result_parse(response.text)
+        except XmlRefused as exc:  # no retry will make such a document acceptable
+            raise ErpPermanentError(str(exc), code="xml_refused", http_status=200) from exc
         except SoapFormatError as exc:
             raise ErpTransientError(str(exc), code="format", http_status=200, maybe_applied=True) from exc
 

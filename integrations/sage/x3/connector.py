@@ -166,7 +166,7 @@ class X3Connector(ErpConnector):
                 "query", {"publicName": self.options.customer_public_name, "objectKeys": [], "listSize": 1}
             )
         except ErpError as exc:
-            return ConnectionCheck(ok=False, message=str(exc))
+            return ConnectionCheck(ok=False, message=str(exc), error=exc)
         return ConnectionCheck(ok=True, message=f"api1 and SOAP pool {self.client.context.pool_alias} answer")
 
     def customer_get(self, *, number: str) -> ErpCustomer | None:

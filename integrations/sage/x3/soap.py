@@ -45,6 +45,11 @@ class AdxResult:
     messages: list[AdxMessage] = field(default_factory=list)
     result_xml: str = ""
 
+    def __post_init__(self) -> None:
+        # Parsed at once, so a malformed or DTD-carrying resultXml is refused where the call's errors
+        # are classified (X3Client.soap), not later in the middle of a connector method.
+        self._obj = adx_parse(self.result_xml)
+
     @property
     def ok(self) -> bool:
         return self.status == 1
@@ -53,7 +58,7 @@ class AdxResult:
         return [m.message for m in self.messages if m.type == message_type]
 
     def obj(self) -> AdxObject:
-        return adx_parse(self.result_xml)
+        return self._obj
 
 
 class SoapFormatError(ValueError):
@@ -95,9 +100,11 @@ def soap_envelope(*, operation: str, context: CallContext, parts: dict[str, Part
 
 
 def soap_result_parse(text: str) -> AdxResult:
+    """Raises SoapFormatError for what is not a CAdxResultXml, XmlRefused for a DTD or an entity in the
+    envelope or in its resultXml."""
     try:
         root = xml_parse_safe(text)
-    except (ValueError, ET.ParseError) as exc:
+    except ET.ParseError as exc:
         raise SoapFormatError(f"not a SOAP envelope: {exc}") from exc
     body = root.find(f"{{{SOAP_ENV_NS}}}Body")
     if body is None or len(body) == 0:
@@ -117,4 +124,8 @@ def soap_result_parse(text: str) -> AdxResult:
         )
         for item in returned.findall("messages/messages")
     ]
-    return AdxResult(status=int(status), messages=messages, result_xml=returned.findtext("resultXml") or "")
+    result_xml = returned.findtext("resultXml") or ""
+    try:
+        return AdxResult(status=int(status), messages=messages, result_xml=result_xml)
+    except ET.ParseError as exc:
+        raise SoapFormatError(f"resultXml is not XML: {exc}") from exc
