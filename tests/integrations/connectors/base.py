@@ -149,6 +149,7 @@ class ConnectorSuite:
         assert calls and all(set(call) == CALL_KEYS for call in calls)
         assert facts.secret not in str(calls)
         assert erp.transcript_take() == []
+        assert facts.secret not in repr(erp.settings)  # a traceback or a log line shows no credential
 
     def test_customer_upsert_creates_then_updates_and_the_finders_see_it(self, erp):
         before = timezone.now() - timedelta(seconds=1)
