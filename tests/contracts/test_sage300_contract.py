@@ -38,7 +38,7 @@ from tests.contracts.sage300_artefacts import (
     sample_names,
     samples,
 )
-from tests.integrations.test_sage300_sandbox import SAGE300_DB
+from tests.simulators.test_sage300 import SAGE300_DB
 
 pytestmark = SAGE300_DB
 

@@ -28,7 +28,7 @@ from simulators.sage300.models import Company, Customer, ItemLocation
 from simulators.sage300.services import sandbox_sage300_company_ensure, sandbox_sage300_seed
 from tests.factories import ConnectionFactory
 from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults, receipt, reversal
-from tests.integrations.test_sage300_sandbox import COMPANY, PASSWORD, SAGE300_DB
+from tests.simulators.test_sage300 import COMPANY, PASSWORD, SAGE300_DB
 
 pytestmark = SAGE300_DB
 
