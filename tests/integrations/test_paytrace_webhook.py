@@ -301,6 +301,7 @@ def test_every_malformed_signature_header_is_401_before_any_arithmetic(client, v
 UNPARSABLE_BODIES = {
     "100,000 levels deep": (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32 levels"),
     "100,000 objects deep": (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested deeper than 32 levels"),
+    "100,000 unclosed levels": (b"[" * 100_000, "nested deeper than 32 levels"),
     "UTF-16": ('{"id": "evt_16"}'.encode("utf-16"), "UTF-16"),
     "Latin-1": ('{"id": "évt"}'.encode("latin-1"), "not UTF-8"),
     "NaN": (b'{"id": "e", "type": "batch.settled", "data": {"amount": NaN}}', "NaN"),
