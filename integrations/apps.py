@@ -14,6 +14,10 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import checks, tasks  # noqa: F401  (registers system checks and task timeouts)
+        from integrations.connection_health import connection_call_observe
+        from integrations.http import call_observer_register
+
+        call_observer_register(observer=connection_call_observe)
 
         # After migrate, so every deploy has its schedules and none is duplicated.
         post_migrate.connect(_schedules_ensure, sender=self, dispatch_uid="paysage-schedules")
