@@ -6,7 +6,7 @@ such document is it sent again. Receipts bound for one ERP go out in batches of 
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -285,29 +285,20 @@ def _send_receipt_batch(
             _failed(attempt, error, summary)
 
 
-def _work_units(
-    postings: list[ErpPosting],
-) -> Iterator[tuple[Callable[[ErpPosting], ErpConnector], list[ErpPosting]]]:
+def _work_units(postings: list[ErpPosting], connectors: dict[int, ErpConnector]) -> list[list[ErpPosting]]:
     """What one budget check covers, grouped by connection: a batch of receipts (one ERP call, plus a
-    lookup for each that was tried before), or one other posting."""
+    look-up for each that was tried before), or one other posting. Fills `connectors`, one per connection."""
     by_connection: dict[int, list[ErpPosting]] = defaultdict(list)
     for posting in postings:
         by_connection[posting.connection_id].append(posting)
-    connectors: dict[int, ErpConnector] = {}
-
-    def connector(posting: ErpPosting) -> ErpConnector:
-        if posting.connection_id not in connectors:
-            connectors[posting.connection_id] = connector_for(posting.connection)
-        return connectors[posting.connection_id]
-
-    for group in by_connection.values():
+    units: list[list[ErpPosting]] = []
+    for connection_id, group in by_connection.items():
+        connector = connectors[connection_id] = connector_for(group[0].connection)
         receipts = [p for p in group if p.document_type == DocumentType.RECEIPT]
-        size = max(1, connector(group[0]).receipt_batch_size) if receipts else 1
-        for start in range(0, len(receipts), size):
-            yield connector, receipts[start : start + size]
-        for posting in group:
-            if posting.document_type != DocumentType.RECEIPT:
-                yield connector, [posting]
+        size = max(1, connector.receipt_batch_size)
+        units += [receipts[start : start + size] for start in range(0, len(receipts), size)]
+        units += [[p] for p in group if p.document_type != DocumentType.RECEIPT]
+    return units
 
 
 def postings_post(*, posting_ids: list[int], budget: Budget | None = None) -> PostSummary:
@@ -321,15 +312,17 @@ def postings_post(*, posting_ids: list[int], budget: Budget | None = None) -> Po
         )
         .order_by("pk")
     )
-    units = list(_work_units(postings))
-    for index, (connector, unit) in enumerate(units):
+    connectors: dict[int, ErpConnector] = {}
+    units = _work_units(postings, connectors)
+    for index, unit in enumerate(units):
         if budget is not None and budget.spent():
-            summary.unstarted = [posting.pk for _, rest in units[index:] for posting in rest]
+            summary.unstarted = [posting.pk for rest in units[index:] for posting in rest]
             break
+        connector = connectors[unit[0].connection_id]
         if unit[0].document_type == DocumentType.RECEIPT:
-            _post_receipts(unit, connector(unit[0]), summary)
+            _post_receipts(unit, connector, summary)
         else:
-            _post_single(unit[0], connector(unit[0]), summary)
+            _post_single(unit[0], connector, summary)
     return summary
 
 

@@ -4,7 +4,6 @@ mapping engine.
 Everything here reads our own tables; the only ERP calls are for a customer we have never linked to
 this ERP (found by email, then name, else created), so a steady-state receipt costs no extra call."""
 
-import re
 from decimal import Decimal
 
 from customers.erp import erp_customer_number
@@ -34,6 +33,7 @@ from integrations.sage.mapping import (
     status_mapping_get,
 )
 from payments.models import Allocation, JournalEntryLine, Transaction
+from payments.services.postings import reversal_reference_parse
 
 DocumentType = ErpPosting.DocumentType
 
@@ -139,17 +139,6 @@ def credit_memo_build(*, posting: ErpPosting, connector: ErpConnector) -> Credit
         description=memo.reason or f"Refund {refund.transaction_id}",
         defaults=field_defaults_get(erp=erp, document_type=posting.document_type),
     )
-
-
-# `<receipt>-V` reverses a voided sale's whole receipt; `<receipt>-U<allocation pk>` gives back one undone
-# application of it.
-_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|U(?P<allocation>\d+))$")
-
-
-def reversal_reference_parse(reference: str) -> tuple[str, int | None]:
-    """The reversed receipt's reference, and the undone allocation's pk (None for a whole void)."""
-    parts = _REVERSAL_REFERENCE.match(reference)
-    return parts["receipt"], int(parts["allocation"]) if parts["allocation"] else None
 
 
 def reversal_build(*, posting: ErpPosting, connector: ErpConnector) -> ReversalData:

@@ -30,11 +30,11 @@ from integrations.paytrace.client import PayTraceClient
 from integrations.sage.base import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.selectors import connection_timezone, connections_active
-from payments.erp.documents import reversal_reference_parse
 from payments.models import ZERO, Allocation, ReconciliationException, Transaction
 from payments.selectors.erp_reconciliation import net_documents, net_exceptions, net_transactions
 from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
+from payments.services.postings import reversal_reference_parse
 from portal.lifecycle import status_transition
 
 DocumentType = ErpPosting.DocumentType

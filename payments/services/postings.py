@@ -3,6 +3,8 @@
 Planning is idempotent: a row is created once per (connection, document type, reference), so a webhook
 and a sync seeing the same change plan nothing new the second time."""
 
+import re
+
 from django.db import transaction as db_transaction
 
 from integrations.erps import erp_codes
@@ -76,6 +78,17 @@ def _posting_plan(
 
 def receipt_reference(transaction: Transaction) -> str:
     return transaction.transaction_id
+
+
+# `<receipt>-V` reverses a voided sale's whole receipt; `<receipt>-U<allocation pk>` gives back one undone
+# application of it (`payments.services.allocations.allocation_undo`).
+_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|U(?P<allocation>\d+))$")
+
+
+def reversal_reference_parse(reference: str) -> tuple[str, int | None]:
+    """The reversed receipt's reference, and the undone allocation's pk (None for a whole void)."""
+    parts = _REVERSAL_REFERENCE.match(reference)
+    return parts["receipt"], int(parts["allocation"]) if parts["allocation"] else None
 
 
 def postings_plan_for_transaction(*, transaction: Transaction, held: bool = False) -> list[ErpPosting]:
