@@ -10,8 +10,10 @@ other side answered.
 
 A transport knows its base URL, not its connection: the call belongs to the connections whose base URL
 its own starts with (the longest match; connections sharing a base URL share a server, so they share its
-health). A success is written at most every SUCCESS_WRITE_SECONDS per process and base URL, so a busy
-worker does not write once per call."""
+health). Per process and base URL, an outcome like the last one written is written again only after
+SUCCESS_WRITE_SECONDS (successes) or FAILURE_WRITE_SECONDS (failures), so busy workers do not write (and
+queue on the connection's row) once per call; a change from success to failure or back, as this process
+saw it for the connection, is written at once."""
 
 import logging
 import time
@@ -29,7 +31,9 @@ from integrations.models import Alert, Connection
 
 logger = logging.getLogger(__name__)
 SUCCESS_WRITE_SECONDS = 30
-_success_written: dict[str, float] = {}  # base URL -> monotonic time of this process's last write
+FAILURE_WRITE_SECONDS = 5
+_last_written: dict[str, tuple[bool, float]] = {}  # base URL -> (a success?, monotonic time) last written
+_failing: set[int] = set()  # connections this process saw fail and has not yet seen work again
 
 
 def call_outcome_reason(*, status: int | None, error: TransportError | None) -> str | None:
@@ -56,24 +60,35 @@ def _connections_for(base_url: str) -> list[int]:
     return matches[max(matches, key=len)] if matches else []
 
 
+def _write_due(base_url: str, ok: bool, clock: float) -> bool:
+    last = _last_written.get(base_url)
+    if last is None or last[0] != ok:
+        return True
+    return clock - last[1] >= (SUCCESS_WRITE_SECONDS if ok else FAILURE_WRITE_SECONDS)
+
+
 def connection_call_observe(base_url: str, status: int | None, error: TransportError | None) -> None:
     """The `HttpTransport` call observer."""
     reason = call_outcome_reason(status=status, error=error)
     if reason is None:
         return
-    if reason == "" and time.monotonic() - _success_written.get(base_url, -1e9) < SUCCESS_WRITE_SECONDS:
+    ok, clock = reason == "", time.monotonic()
+    due = _write_due(base_url, ok, clock)
+    if not due and not (ok and _failing):
         return
     ids = _connections_for(base_url)
-    if not ids:
+    # A success not yet due is still written at once for a connection this process saw failing.
+    if not ids or (not due and not _failing.intersection(ids)):
         return
+    _last_written[base_url] = (ok, clock)
     now = timezone.now()
     with transaction.atomic():  # a savepoint: a failure here never spoils the caller's transaction
-        if reason:
-            _success_written.pop(base_url, None)  # the next success is written at once
-            connections_failed(ids=ids, reason=reason, now=now)
-        else:
-            _success_written[base_url] = time.monotonic()
+        if ok:
+            _failing.difference_update(ids)
             connections_succeeded(ids=ids, now=now)
+        else:
+            _failing.update(ids)
+            connections_failed(ids=ids, reason=reason, now=now)
 
 
 def _outage_minutes() -> timedelta:

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from integrations import connection_health
 from integrations.alerts import alert_deliver
 from integrations.check_reasons import AUTHENTICATION_REFUSED, UNREACHABLE
 from integrations.connection_health import call_outcome_reason, connection_call_observe
@@ -26,8 +27,9 @@ def _sync_fails(connection: Connection) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_paytrace_outage_alerts_shows_as_down_and_clears_when_calls_work_again(
-    paytrace_connection, admin_client, settings
+    paytrace_connection, admin_client, settings, monkeypatch
 ):
+    monkeypatch.setattr(connection_health, "FAILURE_WRITE_SECONDS", 0)  # each failure counts at once
     settings.ALERT_EMAILS = ["ops@example.com"]
     settings.CONNECTION_OUTAGE_ALERT_MINUTES = 3
     working_url = paytrace_connection.base_url
@@ -86,6 +88,10 @@ def test_a_call_counts_for_the_connection_whose_base_url_it_extends():
     other.refresh_from_db()
     assert server.failing_since is not None and server.last_failure_reason == "unexpected answer (HTTP 503)"
     assert other.failing_since is None
-    connection_call_observe("https://erp.example/sage300/-/SAMLTD", 200, None)
+    connection_call_observe("https://erp.example/sage300/-/SAMLTD", 200, None)  # a change: written at once
     server.refresh_from_db()
     assert server.failing_since is None and server.last_success_at is not None
+    connection_call_observe("https://erp.example/sage300/-/SAMLTD", 200, None)
+    connection_call_observe("https://erp.example/sage300/-/SAMLTD", 503, None)
+    server.refresh_from_db()
+    assert server.failing_since is not None
