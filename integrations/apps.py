@@ -22,6 +22,10 @@ class IntegrationsConfig(AppConfig):
                 "integrations.webhookevent", "Failed webhook events", {"status__in": ["failed", "dead"]}
             )
         )
+        from integrations.connection_health import connection_call_observe
+        from integrations.http import call_observer_register
+
+        call_observer_register(observer=connection_call_observe)
 
         # After migrate, so every deploy has its schedules and none is duplicated.
         post_migrate.connect(_schedules_ensure, sender=self, dispatch_uid="paysage-schedules")

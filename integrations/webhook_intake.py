@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
@@ -25,12 +24,11 @@ from integrations.paytrace.events import EVENT_TYPES
 from portal.json_input import JsonInputError, json_input_parse
 from portal.lifecycle import status_transition
 from portal.pci import json_payload_redact, redact
-from portal.queue import task_enqueue
+from portal.queue import task_wake
 
 SIGNATURE_HEADER = "PayTrace-Signature"
 # Only these header values are worth keeping as evidence; cookies and auth never are.
 KEPT_HEADERS = ("User-Agent", "Content-Type", "X-Forwarded-For", "X-Request-Id", SIGNATURE_HEADER)
-WAKE_INTERVAL_SECONDS = 2
 
 
 class SignatureError(Exception):
@@ -193,9 +191,9 @@ def _redelivery(*, event_id: str) -> Receipt:
 
 
 def inbox_drain_wake() -> None:
-    """Ask for a drain soon, at most once every few seconds per process, never once per event."""
-    if cache.add("paysage:inbox-drain-wake", 1, timeout=WAKE_INTERVAL_SECONDS):
-        task_enqueue("integrations.tasks.webhook_events_drain")
+    """Ask for a drain soon: one asked for and not yet started covers every event until it starts, from
+    whichever process (`portal.queue.task_wake`)."""
+    task_wake("integrations.tasks.webhook_events_drain")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from integrations.admin.connections import ConnectionCheckAdminMixin
+from integrations.admin.connections import ConnectionCheckAdminMixin, ConnectionHealthAdminMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
 from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
 from integrations.connection_services import connection_credentials_settle
@@ -59,7 +59,9 @@ class ConnectionForm(forms.ModelForm):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(AuditedAdminMixin, ConnectionCheckAdminMixin, admin.ModelAdmin):
+class ConnectionAdmin(
+    AuditedAdminMixin, ConnectionCheckAdminMixin, ConnectionHealthAdminMixin, admin.ModelAdmin
+):
     form = ConnectionForm
     list_display = [
         "name",
@@ -67,12 +69,19 @@ class ConnectionAdmin(AuditedAdminMixin, ConnectionCheckAdminMixin, admin.ModelA
         "environment",
         "base_url",
         "is_active",
+        "health",
         "last_check_ok",
         "last_checked_at",
     ]
     list_filter = ["system", "environment", "is_active", "last_check_ok"]
     search_fields = ["name", "base_url"]
-    readonly_fields = ["stored_credentials", "last_checked_at", "last_check_ok", "last_check_message"]
+    readonly_fields = [
+        "stored_credentials",
+        "last_checked_at",
+        "last_check_ok",
+        "last_check_message",
+        *ConnectionHealthAdminMixin.health_fields,
+    ]
     fields = [
         "name",
         "system",
@@ -85,6 +94,7 @@ class ConnectionAdmin(AuditedAdminMixin, ConnectionCheckAdminMixin, admin.ModelA
         "last_checked_at",
         "last_check_ok",
         "last_check_message",
+        *ConnectionHealthAdminMixin.health_fields,
     ]
 
     @admin.display(description="Stored credentials")

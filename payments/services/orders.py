@@ -23,6 +23,7 @@ from customers.matching import customer_duplicates_flag, customer_match
 from customers.models import Customer, CustomerLink
 from customers.services import ExternalCustomer, customer_create
 from integrations.models import Connection, ErpPosting, System
+from integrations.outbox.services import postings_wake
 from integrations.sage.base import ErpError
 from integrations.sage.registry import connector_for
 from payments.models import Invoice, Order, OrderEvent, OrderLine, RiskAssessment, Transaction
@@ -232,12 +233,14 @@ def order_customer_plan(*, order: Order) -> None:
     if link is not None:
         order_customer_synced(order=order, number=link.external_id)
         return
-    posting, _ = ErpPosting.objects.get_or_create(
+    posting, created = ErpPosting.objects.get_or_create(
         connection=order.erp_connection,
         document_type=DocumentType.CUSTOMER,
         reference=customer_posting_reference(order.customer),
         defaults={"customer": order.customer, "order": order},
     )
+    if created:
+        postings_wake()
     if posting.status == ErpPosting.Status.DEAD:
         order_posting_dead(posting=posting)  # an earlier order's attempt already failed: say so now
 
@@ -248,12 +251,14 @@ def order_customer_synced(*, order: Order, number: str) -> None:
         to_status=Status.CUSTOMER_SYNCED,
         reason=f"Customer {number} in {order.erp_connection.name}",
     )
-    ErpPosting.objects.get_or_create(
+    _, created = ErpPosting.objects.get_or_create(
         connection=order.erp_connection,
         document_type=DocumentType.SALES_ORDER,
         reference=order.order_id,
         defaults={"customer": order.customer, "order": order},
     )
+    if created:
+        postings_wake()
 
 
 def orders_waiting_for_customer(*, customer_id: int, erp: Connection):
