@@ -3,7 +3,13 @@
 PayTrace reports in US-style local timestamps without a zone ("4/10/2015 4:06:30 PM"); they are parsed
 here, once, with the connection's zone and turned into aware UTC. Its status codes are ambiguous ("N" is
 a void, a decline and an open authorization alike), so the status is derived from the code, the message
-text and the transaction type together."""
+text and the transaction type together.
+
+No recorded exchange shows an export record (tests/contracts/data/SOURCES.md): the transaction and customer
+fields read here follow PayTrace's help pages for the exports, and the batch fields its legacy batch
+report. So what cannot be guessed safely (a missing or unknown transaction type or status, a batch
+without a number) raises ValueError, and every other field is read as optional (absent: empty, zero or
+None)."""
 
 import re
 from dataclasses import dataclass, field
@@ -310,9 +316,12 @@ def batch_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> BatchRecord:
     brands_raw = raw.get("brands") or {}
     if isinstance(brands_raw, list):
         brands_raw = {_text(item.get("card_type")).upper(): item for item in brands_raw}
+    number = raw.get("number") or raw.get("batch_number")
+    if not str(number or "").isdigit():
+        raise ValueError(f"PayTrace batch record without a batch number: {sorted(raw)}")
     totals = _brand_totals(raw)
     return BatchRecord(
-        batch_number=int(raw.get("number") or raw.get("batch_number")),
+        batch_number=int(number),
         settled_at=us_timestamp_parse(raw.get("when") or raw.get("settled"), tz=tz),
         transaction_count=int(raw.get("transaction_count") or 0),
         net_amount=_decimal(raw.get("net_amount")),
