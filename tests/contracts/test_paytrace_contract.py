@@ -52,7 +52,7 @@ from integrations.paytrace.types import (
     VaultCustomer,
 )
 from simulators.paytrace.services import sandbox_paytrace_account_ensure
-from tests.contracts.paytrace_replay import Answer, PayTraceReplay, paytrace_replay
+from tests.contracts.http_replay import Answer, ReplayStub, replay_stub
 
 pytestmark = pytest.mark.django_db  # the token cache; the simulator's tests below need the live server:
 LIVE = pytest.mark.django_db(transaction=True)
@@ -342,7 +342,7 @@ def test_every_artefact_is_replayed_or_said_unused():
 @pytest.fixture
 def replay():
     cache.clear()  # tokens are cached per base URL and user
-    with paytrace_replay() as stub:
+    with replay_stub() as stub:
         stub.answer("oauth/token", _recorded_answer(_cassette("create_access_token")))
         yield stub
 
@@ -356,7 +356,7 @@ def _recorded_answer(recorded: dict[str, Any]) -> Answer:
     )
 
 
-def _client(stub: PayTraceReplay) -> PayTraceClient:
+def _client(stub: ReplayStub) -> PayTraceClient:
     # The cassettes' own placeholders as credentials: our requests can then be held against theirs.
     return PayTraceClient(
         base_url=stub.url, username="<USERNAME>", password="<PASSWORD>", integrator_id="<INTEGRATOR_ID>"
