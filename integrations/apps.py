@@ -14,6 +14,14 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import checks, tasks  # noqa: F401  (registers system checks and task timeouts)
+        from portal.review_queues import ReviewQueue, review_queue_register
+
+        review_queue_register(ReviewQueue("integrations.erpposting", "Dead letters", {"status": "dead"}))
+        review_queue_register(
+            ReviewQueue(
+                "integrations.webhookevent", "Failed webhook events", {"status__in": ["failed", "dead"]}
+            )
+        )
 
         # After migrate, so every deploy has its schedules and none is duplicated.
         post_migrate.connect(_schedules_ensure, sender=self, dispatch_uid="paysage-schedules")

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Connection, SyncCursor
+from portal.pci import card_numbers_mask
 
 LEASE = timedelta(minutes=5)
 
@@ -36,7 +37,7 @@ def sync_cursor_claim(*, connection: Connection, resource: str, now: datetime) -
 def sync_cursor_release(*, cursor: SyncCursor, position: datetime | None, seen: int, error: str) -> None:
     """End the lease; a run that succeeded (`position` given) advances the cursor, one that failed keeps it
     where it was and leaves its error."""
-    updates: dict = {"locked_until": None, "last_error": error[:2000]}
+    updates: dict = {"locked_until": None, "last_error": card_numbers_mask(error)[:2000]}
     if position is not None:
         updates.update(
             position=position, last_success_at=timezone.now(), records_seen=cursor.records_seen + seen

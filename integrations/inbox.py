@@ -21,6 +21,7 @@ from integrations.paytrace.events import EVENT_TYPES
 from integrations.retry import backoff_next_attempt_at
 from integrations.selectors import connection_active_get
 from portal.lifecycle import status_transition
+from portal.pci import card_numbers_mask
 
 MAX_ATTEMPTS = 8
 CLAIM_BATCH = 100
@@ -110,7 +111,7 @@ def webhook_event_process(*, event_pk: int, client: PayTraceClient | None = None
 
 
 def _event_failed(*, event: WebhookEvent, attempt: int, error: Exception) -> None:
-    message = f"{type(error).__name__}: {error}"
+    message = card_numbers_mask(f"{type(error).__name__}: {error}")
     expected = isinstance(error, PayTraceError | EventNotFound | KeyError)
     if attempt >= MAX_ATTEMPTS:
         status_transition(

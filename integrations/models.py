@@ -58,7 +58,9 @@ class Connection(BaseModel):
 
 
 class WebhookEvent(BaseModel):
-    """Inbox: every signed event is stored before anything is decided about it."""
+    """Inbox: every signed event is stored before anything is decided about it. The body as received is
+    never stored: `payload` is its redacted copy (card numbers masked, card and bank secrets replaced) and
+    `body_sha256` proves which body it came from."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -80,7 +82,10 @@ class WebhookEvent(BaseModel):
     event_type = models.CharField(max_length=50)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     payload = models.JSONField(
-        encoder=DjangoJSONEncoder,
+        encoder=DjangoJSONEncoder, help_text="The body, redacted before it was stored."
+    )
+    body_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the body as received (blank for older events)."
     )
     headers = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
@@ -99,7 +104,11 @@ class WebhookEvent(BaseModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "event_id"], name="webhookevent_unique_source_id")
+            models.UniqueConstraint(fields=["source", "event_id"], name="webhookevent_unique_source_id"),
+            models.CheckConstraint(
+                condition=Q(body_sha256="") | Q(body_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="webhookevent_body_sha256_hex",
+            ),
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhookevent_due_idx")]
 

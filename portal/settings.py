@@ -273,19 +273,39 @@ SPECTACULAR_SETTINGS = {
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=not PRODUCTION_LIKE)
 
 # --- Logging ---------------------------------------------------------------------------------
+# No card number reaches a log. `portal.pci.logging_configure` applies LOGGING, then masks every record
+# as it is made, whichever logger it comes from and whichever handler writes it (a library's own, or
+# gunicorn's access log). Every handler below also has the masking filter, for records made without the
+# record factory (`logging.makeLogRecord`). Django's default handlers are replaced: `django` records
+# (`django.request` among them) go to the root's console instead of Django's console and mail_admins (a
+# mail would carry the request's data), and `django.server`, runserver's access log with its query
+# strings, keeps its own format through a handler declared here.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING_CONFIG = "portal.pci.logging_configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_card_numbers": {"()": "portal.pci.CardNumberMaskingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
-        "console": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_card_numbers"]},
+        "django.server": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "django.server",
             "filters": ["mask_card_numbers"],
-        }
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+    },
 }

@@ -7,9 +7,29 @@ def pytest_configure(config):
     pci_capture.install()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    # The PCI scan reads what every other test wrote, so it must run last.
-    items.sort(key=lambda item: item.get_closest_marker("pci_scan") is not None)
+    # The PCI scan reads what every other test wrote, so it must run last, and in the order its file
+    # defines (it plants before it scans), whatever order pytest-django gave the database tests.
+    scan = [item for item in items if item.get_closest_marker("pci_scan") is not None]
+    rest = [item for item in items if item.get_closest_marker("pci_scan") is None]
+    items[:] = rest + sorted(scan, key=lambda item: (str(item.path), item.reportinfo()[1] or 0))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A live-server test with `available_apps` flushes the auth tables but re-creates only its own apps'
+    permissions (Django emits post_migrate for those alone): once its flush is done, put every app's
+    content types, permissions and roles back, so no test depends on which ran before it."""
+    yield
+    marker = item.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("available_apps"):
+        return
+    from django.core.management.sql import emit_post_migrate_signal
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
 """Typed failures of the PayTrace v1 API.
 
 Every exception carries PayTrace's own `response_code` and a redacted copy of the body, so the outbox
-attempt log can show what PayTrace said without ever holding a secret."""
+attempt log can show what PayTrace said without ever holding a secret. Its messages have their card
+numbers masked as the exception is made, so whoever stores or logs one holds none."""
 
 from typing import TYPE_CHECKING, Any
+
+from portal.pci import card_numbers_mask
 
 if TYPE_CHECKING:
     from integrations.paytrace.types import TransactionResult
@@ -18,6 +21,7 @@ class PayTraceError(Exception):
         response_code: int | None = None,
         body: Any = None,
     ):
+        message = card_numbers_mask(message)
         super().__init__(message)
         self.message = message
         self.http_status = http_status
@@ -36,7 +40,7 @@ class PayTraceValidationError(PayTraceError):
 
     def __init__(self, message: str, *, errors: dict[str, list[str]], **kwargs: Any):
         super().__init__(message, **kwargs)
-        self.errors = errors
+        self.errors = {code: [card_numbers_mask(str(t)) for t in texts] for code, texts in errors.items()}
         self.codes = frozenset(int(code) for code in errors if str(code).isdigit())
 
     def __str__(self) -> str:

@@ -5,6 +5,10 @@ here, once, with the connection's zone and turned into aware UTC. Its status cod
 a void, a decline and an open authorization alike), so the status is derived from the code, the message
 text and the transaction type together.
 
+This is where PayTrace's text becomes ours: every text field is read through `_text`, which masks card
+numbers (a description such as "card 5454 5454 5454 5454 exp 12 30"), and the raw record is kept redacted.
+Only PayTrace's own ids are read through `_identifier`, unmasked: masking one could merge two records.
+
 No recorded exchange shows an export record (tests/contracts/data/SOURCES.md): the transaction and customer
 fields read here follow PayTrace's help pages for the exports, and the batch fields its legacy batch
 report. So what cannot be guessed safely (a missing or unknown transaction type or status, a batch
@@ -19,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from integrations.paytrace.types import last4_from_masked
-from portal.pci import redact
+from portal.pci import card_numbers_mask, redact
 
 US_TIMESTAMP_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y")
 _BATCH_STATUS = re.compile(r"^GB\s*(\d+)$", re.IGNORECASE)
@@ -103,8 +107,12 @@ def _decimal(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def _text(value: Any) -> str:
+def _identifier(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _text(value: Any) -> str:
+    return card_numbers_mask(_identifier(value))
 
 
 def _batch_number(status_code: str) -> int | None:
@@ -203,7 +211,7 @@ def transaction_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> Transactio
     created = raw.get("created") or {}
     original = raw.get("original_transaction_id")
     return TransactionRecord(
-        transaction_id=_text(raw.get("transaction_id") or raw.get("check_transaction_id")),
+        transaction_id=_identifier(raw.get("transaction_id") or raw.get("check_transaction_id")),
         transaction_type=transaction_type,
         status=transaction_status_derive(
             status_code=status_code, status_message=status_message, transaction_type=transaction_type
@@ -216,7 +224,7 @@ def transaction_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> Transactio
         settled_at=us_timestamp_parse(raw.get("settled"), tz=tz),
         batch_number=_batch_number(status_code),
         invoice_id=_text(raw.get("invoice_id")),
-        customer_id=_text(raw.get("customer_id")),
+        customer_id=_identifier(raw.get("customer_id")),
         description=_text(raw.get("description")),
         approval_code=_text(raw.get("approval_code")),
         avs_response=_text(raw.get("avs_response")),
@@ -228,7 +236,7 @@ def transaction_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> Transactio
         billing_country=_text(billing.get("country")).upper(),
         email=_text(raw.get("email") or raw.get("receipt_emailed_to")),
         ip=_text(created.get("from_ip")),
-        original_transaction_id=_text(original) if original else "",
+        original_transaction_id=_identifier(original) if original else "",
         raw=redact(raw),
     )
 
@@ -261,7 +269,7 @@ def customer_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> CustomerRecor
     billing = raw.get("billing_address") or {}
     card_brand, last4 = _card_brand_last4(raw)
     return CustomerRecord(
-        customer_id=_text(raw.get("customer_id")),
+        customer_id=_identifier(raw.get("customer_id")),
         name=_text(billing.get("name")),
         email=_text(raw.get("email")),
         phone=_text(raw.get("phone")),

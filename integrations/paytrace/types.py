@@ -1,7 +1,8 @@
 """Values that cross the PayTrace client boundary: request inputs and typed results.
 
 Card numbers, CSCs, account numbers and Protect tokens are inputs of the one call that needs them; their
-fields are left out of `repr` so a traceback or a log line never shows them."""
+fields are left out of `repr` so a traceback or a log line never shows them. The texts of a result are
+PayTrace's and have their card numbers masked as the result is read."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -9,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from portal.money import money_quantize
+from portal.pci import card_numbers_mask
 
 APPROVED_CODES = frozenset({101, 106, 108, 109, 112, 120, 122, 124})
 DECLINED_CODES = frozenset({102, 103, 107, 110, 113, 125})
@@ -125,11 +127,11 @@ class TransactionResult:
         return cls(
             outcome=Outcome.APPROVED if code in APPROVED_CODES else Outcome.DECLINED,
             response_code=code,
-            status_message=body.get("status_message") or "",
+            status_message=card_numbers_mask(body.get("status_message") or ""),
             transaction_id=str(transaction_id),
             approval_code=body.get("approval_code") or "",
             # The processor pads its text with runs of spaces ("  NO  MATCH - Approved").
-            approval_message=" ".join((body.get("approval_message") or "").split()),
+            approval_message=card_numbers_mask(" ".join((body.get("approval_message") or "").split())),
             avs_response=body.get("avs_response") or "",
             csc_response=body.get("csc_response") or "",
             last4=last4_from_masked(body.get("masked_card_number")),
@@ -148,7 +150,7 @@ class CustomerResult:
         return cls(
             customer_id=str(body.get("customer_id") or ""),
             response_code=int(body.get("response_code") or 0),
-            status_message=body.get("status_message") or "",
+            status_message=card_numbers_mask(body.get("status_message") or ""),
             last4=last4_from_masked(body.get("masked_card_number")),
         )
 

@@ -5,21 +5,25 @@ All other code talks to Sage X3, Sage 300 and Sage Pro through `ErpConnector`; n
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from portal.pci import redact
 
 
 class ErpError(Exception):
-    """An ERP refused or failed a call. `code` and `message` are the ERP's own."""
+    """An ERP refused or failed a call. `code` and `message` are the ERP's own, with card numbers masked
+    (and `raw` redacted) as the error is made: an ERP may echo what finance typed."""
 
     def __init__(self, message: str, *, code: str = "", http_status: int | None = None, raw: Any = None):
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.code = code
         self.http_status = http_status
-        self.raw = raw
+        self.raw = redact(raw)
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}" if self.code else self.message
@@ -37,8 +41,23 @@ class ErpPermanentError(ErpError):
     """Retrying the same request cannot succeed: validation, unknown account, customer or item."""
 
 
+class ReadFromErp:
+    """What a connector reads from an ERP is masked as the value is made: every text field has its card
+    numbers masked and the raw record is redacted, so no connector can hand a card number on, whatever
+    finance typed into a customer's name or address. The ERP's own keys (`identifiers`) stay as they are:
+    masking one could make two records one."""
+
+    identifiers: ClassVar[frozenset[str]] = frozenset()
+
+    def __post_init__(self) -> None:
+        for item in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, item.name)
+            if item.name not in self.identifiers and isinstance(value, str | dict | list):
+                object.__setattr__(self, item.name, redact(value))
+
+
 @dataclass(frozen=True)
-class Address:
+class Address(ReadFromErp):
     line1: str = ""
     line2: str = ""
     city: str = ""
@@ -61,7 +80,9 @@ class CustomerData:
 
 
 @dataclass(frozen=True)
-class ErpCustomer:
+class ErpCustomer(ReadFromErp):
+    identifiers = frozenset({"number"})
+
     number: str
     name: str
     email: str = ""
@@ -73,7 +94,9 @@ class ErpCustomer:
 
 
 @dataclass(frozen=True)
-class ErpInvoice:
+class ErpInvoice(ReadFromErp):
+    identifiers = frozenset({"number", "customer_number"})
+
     number: str
     customer_number: str
     currency: str

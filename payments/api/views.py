@@ -17,6 +17,7 @@ from integrations.models import CurrencyRate, ErpSystem, System
 from integrations.sage.mapping import home_currency
 from integrations.selectors import ConnectionMissing, connection_active_get, connections_active
 from payments.api.errors import ApplicationError
+from payments.api.fields import FreeTextEmailField, FreeTextField
 from payments.api.parsers import JsonBodyParser
 from payments.api.permissions import HasApiPermission, HasMonitoringPermission
 from payments.api.schema import COMMON_ERRORS, error
@@ -32,10 +33,8 @@ TRANSACTION_ID_PATTERN = r"[0-9]{1,40}"
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
-def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
-        max_length=max_length, required=False, allow_blank=True, default="", **kwargs
-    )
+def _text(max_length: int, **kwargs: Any) -> FreeTextField:
+    return FreeTextField(max_length=max_length, required=False, allow_blank=True, default="", **kwargs)
 
 
 @extend_schema_serializer(component_name="Address")
@@ -113,8 +112,8 @@ class OrderCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         @extend_schema_serializer(component_name="OrderCustomerInput")
         class CustomerSerializer(serializers.Serializer):
-            email = serializers.EmailField(max_length=254)
-            name = serializers.CharField(max_length=200)
+            email = FreeTextEmailField(max_length=254)
+            name = FreeTextField(max_length=200)
             phone = _text(40)
             billing_address = AddressSerializer()
             shipping_address = AddressSerializer(required=False)
@@ -315,7 +314,7 @@ class TransactionRefundApi(APIView):
             **MONEY, min_value=Decimal("0.01"), required=False, allow_null=True, default=None,
             help_text="Omit to refund all that remains (or to void an unsettled sale).",
         )  # fmt: skip
-        reason = serializers.CharField(max_length=255)
+        reason = FreeTextField(max_length=255)
 
     @extend_schema(
         operation_id="transaction_refund",

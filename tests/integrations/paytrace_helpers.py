@@ -5,11 +5,12 @@ import time
 from decimal import Decimal
 
 from django.conf import settings
+from django.urls import reverse
 
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined
 from integrations.paytrace.types import BillingAddress, Card, Details
-from integrations.webhooks import webhook_signature_header
+from integrations.webhook_intake import webhook_signature_header
 
 TEST_VISA = Card(number="4012000098765439", expiration_month=12, expiration_year=2030, csc="999")
 
@@ -38,6 +39,14 @@ def signed_raw(body: bytes, *, timestamp: int | None = None, secret: str | None 
         body=body, secret=secret or settings.PAYTRACE_WEBHOOK_SECRET, timestamp=timestamp or int(time.time())
     )
     return body, header
+
+
+def webhook_deliver(client, payload: dict, **headers):
+    """Sign `payload` and post it to the webhook endpoint through Django's test client: (response, body)."""
+    body, header = signed(payload)
+    headers["HTTP_PAYTRACE_SIGNATURE"] = header
+    response = client.post(reverse("paytrace-webhook"), data=body, content_type="application/json", **headers)
+    return response, body
 
 
 def event(event_id: str, event_type: str, transaction_id: str, **data) -> dict:

@@ -206,3 +206,40 @@ def test_batch_record_with_brand_breakdown_as_map_or_list():
     assert batch.brands["VISA"].refund_amount == Decimal("5.00")
     listed = {**raw, "brands": [{"card_type": "amex", "sales_count": 1, "sales_amount": Decimal("9.99")}]}
     assert batch_record_parse(listed, tz=LA).brands["AMEX"].sales_amount == Decimal("9.99")
+
+
+def test_every_text_from_paytrace_is_masked_but_its_ids():
+    raw = export(
+        description="card 5454 5454 5454 5454 exp 12 30",
+        billing_address={"name": "4111111111111111 123", "zip": "98101", "country": "us"},
+        receipt_emailed_to="4111-1111-1111-1111@example.com",
+        invoice_id="994111111111111111",
+        status_message="Pending Settlement +1 4111 1111 1111 1111",
+        transaction_id=4111111111111111,
+        customer_id="5454545454545454",
+    )
+    record = transaction_record_parse(raw, tz=LA)
+    assert (
+        record.description,
+        record.billing_name,
+        record.email,
+        record.invoice_id,
+        record.status_message,
+    ) == (
+        "card ************5454 exp 12 30",
+        "************1111 ***",
+        "************1111@example.com",
+        "**************1111",
+        "Pending Settlement +* ************1111",
+    )
+    # PayTrace's own ids are keys: masking one could merge two records.
+    assert (record.transaction_id, record.customer_id) == ("4111111111111111", "5454545454545454")
+    vault = customer_record_parse(
+        {
+            "customer_id": "C1",
+            "phone": "+1 4111 1111 1111 1111",
+            "billing_address": {"city": "4111111111111111"},
+        },
+        tz=LA,
+    )
+    assert (vault.phone, vault.city) == ("+* ************1111", "************1111")

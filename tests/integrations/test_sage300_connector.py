@@ -27,7 +27,7 @@ from integrations.sage.registry import connector_for
 from integrations.sage.sage300 import Sage300Connector
 from integrations.sage.sage300.client import error_from
 from simulators.models import FaultProfile
-from simulators.sage300.models import Company, Customer
+from simulators.sage300.models import Company, Customer, ItemLocation
 from simulators.sage300.services import sandbox_sage300_company_ensure, sandbox_sage300_seed
 from tests.factories import ConnectionFactory
 from tests.integrations.test_sage300_sandbox import COMPANY, PASSWORD, SAGE300_DB
@@ -159,9 +159,14 @@ def test_sales_order_commits_stock(erp):
     document = erp.sales_order_create(order=_order("WEB-2001", "C1002", ("TENT-2P", "2", "239.00")))
     assert document.number.startswith("ORD")
     assert document.raw["OrderDetails"][0]["OrderUnitPrice"] == Decimal("239.00")
-    levels = {level.sku: level for level in erp.stock_levels(skus=["TENT-2P", "BAG-20F"])}
-    assert (levels["TENT-2P"].on_hand, levels["TENT-2P"].allocated) == (Decimal("40"), Decimal("2"))
-    assert levels["BAG-20F"].available == Decimal("75")
+    # Sage's Web API publishes no stock quantities, so the commitment is read from the simulator's ledger,
+    # and stock_levels tells which items Sage knows (IC/ICItems).
+    tent = ItemLocation.objects.get(item__number="TENT-2P", location="WH1")
+    assert (tent.on_hand, tent.committed) == (Decimal("40"), Decimal("2"))
+    bag = ItemLocation.objects.get(item__number="BAG-20F", location="WH1")
+    assert bag.on_hand - bag.committed == Decimal("75")
+    levels = erp.stock_levels(skus=["TENT-2P", "BAG-20F", "NOPE"])
+    assert sorted((level.sku, level.location) for level in levels) == [("BAG-20F", "WH1"), ("TENT-2P", "WH1")]
     assert erp.document_find(document_type="sales_order", reference="WEB-2001").number == document.number
     assert erp.document_find(document_type="sales_order", reference="WEB-NONE") is None
 

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.urls import reverse
 
 from integrations import inbox
 from integrations.models import AuditEvent, ErpPosting
@@ -16,7 +15,7 @@ from payments.services.paytrace import paytrace_record_ingest, paytrace_transact
 from payments.services.pipeline import transaction_decide
 from payments.services.refunds import RefundRefused, transaction_refund_start
 from tests.factories import UserFactory
-from tests.integrations.paytrace_helpers import event, signed
+from tests.integrations.paytrace_helpers import event, webhook_deliver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -120,13 +119,7 @@ def test_chargeback_webhook_reopens_the_invoice_and_posts_the_journal_entry(worl
     invoice = Invoice.objects.get(connection__name="Sage 300 (sandbox)", invoice_number="INV-5001")
     assert invoice.balance == D("0.00")
     payload = event("evt_cb_1", "chargeback.created", sale.transaction_id, amount="1250.00", reason="fraud")
-    body, header = signed(payload)
-    response = client.post(
-        reverse("paytrace-webhook"),
-        data=body,
-        content_type="application/json",
-        HTTP_PAYTRACE_SIGNATURE=header,
-    )
+    response, _ = webhook_deliver(client, payload)
     assert response.status_code == 202
     inbox.webhook_events_drain(time_budget_seconds=30, client=world["client"])
     chargeback = Transaction.objects.get(transaction_type="chargeback")
@@ -194,13 +187,7 @@ def test_reconcile_over_the_sandboxes_books_fees_and_shows_each_planted_differen
 def test_batch_settled_webhook_imports_the_batch(world, client):
     sale = paid(world, customer="C1003", amount="4500.00", invoice="")
     number = world["client"].settle().batch_number
-    body, header = signed(event("evt_batch_1", "batch.settled", "", batchNumber=number))
-    response = client.post(
-        reverse("paytrace-webhook"),
-        data=body,
-        content_type="application/json",
-        HTTP_PAYTRACE_SIGNATURE=header,
-    )
+    response, _ = webhook_deliver(client, event("evt_batch_1", "batch.settled", "", batchNumber=number))
     assert response.status_code == 202
     inbox.webhook_events_drain(time_budget_seconds=30, client=world["client"])
     batch = SettlementBatch.objects.get(batch_number=str(number))

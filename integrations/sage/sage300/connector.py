@@ -11,7 +11,7 @@ Choices, and why:
 
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +47,10 @@ from integrations.sage.sage300.documents import (
 )
 from integrations.sage.sage300.receipts import receipt_reverse, receipts_post
 
-STOCK = "IC/ICLocationDetails"
+# Sage 300's Endpoint Reference lists no resource with stock per item and location (the
+# `IC/ICLocationDetails` this connector used to read is in no Sage reference): items come from the
+# documented IC/ICItems, which holds no quantities.
+ITEMS = "IC/ICItems"
 _STOCK_SKUS_PER_CALL = 20  # keeps the $filter (and the URL) short
 
 
@@ -162,10 +165,11 @@ class Sage300Connector:
         return self._customers_matching("CustomerName", name)
 
     def customers_changed(self, *, since: datetime | None) -> Iterator[ErpCustomer]:
-        # DateLastMaintained is a date: ask from the start of that day, so a change later the same day is
-        # never missed; seeing a customer twice is harmless to an upsert.
-        day = since.astimezone(UTC).date().isoformat() if since else None
-        query = f"DateLastMaintained ge datetime'{day}T00:00:00'" if day else None
+        # DateLastMaintained is a date: ask for everything after the day before, so a change later the same
+        # day is never missed; seeing a customer twice is harmless to an upsert. `gt`, because the
+        # Developer Reference documents eq ne gt lt le and no ge.
+        day = (since.astimezone(UTC).date() - timedelta(days=1)).isoformat() if since else None
+        query = f"DateLastMaintained gt datetime'{day}T00:00:00'" if day else None
         for record in self.client.feed(CUSTOMERS, query=query):
             yield payloads.customer_from(record)
 
@@ -175,7 +179,7 @@ class Sage300Connector:
         query = (
             f"CustomerNumber eq {literal(customer_number)} and "
             "(DocumentType eq 'Invoice' or DocumentType eq 'DebitNote') and "
-            "CurrentBalanceInCustomerCurrency gt 0"
+            "CustomerCurrencyAmountDue gt 0"
         )
         invoices = [
             payloads.invoice_from(record) for record in self.client.feed(POSTED_DOCUMENTS, query=query)
@@ -229,6 +233,10 @@ class Sage300Connector:
     # Inventory
 
     def stock_levels(self, *, skus: list[str]) -> list[StockLevel]:
+        """Which of `skus` Sage knows, at the connection's location. The Web API publishes no stock
+        quantities (see ITEMS), so on_hand and allocated read 0: callers may rely on an item's presence
+        only, as the storefront's SKU check does. Sage itself refuses or backorders an order it cannot
+        fill."""
         levels = []
         for start in range(0, len(skus), _STOCK_SKUS_PER_CALL):
             query = " or ".join(
@@ -236,12 +244,9 @@ class Sage300Connector:
             )
             levels += [
                 StockLevel(
-                    sku=record["ItemNumber"],
-                    location=record["Location"],
-                    on_hand=Decimal(record["QuantityOnHand"]),
-                    allocated=Decimal(record["QuantityCommitted"]),
+                    sku=record["ItemNumber"], location=self.location, on_hand=Decimal(0), allocated=Decimal(0)
                 )
-                for record in self.client.feed(STOCK, query=query)
+                for record in self.client.feed(ITEMS, query=query)
             ]
         return levels
 

@@ -25,11 +25,31 @@ from integrations.sage.x3.soap import (
     soap_result_parse,
 )
 
-# X3 says "record in use / being modified / locked" and Syracuse says a pool has no free client:
-# both clear up on their own, so they are worth a retry even though they arrive as status 0.
-_TRANSIENT_TEXT = re.compile(
-    r"in use|being modified|locked|lock |pool .*(busy|full|no client)|no .*client available|timeout", re.I
+# The one list of X3 refusal texts that clear up on their own (a lock, a record another user is changing, a
+# busy pool, a timeout): worth a retry although they arrive as status 0. X3 writes its messages in the
+# call's codeLang, so each is listed in English and in French. Where each wording comes from:
+_TRANSIENT_WORDINGS = (
+    # Sage X3 online help, "Generic messages" (FCT/ERR_GEN): "Locked record" (a record locked by another
+    # user) and "Change In Progress on another workstation" (another user is modifying it).
+    r"\block(ed)?\b",
+    r"change in progress",
+    # The same two cases in French: "Fiche verrouillée", and "Fiche en cours de modification" (the text
+    # reported in public X3 integration code; the French help page describes the case, not its wording).
+    r"verrouill",
+    r"en cours de modification",
+    # Other English phrasings of a held record; no published X3 text shows them, kept as cheap insurance.
+    r"\bin use\b",
+    r"being modified",
+    r"en cours d'utilisation",
+    # Syracuse's classic SOAP pool with no free X3 client (a pool has a max size); the wording is our
+    # simulator's, Syracuse's own text is not published.
+    r"pool .*(busy|full|no client)",
+    r"no .*client available",
+    # Timeouts, English and French ("délai d'attente dépassé"): a bare "délai" is also payment terms, no.
+    r"\btime[- ]?out\b|\btimed out\b",
+    r"d[ée]lai d'attente|d[ée]lai .*d[ée]pass[ée]",
 )
+_TRANSIENT_TEXT = re.compile("|".join(_TRANSIENT_WORDINGS), re.I)
 _TRANSIENT_SEVERITIES = {"transient"}
 
 

@@ -70,6 +70,7 @@ def open_document_add(
         balance=amount if balance is None else balance,
         order_number=entry.get("OrderNumber") or "",
         po_number=entry.get("PONumber") or "",
+        check_receipt_number=entry.get("CheckReceiptNumber") or "",
         description=(entry.get("InvoiceDescription") or entry.get("EntryDescription") or "")[:60],
         batch_number=batch.number,
         entry_number=entry["EntryNumber"],

@@ -1,7 +1,8 @@
 """The signed webhook intake: verify, validate, store. Nothing is processed inside the request.
 
 `PayTrace-Signature: t=<unix seconds>,v1=<hex>` with v1 = HMAC-SHA256(secret, "<t>.<raw body>"),
-300 s tolerance. The inbox row is the queue: one INSERT ... ON CONFLICT DO NOTHING per event."""
+300 s tolerance. The inbox row is the queue: one INSERT ... ON CONFLICT DO NOTHING per event. What it stores
+is redacted first (`webhook_event_redact`): never the body as received, only its SHA-256."""
 
 import functools
 import hashlib
@@ -23,6 +24,7 @@ from integrations.models import System, WebhookEvent
 from integrations.paytrace.events import EVENT_TYPES
 from portal.json_input import JsonInputError, json_input_parse
 from portal.lifecycle import status_transition
+from portal.pci import json_payload_redact, redact
 from portal.queue import task_enqueue
 
 SIGNATURE_HEADER = "PayTrace-Signature"
@@ -123,7 +125,7 @@ def _json_param(value: Any) -> Any:
 def _insert_sql() -> str:
     quote = connection.ops.quote_name
     columns = (
-        "source", "event_id", "event_type", "status", "payload", "headers", "remote_addr",
+        "source", "event_id", "event_type", "status", "payload", "body_sha256", "headers", "remote_addr",
         "delivery_count", "attempt_count", "last_error", "created_at", "updated_at",
     )  # fmt: skip
     # Only quoted identifiers from our own model are interpolated; every value is a parameter.
@@ -136,14 +138,38 @@ def _insert_sql() -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({values}) {conflict}"  # noqa: S608
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    """What the inbox keeps of a delivery."""
+
+    event_id: str
+    payload: dict[str, Any]
+    body_sha256: str
+    headers: dict[str, str]
+
+
+def webhook_event_redact(*, payload: dict[str, Any], body: bytes, headers: Mapping[str, str]) -> StoredEvent:
+    """Card-number-shaped values masked and card and bank secrets (csc, account and routing numbers...)
+    replaced, in the payload, its id and the kept headers. Processing needs none of them: the event is a
+    hint, and the transaction is read again from PayTrace by its id."""
+    stored = json_payload_redact(payload=payload, body=body)
+    return StoredEvent(
+        event_id=stored["id"],
+        payload=stored,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        headers=redact({name: headers[name] for name in KEPT_HEADERS if name in headers}),
+    )
+
+
 def webhook_event_receive(
-    *, payload: dict[str, Any], headers: dict[str, str], remote_addr: str | None
+    *, payload: dict[str, Any], body: bytes, headers: Mapping[str, str], remote_addr: str | None
 ) -> Receipt:
     now = timezone.now()
-    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+    event = webhook_event_redact(payload=payload, body=body, headers=headers)
     params = [
-        System.PAYTRACE, payload["id"], payload["type"], WebhookEvent.Status.PENDING,
-        _json_param(payload), _json_param(kept), remote_addr, 1, 0, "", now, now,
+        System.PAYTRACE, event.event_id, payload["type"], WebhookEvent.Status.PENDING,
+        _json_param(event.payload), event.body_sha256, _json_param(event.headers), remote_addr,
+        1, 0, "", now, now,
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(), params)
@@ -151,7 +177,7 @@ def webhook_event_receive(
     if row is not None:
         inbox_drain_wake()
         return Receipt(event_pk=row[0], accepted=True)
-    return _redelivery(event_id=payload["id"])
+    return _redelivery(event_id=event.event_id)
 
 
 def _redelivery(*, event_id: str) -> Receipt:
@@ -178,30 +204,50 @@ class IntakeAnswer:
     body: dict[str, Any]
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> IntakeAnswer:
+def intake_error(status: int, code: str, message: str, **extra: Any) -> IntakeAnswer:
     return IntakeAnswer(status=status, body={"error": {"code": code, "message": message, **extra}})
 
 
 # Above DATA_UPLOAD_MAX_MEMORY_SIZE: answered alike by the view and the WSGI fast path.
-BODY_TOO_LARGE = _error(413, "too_large", "body too large")
+BODY_TOO_LARGE = intake_error(413, "too_large", "body too large")
 
 
-def webhook_intake(*, body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> IntakeAnswer:
-    """The whole endpoint: verify, validate, store, answer. `headers` must be case-insensitive."""
-    try:
-        webhook_signature_verify(
-            header=headers.get(SIGNATURE_HEADER, ""),
-            body=body,
-            secret=settings.PAYTRACE_WEBHOOK_SECRET,
-            tolerance=settings.PAYTRACE_WEBHOOK_TOLERANCE_SECONDS,
-        )
-    except SignatureError as exc:
-        return _error(401, "invalid_signature", str(exc))
-    try:
-        payload = webhook_payload_parse(body)
-    except PayloadError as exc:
-        return _error(400, "invalid_payload", exc.message, **({"field": exc.field} if exc.field else {}))
-    receipt = webhook_event_receive(payload=payload, headers=headers, remote_addr=remote_addr)
+def webhook_receipt_answer(*, payload: dict[str, Any], receipt: Receipt) -> IntakeAnswer:
     if receipt.accepted:
         return IntakeAnswer(status=202, body={"id": payload["id"], "status": "accepted"})
     return IntakeAnswer(status=200, body={"id": payload["id"], "status": "already_processed"})
+
+
+def webhook_signature_refused(error: SignatureError) -> IntakeAnswer:
+    return intake_error(401, "invalid_signature", str(error))
+
+
+def webhook_payload_refused(error: PayloadError) -> IntakeAnswer:
+    return intake_error(
+        400, "invalid_payload", error.message, **({"field": error.field} if error.field else {})
+    )
+
+
+def webhook_signature_check(*, body: bytes, headers: Mapping[str, str]) -> None:
+    webhook_signature_verify(
+        header=headers.get(SIGNATURE_HEADER, ""),
+        body=body,
+        secret=settings.PAYTRACE_WEBHOOK_SECRET,
+        tolerance=settings.PAYTRACE_WEBHOOK_TOLERANCE_SECONDS,
+    )
+
+
+def webhook_intake(*, body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> IntakeAnswer:
+    """The whole endpoint in one call, for the WSGI fast path: verify, validate, store, answer. The DRF
+    view runs the same steps as its authentication, its parser and its handler. `headers` must be
+    case-insensitive."""
+    try:
+        webhook_signature_check(body=body, headers=headers)
+    except SignatureError as exc:
+        return webhook_signature_refused(exc)
+    try:
+        payload = webhook_payload_parse(body)
+    except PayloadError as exc:
+        return webhook_payload_refused(exc)
+    receipt = webhook_event_receive(payload=payload, body=body, headers=headers, remote_addr=remote_addr)
+    return webhook_receipt_answer(payload=payload, receipt=receipt)
