@@ -91,6 +91,8 @@ class PayTraceWebhookApi(APIView):
     permission_classes: list = []
     throttle_classes: list = []
     parser_classes = [PayTraceEventParser]
+    # Not part of the storefronts' API: the OpenAPI schema documents what they call.
+    schema = None
 
     def get_exception_handler(self):
         return _webhook_exception_handler

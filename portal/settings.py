@@ -163,6 +163,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.logins.login_lockout_response"
 # Lockouts are read in the audit trail and end by themselves; `manage.py axes_reset_username` lifts one.
 AXES_ENABLE_ADMIN = False
+# What axes stores of a failed login: the username masked, and nothing of the form but masked values.
+AXES_USERNAME_CALLABLE = "portal.logins.login_username"
+AXES_SENSITIVE_PARAMETERS = ["username"]
 AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
 
 LANGUAGE_CODE = "en-us"

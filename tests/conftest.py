@@ -23,8 +23,8 @@ def pytest_runtest_teardown(item, nextitem):
     content types, permissions and roles back, so no test depends on which ran before it."""
     yield
     marker = item.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("available_apps"):
-        return
+    if nextitem is None or marker is None or not marker.kwargs.get("available_apps"):
+        return  # the last test's teardown has dropped the test database already
     from django.core.management.sql import emit_post_migrate_signal
     from pytest_django.plugin import blocking_manager_key
 

@@ -1,12 +1,12 @@
 """Posting: claim due outbox rows, call the connector, record every attempt, never post twice.
 
-A row that was tried before is first looked up in the ERP by our reference; only if the ERP has no
-such document is it sent again. Receipts bound for one ERP go out in batches of the connector's
-`receipt_batch_size`, so a steady stream costs about one ERP call per batch."""
+A row that was tried before is first looked up in the ERP by our reference (the connector's
+`document_send`); only if the ERP has no such document is it sent again. Receipts bound for one ERP go
+out in batches of the connector's `receipt_batch_size`, so a steady stream costs about one ERP call per
+batch."""
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +25,8 @@ from integrations.outbox.registry import (
     posting_effects_apply,
 )
 from integrations.retry import backoff_next_attempt_at
-from integrations.sage.base import ErpConnector, ErpDocument, ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.base import ErpDocument, ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.connector import ErpConnector, chunked
 from integrations.sage.registry import connector_for
 from portal.lifecycle import status_transition
 from portal.pci import card_numbers_mask
@@ -35,15 +36,6 @@ DocumentType = ErpPosting.DocumentType
 Outcome = ErpPostingAttempt.Outcome
 CLAIM_BATCH = 200
 STALE_CLAIM = timedelta(minutes=10)
-
-# The connector call that sends each document type other than receipts (those go out in batches).
-SENDERS: dict[str, Callable[[ErpConnector, Any], Any]] = {
-    DocumentType.CREDIT_MEMO: lambda connector, document: connector.credit_memo_post(memo=document),
-    DocumentType.REVERSAL: lambda connector, document: connector.receipt_reverse(reversal=document),
-    DocumentType.JOURNAL_ENTRY: lambda connector, document: connector.journal_entry_post(entry=document),
-    DocumentType.SALES_ORDER: lambda connector, document: connector.sales_order_create(order=document),
-    DocumentType.CUSTOMER: lambda connector, document: connector.customer_upsert(customer=document),
-}
 
 
 @dataclass
@@ -91,6 +83,7 @@ class _Attempt:
     def __init__(self, posting: ErpPosting, connector: ErpConnector, summary: PostSummary):
         self.posting, self.connector, self.summary = posting, connector, summary
         self.number = posting.attempt_count + 1
+        self.retried = posting.attempt_count > 0
         self.started_at = timezone.now()
         self.clock = time.monotonic()
         self.calls: list[dict[str, Any]] = []
@@ -189,30 +182,17 @@ def _not_needed(attempt: _Attempt, reason: PostingNotNeeded, summary: PostSummar
     summary.cancelled += 1
 
 
-def _already_in_erp(attempt: _Attempt) -> ErpDocument | None:
-    """Before any retry: did an earlier attempt reach the ERP after all?"""
-    posting = attempt.posting
-    if posting.attempt_count == 0:
-        return None
-    return attempt.connector.document_find(document_type=posting.document_type, reference=posting.reference)
-
-
 def _post_single(posting: ErpPosting, connector: ErpConnector, summary: PostSummary) -> None:
     attempt = _Attempt(posting, connector, summary)
     try:
-        existing = _already_in_erp(attempt)
-        if existing is not None:
-            attempt.take_calls()
-            _posted(attempt, existing, found=True, summary=summary)
-            return
-        document = document_build(posting=posting, connector=connector)
-        result = SENDERS[posting.document_type](connector, document)
+        sent = connector.document_send(
+            document_type=posting.document_type,
+            reference=posting.reference,
+            build=lambda: document_build(posting=posting, connector=connector),
+            retried=attempt.retried,
+        )
         attempt.take_calls()
-        if not isinstance(result, ErpDocument):  # customer upsert answers with the customer
-            result = ErpDocument(
-                document_type=posting.document_type, number=result.number, reference=posting.reference
-            )
-        _posted(attempt, result, found=False, summary=summary)
+        _posted(attempt, sent.document, found=sent.found_existing, summary=summary)
     except PostingNotNeeded as reason:
         attempt.take_calls()
         _not_needed(attempt, reason, summary)
@@ -227,7 +207,9 @@ def _post_receipts(postings: list[ErpPosting], connector: ErpConnector, summary:
     for posting in postings:
         attempt = _Attempt(posting, connector, summary)
         try:
-            existing = _already_in_erp(attempt)
+            existing = connector.document_find_before_retry(
+                document_type=posting.document_type, reference=posting.reference, retried=attempt.retried
+            )
             if existing is not None:
                 attempt.take_calls()
                 _posted(attempt, existing, found=True, summary=summary)
@@ -240,9 +222,8 @@ def _post_receipts(postings: list[ErpPosting], connector: ErpConnector, summary:
         except Exception as error:  # noqa: BLE001 - recorded on the posting
             attempt.take_calls()
             _failed(attempt, error, summary)
-    size = max(1, connector.receipt_batch_size)
-    for start in range(0, len(ready), size):
-        _send_receipt_batch(ready[start : start + size], connector, summary)
+    for batch in chunked(items=ready, size=connector.receipt_batch_size):
+        _send_receipt_batch(batch, connector, summary)
 
 
 def _send_receipt_batch(

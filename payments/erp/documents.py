@@ -13,7 +13,6 @@ from integrations.models import ErpPosting, StatusMapping
 from integrations.outbox.registry import PostingNotNeeded
 from integrations.sage.base import (
     CreditMemoData,
-    ErpConnector,
     ErpPermanentError,
     JournalEntryData,
     JournalLine,
@@ -23,6 +22,7 @@ from integrations.sage.base import (
     SalesOrderData,
     SalesOrderLine,
 )
+from integrations.sage.connector import ErpConnector
 from integrations.sage.mapping import (
     MappingMissing,
     currency_convert,

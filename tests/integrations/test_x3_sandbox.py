@@ -8,8 +8,8 @@ import requests
 
 from integrations.models import System
 from integrations.sage.base import ErpTransientError
-from integrations.sage.x3 import X3Connector
 from integrations.sage.x3.adxml import AdxObject, XmlRefused, adx_build, adx_parse
+from integrations.sage.x3.client import ERRORS
 from integrations.sage.x3.soap import SOAP_PATH, CallContext, soap_envelope, soap_result_parse
 from simulators.models import FaultProfile
 from simulators.x3.models import X3Customer, X3Invoice, X3Stock
@@ -60,8 +60,7 @@ def test_missing_soapaction_is_a_500_with_diagnoses_and_the_connector_calls_it_t
     response = _soap(x3_url, "query", {"publicName": "BPC", "objectKeys": [], "listSize": 1}, headers={})
     assert response.status_code == 500
     assert response.json()["$diagnoses"][0]["$message"] == "Header 'soapAction' is missing"
-    error = X3Connector(base_url=x3_url, username="u", password="p", folder="SEED", pool_alias="SEED").client
-    mapped = error.http_error(response)
+    mapped = ERRORS.from_response(response, write=True)
     assert isinstance(mapped, ErpTransientError) and "soapAction" in mapped.message
 
 
