@@ -23,7 +23,8 @@ Records (the same field names in JSON and in CSV columns)
   journalentries  BATCH (key), TRANDATE, REFERENCE (ours, unique), DESCRIPT, LINES [{GLACNT, DEBIT, CREDIT,
                   DESCRIPT}]; accounts must be in the chart and the batch balanced.
   items           read-only stock: ITEM, DESCRIP, PRICE, LOCTID, ONHAND, ALLOC (one row per location)
-Money and quantities travel as decimal strings ("125.00"), dates as YYYY-MM-DD.
+Money and quantities travel as decimal strings ("125.00"), dates as YYYY-MM-DD. Every record but an item
+also carries UPDATED (ISO 8601 UTC, read-only), the field `updated_since` filters on.
 
 Transport 1: the REST gateway (`base_url` = the gateway root, e.g. http://host/sandbox/sagepro)
   Auth: header `X-Api-Key: <api key>`, or HTTP Basic with the site id and the api key as password.
@@ -53,7 +54,8 @@ Transport 2: the CSV drop folder (option `drop_folder`)
            flattened, one row per child with the parent's columns repeated: ARCASH rows with the same
            CUSTNO + CHECKNO + PAYAMT are one receipt (APPLINVNO, APPLAMT per row, blank = on account);
            SOORD rows with one PONUM are one order (ITEM, LOCTID, QTYORD, PRICE); GLTRAN rows with one
-           REFERENCE are one batch (GLACNT, DEBIT, CREDIT, DESCRIPT).
+           REFERENCE are one batch (GLACNT, DEBIT, CREDIT, DESCRIPT). A journal line's DESCRIPT and its
+           batch's share one column, which holds the line's: over CSV a batch's own DESCRIPT is not kept.
   out/     Sage Pro's scheduled import answers `<same stem>.result.csv`: ROW (first data row of the
            document, 1-based), REFERENCE, STATUS (OK | ERROR), DOCNO, CODE, MESSAGE (same codes as above).
   archive/ imported files.
