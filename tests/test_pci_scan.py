@@ -134,9 +134,8 @@ SAGE_CUSTOMER = {
 
 
 def _sage300(request: requests.PreparedRequest, path: str) -> requests.Response:
-    if path.endswith("/IC/ICLocationDetails"):
-        stock = {"ItemNumber": "WIDGET-1", "Location": "1", "QuantityOnHand": "5", "QuantityCommitted": "0"}
-        return _answer(request, 200, {"value": [stock]})
+    if path.endswith("/IC/ICItems"):  # the documented item resource the SKU check reads
+        return _answer(request, 200, {"value": [{"ItemNumber": "WIDGET-1"}]})
     if path.endswith("/AR/ARCustomers") and request.method == "GET":
         return _answer(request, 200, {"value": [SAGE_CUSTOMER]})
     if "/AR/ARCustomers(" in path:
