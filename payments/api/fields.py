@@ -18,9 +18,19 @@ from portal.pci import card_numbers_mask
 COUNTRY_PATTERN = r"^([A-Za-z]{2})?$"
 
 
-class _CardNumberMasking:
+class _TextOnly:
+    """A JSON string only: DRF's CharField would take 0 or 1.5 and store "0", which the schema (type:
+    string) says is refused."""
+
     def to_internal_value(self, data: Any) -> str:
-        return card_numbers_mask(super().to_internal_value(data))  # type: ignore[misc]
+        if not isinstance(data, str):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class _CardNumberMasking(_TextOnly):
+    def to_internal_value(self, data: Any) -> str:
+        return card_numbers_mask(super().to_internal_value(data))
 
 
 class FreeTextField(_CardNumberMasking, serializers.CharField):
@@ -29,6 +39,10 @@ class FreeTextField(_CardNumberMasking, serializers.CharField):
 
 class FreeTextEmailField(_CardNumberMasking, serializers.EmailField):
     pass
+
+
+class PatternField(_TextOnly, serializers.RegexField):
+    """An identifier (order id, SKU, currency, ids): a string matching its pattern."""
 
 
 @extend_schema_field({"type": "string", "pattern": COUNTRY_PATTERN})
@@ -67,9 +81,19 @@ class UnsignedDecimalFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         field = self.target
         whole, places = field.max_digits - field.decimal_places, field.decimal_places
+        # A JSON number is taken too (as DRF does), so both are documented.
         return {
-            "type": "string",
-            "format": "decimal",
-            "pattern": rf"^\d{{1,{whole}}}(\.\d{{1,{places}}})?$",
+            "oneOf": [
+                {
+                    "type": "string",
+                    "format": "decimal",
+                    "pattern": rf"^\d{{1,{whole}}}(\.\d{{1,{places}}})?$",
+                },
+                {
+                    "type": "number",
+                    "minimum": float(field.min_value),
+                    "multipleOf": float(Decimal(1).scaleb(-places)),
+                },
+            ],
             "description": f"At least {field.min_value}",
         }

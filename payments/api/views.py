@@ -23,7 +23,13 @@ from integrations.models import CurrencyRate, ErpSystem, System
 from integrations.sage.mapping import home_currency
 from integrations.selectors import ConnectionMissing, connection_active_get, connections_active
 from payments.api.errors import ApplicationError
-from payments.api.fields import CountryField, FreeTextEmailField, FreeTextField, UnsignedDecimalField
+from payments.api.fields import (
+    CountryField,
+    FreeTextEmailField,
+    FreeTextField,
+    PatternField,
+    UnsignedDecimalField,
+)
 from payments.api.parsers import JsonBodyParser
 from payments.api.permissions import HasApiPermission, HasMonitoringPermission
 from payments.api.schema import COMMON_ERRORS, error
@@ -152,14 +158,14 @@ class OrderCreateApi(APIView):
 
         @extend_schema_serializer(component_name="OrderLineInput")
         class LineSerializer(StrictSerializer):
-            sku = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$", help_text="The ERP's item")
+            sku = PatternField(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$", help_text="The ERP's item")
             description = _text(255)
             quantity = UnsignedDecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
             unit_price = UnsignedDecimalField(min_value=Decimal("0"), **MONEY)
 
-        order_id = serializers.RegexField(rf"^{ORDER_ID_PATTERN}$", help_text="The storefront's order id")
+        order_id = PatternField(rf"^{ORDER_ID_PATTERN}$", help_text="The storefront's order id")
         erp = serializers.ChoiceField(choices=ErpSystem.choices)
-        currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, upper case")
+        currency = PatternField(r"^[A-Z]{3}$", help_text="ISO 4217, upper case")
         customer = CustomerSerializer()
         lines = LineSerializer(many=True, allow_empty=False, max_length=500)
         total = UnsignedDecimalField(
@@ -168,7 +174,7 @@ class OrderCreateApi(APIView):
             help_text="If sent, must equal the sum of the lines",
             **MONEY,
         )
-        paytrace_transaction_id = serializers.RegexField(rf"^{TRANSACTION_ID_PATTERN}$", required=False)
+        paytrace_transaction_id = PatternField(rf"^{TRANSACTION_ID_PATTERN}$", required=False)
         invoice_number = _text(60, help_text="The ERP invoice the payment should be applied to")
 
         def validate_erp(self, value: str) -> str:
@@ -337,7 +343,7 @@ class TransactionRefundApi(APIView):
 
     @extend_schema_serializer(component_name="RefundRequest")
     class InputSerializer(StrictSerializer):
-        request_id = serializers.RegexField(
+        request_id = PatternField(
             r"^[A-Za-z0-9._:-]{1,60}$",
             help_text="Your id for this request: sending it again answers with the first result, once.",
         )

@@ -6,6 +6,9 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
+from tests.api.conftest import order_body
+from tests.factories import ConnectionFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -44,7 +47,18 @@ def test_every_default_is_valid_against_its_property(spec):
 
 
 def test_no_money_or_quantity_input_takes_a_sign(spec):
+    checked = set()
     for name in ("OrderLineInputRequest", "RefundRequestRequest", "OrderInputRequest"):
         for field, prop in spec["components"]["schemas"][name]["properties"].items():
-            if prop.get("format") == "decimal":
-                assert _valid(spec, prop, "-16.") and not _valid(spec, prop, "16.5"), f"{name}.{field}"
+            if any(branch.get("format") == "decimal" for branch in prop.get("oneOf", [])):
+                assert _valid(spec, prop, "-16.") and _valid(spec, prop, -16), f"{name}.{field}"
+                assert not _valid(spec, prop, "16.5") and not _valid(spec, prop, 16.5), f"{name}.{field}"
+                checked.add(field)
+    assert checked == {"quantity", "unit_price", "amount", "total"}
+
+
+def test_text_fields_take_strings_only(api):
+    ConnectionFactory(system="sage_300", base_url="http://127.0.0.1:9/sandbox/sage300")
+    response = api.post("/api/v1/orders/", order_body(invoice_number=0, order_id=1001), format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) >= {"invoice_number", "order_id"}
