@@ -36,7 +36,13 @@ from payments.api.schema import COMMON_ERRORS, error
 from payments.api.serializers import StrictSerializer
 from payments.models import Order, Transaction
 from payments.selectors.orders import order_view_get, transaction_view_get
-from payments.services.orders import ErpUnavailable, OrderConflict, OrderRejected, order_submit
+from payments.services.orders import (
+    ErpUnavailable,
+    OrderConflict,
+    OrderPaymentUnknown,
+    OrderRejected,
+    order_submit,
+)
 from payments.services.refunds import RefundRefused, RefundRequestConflict, transaction_refund_request
 from portal.money import money_quantize
 
@@ -231,7 +237,11 @@ class OrderCreateApi(APIView):
             ),
             400: error("A field is missing or wrong; `fields` names each with its messages"),
             409: error("This order id was already received with a different body"),
-            503: error("The ERP could not be asked about the items; nothing was stored, retry later"),
+            422: error("PayTrace has no transaction `paytrace_transaction_id`; nothing was stored"),
+            503: error(
+                "The ERP (about the items) or PayTrace (about the payment) could not be asked; nothing was"
+                " stored, retry later"
+            ),
             **COMMON_ERRORS,
         },
         examples=[ORDER_EXAMPLE],
@@ -245,6 +255,13 @@ class OrderCreateApi(APIView):
             raise ApplicationError(str(exc), code="conflict", status_code=status.HTTP_409_CONFLICT) from exc
         except OrderRejected as exc:
             raise ApplicationError(str(exc), code="invalid", extra={"fields": exc.fields}) from exc
+        except OrderPaymentUnknown as exc:
+            raise ApplicationError(
+                str(exc),
+                code="unknown_payment",
+                status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                extra={"fields": {"paytrace_transaction_id": [str(exc)]}},
+            ) from exc
         except ErpUnavailable as exc:
             raise ApplicationError(
                 str(exc), code="erp_unavailable", status_code=status.HTTP_503_SERVICE_UNAVAILABLE

@@ -25,8 +25,11 @@ from customers.matching import customer_duplicates_flag, customer_match
 from customers.models import Customer, CustomerLink
 from customers.services import ExternalCustomer, customer_create
 from integrations.models import Connection, ErpPosting, System
+from integrations.paytrace.client import PayTraceClient
+from integrations.paytrace.errors import PayTraceError, PayTraceValidationError
 from integrations.sage.base import ErpError
 from integrations.sage.registry import connector_for
+from integrations.selectors import connections_active
 from payments.models import Invoice, Order, OrderEvent, OrderLine, RiskAssessment, Transaction
 from portal.lifecycle import status_transition
 from portal.money import money_quantize
@@ -53,7 +56,12 @@ class OrderRejected(Exception):
 
 
 class ErpUnavailable(Exception):
-    """The ERP could not be asked (timeout, outage): nothing was stored, the caller may retry."""
+    """The ERP (or PayTrace) could not be asked (timeout, outage): nothing was stored, the caller may
+    retry."""
+
+
+class OrderPaymentUnknown(Exception):
+    """The PayTrace transaction the order names does not exist: nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,33 @@ def _skus_check(*, connection: Connection, lines: list[dict[str, Any]]) -> None:
         raise OrderRejected("Unknown items.", fields={"lines": errors})
 
 
+def order_payment_check(*, transaction_id: str) -> None:
+    """The payment an order names exists: known here, or else PayTrace knows it by id. An order naming a
+    transaction that does not exist would otherwise wait for it, silently, for ever. It is not ingested
+    here: the sync decides it once its order is stored, so it posts to the order's ERP."""
+    if Transaction.objects.filter(connection__system=System.PAYTRACE, transaction_id=transaction_id).exists():
+        return
+    connection = connections_active(system=System.PAYTRACE).first()
+    if connection is None:
+        raise ErpUnavailable(f"No active PayTrace connection to look up transaction {transaction_id}.")
+    try:
+        found = PayTraceClient.from_connection(connection).transaction_export_by_id(
+            transaction_id=transaction_id
+        )
+    except PayTraceValidationError:
+        found = None  # PayTrace refused the look-up of this id: it is not one of this account's
+    except PayTraceError as error:
+        raise ErpUnavailable(
+            f"PayTrace could not be asked about transaction {transaction_id}: {error}"
+        ) from error
+    if found is None:
+        raise OrderPaymentUnknown(
+            f"PayTrace has no transaction {transaction_id} on {connection.name}: charge the card first and"
+            " send the transaction id PayTrace returned, or leave paytrace_transaction_id out to have the"
+            " payment found by the order id (PayTrace's invoice id)."
+        )
+
+
 def order_submit(*, body: dict[str, Any], erp_connection: Connection) -> OrderSubmission:
     """Store a new order and start its flow, or return the order already stored under this order id if
     the body is the same. `body` is the validated, canonical request."""
@@ -108,6 +143,8 @@ def order_submit(*, body: dict[str, Any], erp_connection: Connection) -> OrderSu
     if existing is not None:
         return _replayed(existing, request_hash=request_hash)
     _skus_check(connection=erp_connection, lines=body["lines"])
+    if body.get("paytrace_transaction_id"):
+        order_payment_check(transaction_id=body["paytrace_transaction_id"])
     try:
         with db_transaction.atomic():
             order = _order_create(body=body, request_hash=request_hash, erp_connection=erp_connection)
