@@ -7,7 +7,7 @@ import pytest
 from rest_framework import serializers
 
 from payments.api.serializers import StrictSerializer
-from payments.api.views import OrderCreateApi, TransactionRefundApi
+from payments.api.views import OrderCreateApi, OrderDetailApi, TransactionRefundApi
 from payments.models import Order
 from tests.api.conftest import order_body
 from tests.factories import ConnectionFactory, TransactionFactory
@@ -89,3 +89,20 @@ def test_a_5_mb_body_is_a_json_413(api, sage300, path):
     response = api.generic("POST", path.format(id=sale.transaction_id), body, content_type="application/json")
     assert response.status_code == 413 and response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "too_large"
+
+
+def test_a_server_error_under_api_is_a_json_500(api, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(OrderDetailApi, "get", broken)
+    api.raise_request_exception = False
+    response = api.get("/api/v1/orders/WEB-1/")
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "server_error" and "boom" not in response.content.decode()
+
+
+def test_a_request_django_refuses_under_api_is_a_json_400(client):
+    response = client.get("/api/v1/orders/WEB-1/", HTTP_HOST="evil.example..")  # not an allowed host
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "invalid"
