@@ -162,21 +162,38 @@ class Order(BaseModel):
         POSTED = "posted", "Receipt posted"
         FAILED = "failed", "Failed"
         ON_HOLD = "on_hold", "On hold"
+        # The money went back: the payment was voided, or refunded in part or in full.
+        VOIDED = "voided", "Payment voided"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
 
+    # A void or a refund can come at any point of the flow; after one, the happy path's late effects
+    # change nothing, and only a further refund moves the order on.
+    _MONEY_BACK = {Status.VOIDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED}
     TRANSITIONS = {
-        Status.RECEIVED: {Status.CUSTOMER_SYNCED, Status.FAILED, Status.ON_HOLD},
-        Status.CUSTOMER_SYNCED: {Status.ORDER_CREATED, Status.FAILED, Status.ON_HOLD},
-        Status.ORDER_CREATED: {Status.PAID, Status.FAILED, Status.ON_HOLD},
-        Status.PAID: {Status.POSTED, Status.FAILED, Status.ON_HOLD},
+        Status.RECEIVED: {Status.CUSTOMER_SYNCED, Status.FAILED, Status.ON_HOLD, *_MONEY_BACK},
+        Status.CUSTOMER_SYNCED: {Status.ORDER_CREATED, Status.FAILED, Status.ON_HOLD, *_MONEY_BACK},
+        Status.ORDER_CREATED: {Status.PAID, Status.FAILED, Status.ON_HOLD, *_MONEY_BACK},
+        Status.PAID: {Status.POSTED, Status.FAILED, Status.ON_HOLD, *_MONEY_BACK},
         Status.ON_HOLD: {
             Status.RECEIVED,
             Status.CUSTOMER_SYNCED,
             Status.ORDER_CREATED,
             Status.PAID,
             Status.FAILED,
+            *_MONEY_BACK,
         },
-        Status.FAILED: {Status.RECEIVED, Status.CUSTOMER_SYNCED, Status.ORDER_CREATED, Status.PAID},
-        Status.POSTED: set(),
+        Status.FAILED: {
+            Status.RECEIVED,
+            Status.CUSTOMER_SYNCED,
+            Status.ORDER_CREATED,
+            Status.PAID,
+            *_MONEY_BACK,
+        },
+        Status.POSTED: _MONEY_BACK,
+        Status.PARTIALLY_REFUNDED: {Status.REFUNDED},
+        Status.VOIDED: set(),
+        Status.REFUNDED: set(),
     }
 
     order_id = models.CharField(max_length=60, unique=True, help_text="The storefront's order id")
