@@ -90,4 +90,5 @@ class DuplicateCandidate(BaseModel):
         indexes = [models.Index(fields=["status"], name="duplicate_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} ~ {self.other_id}: {self.reason}"
+        # Read with select_related("customer", "other") wherever many are shown.
+        return f"{self.customer} and {self.other} may be one customer ({self.reason})"

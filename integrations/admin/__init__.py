@@ -134,7 +134,8 @@ class ErpPostingAdmin(PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
     @admin.display(description="Last error")
     def short_error(self, obj: ErpPosting) -> str:
-        return (f"[{obj.last_error_code}] " if obj.last_error_code else "") + obj.last_error[:120]
+        # The stored error already names its code ("[MappingMissing] No status mapping …").
+        return obj.last_error[:120]
 
 
 @admin.register(ErpPostingAttempt)

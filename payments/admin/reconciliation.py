@@ -19,6 +19,7 @@ from payments.services.reconciliation_review import (
     reconciliation_exception_link,
     reconciliation_exception_resolve,
     reconciliation_exception_write_off,
+    reconciliation_write_off_preview,
 )
 from payments.services.refunds import RefundRefused, transaction_refund_start
 from portal.admin_mixins import confirmation_context, confirmed_action
@@ -95,7 +96,10 @@ def refund_or_void(modeladmin, request, queryset, data) -> str:
 
 
 @confirmed_action(
-    description="Undo these applications (and in the ERP)", permissions=("decide",), with_reason=True
+    description="Undo these applications (and in the ERP)",
+    done="undone here and in the ERP",
+    permissions=("decide",),
+    with_reason=True,
 )
 def undo_allocations(modeladmin, request, queryset, reason) -> int:
     active = queryset.filter(reversed_at__isnull=True).select_related("invoice", "payment")
@@ -104,7 +108,7 @@ def undo_allocations(modeladmin, request, queryset, reason) -> int:
     return len(active)
 
 
-@confirmed_action(description="Resolve", permissions=("decide",), with_reason=True)
+@confirmed_action(description="Resolve", done="resolved", permissions=("decide",), with_reason=True)
 def resolve_exceptions(modeladmin, request, queryset, reason) -> int:
     chosen = list(queryset.filter(status="open"))
     for exception in chosen:
@@ -112,7 +116,13 @@ def resolve_exceptions(modeladmin, request, queryset, reason) -> int:
     return len(chosen)
 
 
-@confirmed_action(description="Write off to the write-off account", permissions=("decide",), with_reason=True)
+@confirmed_action(
+    description="Write off to the write-off account",
+    done="written off with a journal entry",
+    permissions=("decide",),
+    with_reason=True,
+    describe=lambda exception: reconciliation_write_off_preview(exception=exception),
+)
 def write_off_exceptions(modeladmin, request, queryset, reason) -> int:
     done = 0
     for exception in queryset.filter(status="open").exclude(difference=0):
