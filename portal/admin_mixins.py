@@ -4,6 +4,7 @@ actions."""
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
@@ -159,6 +160,52 @@ def confirmed_action(
             count = queryset.count()
             context.update(count=count, with_reason=with_reason, more=max(count - CONFIRMATION_ROWS_SHOWN, 0))
             return TemplateResponse(request, "admin/confirm_action.html", context)
+
+        action.__name__ = func.__name__
+        return action
+
+    return decorate
+
+
+class ActionForm(forms.Form):
+    """The form on a `form_action`'s confirmation page; it is given the rows chosen."""
+
+    def __init__(self, *args: Any, queryset: QuerySet, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queryset = queryset
+
+
+def form_action(
+    *, description: str, form_class: type["ActionForm"], single: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Like `confirmed_action`, with a form on the confirmation page; the wrapped function gets
+    `(modeladmin, request, queryset, cleaned_data)` and returns a message, or raises ValueError. The form
+    is built with the chosen rows (`queryset=`), so its choices can name them."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @admin.action(description=description, permissions=("decide",))
+        def action(
+            modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+        ) -> HttpResponse | None:
+            if single and queryset.count() != 1:
+                one = modeladmin.opts.verbose_name
+                modeladmin.message_user(request, f"{description}: select exactly one {one}.", messages.ERROR)
+                return None
+            confirmed = request.POST.get("confirmed") == "yes"
+            form = form_class(request.POST if confirmed else None, queryset=queryset)
+            if confirmed and form.is_valid():
+                try:
+                    message = func(modeladmin, request, queryset, form.cleaned_data)
+                except ValueError as error:
+                    form.add_error(None, str(error))
+                else:
+                    modeladmin.message_user(request, message, messages.SUCCESS)
+                    return None
+            context = confirmation_context(
+                modeladmin, request, queryset, action_name=func.__name__, description=description
+            )
+            context["form"] = form
+            return TemplateResponse(request, "admin/form_action.html", context)
 
         action.__name__ = func.__name__
         return action

@@ -1,15 +1,10 @@
 """Admin actions for refunds, undoing applications and reconciliation exceptions. Each asks for
 confirmation (and a reason), calls one service, and the service writes the AuditEvent."""
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.contrib import messages
 
 from integrations.sage.mapping import MappingMissing
 from integrations.selectors import ConnectionMissing
@@ -22,46 +17,10 @@ from payments.services.reconciliation_review import (
     reconciliation_write_off_preview,
 )
 from payments.services.refunds import RefundRefused, transaction_refund_start
-from portal.admin_mixins import confirmation_context, confirmed_action
+from portal.admin_mixins import ActionForm, confirmed_action, form_action
 
 
-def form_action(
-    *, description: str, form_class: type[forms.Form], single: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Like `confirmed_action`, with a form on the confirmation page; the wrapped function gets
-    `(modeladmin, request, queryset, cleaned_data)` and returns a message, or raises ValueError."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        @admin.action(description=description, permissions=("decide",))
-        def action(
-            modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
-        ) -> HttpResponse | None:
-            if single and queryset.count() != 1:
-                modeladmin.message_user(request, f"{description}: select exactly one row.", messages.ERROR)
-                return None
-            confirmed = request.POST.get("confirmed") == "yes"
-            form = form_class(request.POST if confirmed else None)
-            if confirmed and form.is_valid():
-                try:
-                    message = func(modeladmin, request, queryset, form.cleaned_data)
-                except ValueError as error:
-                    form.add_error(None, str(error))
-                else:
-                    modeladmin.message_user(request, message, messages.SUCCESS)
-                    return None
-            context = confirmation_context(
-                modeladmin, request, queryset, action_name=func.__name__, description=description
-            )
-            context["form"] = form
-            return TemplateResponse(request, "admin/form_action.html", context)
-
-        action.__name__ = func.__name__
-        return action
-
-    return decorate
-
-
-class RefundForm(forms.Form):
+class RefundForm(ActionForm):
     amount = forms.DecimalField(
         required=False,
         min_value=Decimal("0.01"),
@@ -71,7 +30,7 @@ class RefundForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
 
 
-class LinkForm(forms.Form):
+class LinkForm(ActionForm):
     transaction_id = forms.CharField(label="PayTrace transaction id", max_length=40)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
 
