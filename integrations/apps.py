@@ -22,6 +22,9 @@ class IntegrationsConfig(AppConfig):
                 "integrations.webhookevent", "Failed webhook events", {"status__in": ["failed", "dead"]}
             )
         )
+        review_queue_register(
+            ReviewQueue("integrations.alert", "Unacknowledged alerts", {"acknowledged_at__isnull": True})
+        )
 
         # After migrate, so every deploy has its schedules and none is duplicated.
         post_migrate.connect(_schedules_ensure, sender=self, dispatch_uid="paysage-schedules")

@@ -2,9 +2,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from integrations.admin.alerts import AlertAcknowledgeAdminMixin
 from integrations.admin.connections import ConnectionCheckAdminMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
 from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
+from integrations.admin.subjects import SubjectAdminMixin
 from integrations.connection_services import connection_credentials_settle
 from integrations.models import (
     Alert,
@@ -222,15 +224,14 @@ class FieldDefaultAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertAdmin(AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "severity",
-        "subject_type",
-        "subject_id",
+        "subject_link",
         "created_at",
         "emailed_at",
-        "acknowledged_at",
+        "acknowledged_by_display",
     ]
     list_filter = ["severity", "subject_type", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "message", "subject_id"]
@@ -239,8 +240,8 @@ class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "subject_type", "subject_id", "reason"]
+class AuditEventAdmin(SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action_label", "subject_link", "reason"]
     list_filter = ["action", "subject_type", ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["subject_id", "reason", "actor__username", "action"]
     date_hierarchy = "created_at"
