@@ -6,7 +6,7 @@ from integrations.admin.alerts import AlertAcknowledgeAdminMixin
 from integrations.admin.connections import ConnectionCheckAdminMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
 from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
-from integrations.admin.subjects import SubjectAdminMixin
+from integrations.admin.subjects import ActionFilter, SubjectAdminMixin, SubjectTypeFilter
 from integrations.connection_services import connection_credentials_settle
 from integrations.models import (
     Alert,
@@ -233,7 +233,7 @@ class AlertAdmin(AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMix
         "emailed_at",
         "acknowledged_by_display",
     ]
-    list_filter = ["severity", "subject_type", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_filter = ["severity", SubjectTypeFilter, ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "message", "subject_id"]
     date_hierarchy = "created_at"
     list_select_related = ["acknowledged_by"]
@@ -242,7 +242,7 @@ class AlertAdmin(AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMix
 @admin.register(AuditEvent)
 class AuditEventAdmin(SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor", "action_label", "subject_link", "reason"]
-    list_filter = ["action", "subject_type", ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
+    list_filter = [ActionFilter, SubjectTypeFilter, ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["subject_id", "reason", "actor__username", "action"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]

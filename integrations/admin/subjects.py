@@ -4,9 +4,11 @@
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from integrations.audit import audit_action_label
 from integrations.audit_subjects import audit_subjects_resolve, subject_model
@@ -53,3 +55,37 @@ class SubjectAdminMixin:
     @admin.display(description="Action", ordering="action")
     def action_label(self, row: models.Model) -> str:
         return audit_action_label(action=row.action)
+
+
+class _WordedValuesFilter(admin.SimpleListFilter):
+    """A filter over the values a column holds, each shown in words."""
+
+    def words(self, value: str) -> str:
+        raise NotImplementedError
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        values = model_admin.get_queryset(request).order_by().values_list(self.parameter_name, flat=True)
+        return sorted(
+            ((value, self.words(value)) for value in set(values) if value), key=lambda pair: pair[1]
+        )
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(**{self.parameter_name: value}) if value else queryset
+
+
+class ActionFilter(_WordedValuesFilter):
+    title = "action"
+    parameter_name = "action"
+
+    def words(self, value: str) -> str:
+        return audit_action_label(action=value)
+
+
+class SubjectTypeFilter(_WordedValuesFilter):
+    title = "kind of subject"
+    parameter_name = "subject_type"
+
+    def words(self, value: str) -> str:
+        model = subject_model(subject_type=value)
+        return capfirst(model._meta.verbose_name) if model is not None else value
