@@ -93,6 +93,7 @@ class PostingQueueAdminMixin(LeadingDisplaysMixin):
         done="sent back to be posted",
         permissions=("decide",),
         with_reason=True,
+        describe=lambda posting: f"{posting} — {posting.last_error or 'no error recorded'}",
     )
     def replay_dead_letters(self, request: HttpRequest, queryset: QuerySet[ErpPosting], reason: str) -> int:
         ids = list(queryset.values_list("pk", flat=True))

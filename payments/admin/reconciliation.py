@@ -67,7 +67,13 @@ def undo_allocations(modeladmin, request, queryset, reason) -> int:
     return len(active)
 
 
-@confirmed_action(description="Resolve", done="resolved", permissions=("decide",), with_reason=True)
+@confirmed_action(
+    description="Resolve",
+    done="resolved",
+    permissions=("decide",),
+    with_reason=True,
+    describe=lambda exception: f"{exception} — {exception.reason}",
+)
 def resolve_exceptions(modeladmin, request, queryset, reason) -> int:
     chosen = list(queryset.filter(status="open"))
     for exception in chosen:

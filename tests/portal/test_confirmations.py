@@ -120,3 +120,16 @@ def test_done_says_what_in_words(root):
         },
     )
     assert shown(done) == [("success", "1 erp posting sent back to be posted.")]
+
+
+def test_the_replay_page_shows_what_the_erp_said(root):
+    posting = ErpPostingFactory(
+        reference="PT-8",
+        status="dead",
+        last_error="[MappingMissing] No status mapping for sage_300 / settled.",
+    )
+    page = root.post(
+        "/admin/integrations/erpposting/",
+        {"action": "replay_dead_letters", ACTION_CHECKBOX_NAME: [posting.pk]},
+    ).content.decode()
+    assert "Receipt PT-8 (dead letter) — [MappingMissing] No status mapping for sage_300 / settled." in page
