@@ -30,6 +30,9 @@ class SubjectAdminMixin:
     def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
         return _SubjectsChangeList
 
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "subject_link"]  # type: ignore[misc]
+
     def _subject(self, row: models.Model) -> models.Model | None:
         subject = getattr(row, "resolved_subject", _UNREAD)
         if subject is _UNREAD:  # a change page: its one subject, read alone

@@ -85,3 +85,13 @@ def test_action_names_read_as_words():
     assert audit_action_label(action="alert.acknowledge") == "Alert acknowledged"
     assert audit_action_label(action="connection.change").startswith("Connection changed")
     assert audit_action_label(action="something.new") == "Something: new"
+
+
+def test_an_event_page_links_its_subject(root):
+    posting = ErpPostingFactory(reference="PT-6", status="dead")
+    event = audit_record(action="posting.replay", subject=posting, reason="mapping added")
+    page = root.get(f"{URL}{event.pk}/change/").content.decode()
+    assert (
+        f'<a href="/admin/integrations/erpposting/{posting.pk}/change/">Receipt PT-6 (dead letter)</a>'
+        in page
+    )
