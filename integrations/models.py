@@ -219,7 +219,9 @@ class ErpPosting(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_document_type_display()} {self.reference}"
+        number = f", ERP number {self.erp_document_number}" if self.erp_document_number else ""
+        state = self.get_status_display().lower()
+        return f"{self.get_document_type_display()} {self.reference} ({state}{number})"
 
 
 class ErpPostingAttempt(models.Model):

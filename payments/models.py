@@ -621,7 +621,13 @@ class RiskAssessment(BaseModel):
         indexes = [models.Index(fields=["status", "score"], name="riskassessment_queue_idx")]
 
     def __str__(self) -> str:
-        return f"{self.transaction_id}: {self.score} ({self.status})"
+        # Read with select_related("transaction__customer") wherever many are shown.
+        payment = self.transaction
+        payer = payment.customer or payment.billing_name or "an unknown customer"
+        return (
+            f"{payment.get_transaction_type_display()} {payment.transaction_id} of {payment.currency} "
+            f"{payment.amount} from {payer}: score {self.score}, {self.get_status_display().lower()}"
+        )
 
 
 class ReconciliationException(BaseModel):
@@ -681,7 +687,15 @@ class ReconciliationException(BaseModel):
         indexes = [models.Index(fields=["status", "kind"], name="reconexception_queue_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.reason[:60]}"
+        # Read with select_related("transaction", "settlement_batch") wherever many are shown.
+        found_in = (
+            f"transaction {self.transaction.transaction_id}"
+            if self.transaction_id
+            else str(self.settlement_batch)
+            if self.settlement_batch_id
+            else "no transaction"
+        )
+        return f"{self.get_kind_display()}: {self.currency} {self.difference} on {found_in}"
 
 
 class RiskPolicy(BaseModel):

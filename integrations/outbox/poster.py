@@ -144,8 +144,9 @@ def _posted(attempt: _Attempt, document: ErpDocument, *, found: bool, summary: P
 
 def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
     posting = attempt.posting
-    message = card_numbers_mask(str(error))[:4000]
     code = getattr(error, "code", "") or type(error).__name__
+    # An ErpError's text already starts with its "[code]"; anything else is named by its type, once.
+    message = card_numbers_mask(str(error) if isinstance(error, ErpError) else f"[{code}] {error}")[:4000]
     permanent = isinstance(error, ErpPermanentError)
     crashed = not isinstance(error, ErpError)
     exhausted = attempt.number >= posting.max_attempts
@@ -162,7 +163,7 @@ def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
             why = "refused by the ERP" if permanent else f"failed {attempt.number} times"
             alert_raise(
                 title=f"{posting.get_document_type_display()} {posting.reference} is a dead letter ({why})",
-                message=f"{posting.connection.name}: [{code}] {message}",
+                message=f"{posting.connection.name}: {message}",
                 subject=posting,
             )
             summary.dead += 1
