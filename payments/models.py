@@ -619,6 +619,7 @@ class ReconciliationException(BaseModel):
         TOTAL_MISMATCH = "total_mismatch", "Batch total differs"
         UNAPPLIED_PAYMENT = "unapplied_payment", "Payment matched no invoice"
         CHARGEBACK = "chargeback", "Chargeback to review"
+        INVOICE_DRIFT = "invoice_drift", "Invoice differs from the ERP"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.models import ERP_SYSTEMS, ErpPosting, ErpPostingAttempt, WebhookEvent
 from integrations.selectors import connections_active
-from payments.models import RiskAssessment, SettlementBatch, Transaction
+from payments.models import ReconciliationException, RiskAssessment, SettlementBatch, Transaction
 
 CHART_DAYS = 30
 PAYMENT_TYPES = (Transaction.Type.SALE, Transaction.Type.ACH_SALE)
@@ -93,6 +93,7 @@ class Dashboard:
     unapplied: list[Unapplied]
     flagged: int
     connections: list[ConnectionRate]
+    invoice_drift: int  # open review items where an invoice copy differs from its ERP
     trends: DailyTrends = field(repr=False)
 
 
@@ -236,4 +237,7 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
         flagged=RiskAssessment.objects.filter(status=RiskAssessment.Status.FLAGGED).count(),
         connections=dashboard_connection_rates(since=since),
         trends=dashboard_trends(now=now),
+        invoice_drift=ReconciliationException.objects.filter(
+            kind=ReconciliationException.Kind.INVOICE_DRIFT, status=ReconciliationException.Status.OPEN
+        ).count(),
     )
