@@ -14,6 +14,7 @@ from django.utils import timezone
 from customers.models import CustomerLink
 from integrations.models import Connection, ErpPosting, SyncCursor
 from integrations.sage.connector import ErpConnector
+from payments.management.commands import reconcile_invoices, sync_invoices
 from payments.models import Allocation, Invoice, ReconciliationException
 from payments.services.allocations import invoice_balance_change, payment_apply
 from payments.services.erp_invoices import erp_invoices_sync
@@ -157,12 +158,12 @@ class InvoiceSuite:
         assert "INV-5003" in drift.reason and local("INV-5003").status == Invoice.Status.PAID  # not mended
         assert dashboard_get().invoice_drift == 1
         with pytest.raises(CommandError) as drift_found:
-            call_command("reconcile_invoices", "--connection", connection.name)
+            call_command(reconcile_invoices.Command(), "--connection", connection.name)
         assert drift_found.value.returncode == 2
 
     def test_sync_invoices_command_shows_progress(self, erp, capsys):
         connection = connection_of(erp)
-        call_command("sync_invoices", "--connection", connection.name)
+        call_command(sync_invoices.Command(), "--connection", connection.name)
         out = capsys.readouterr().out
         assert "#" in out and "invoices read" in out
         assert local("INV-5008").amount == D("999.00")
