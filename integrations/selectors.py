@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 
-from integrations.models import ERP_SYSTEMS, Connection
+from integrations.erps import erp_codes
+from integrations.models import Connection
 
 
 class ConnectionMissing(Exception):
@@ -34,5 +35,5 @@ def connection_timezone(connection: Connection) -> ZoneInfo:
 
 def erp_connections_active(*, name: str | None = None) -> QuerySet[Connection]:
     """The running environment's active ERP connections (only the one named `name`, when given)."""
-    connections = connections_active().filter(system__in=ERP_SYSTEMS).order_by("pk")
+    connections = connections_active().filter(system__in=erp_codes()).order_by("pk")
     return connections.filter(name=name) if name else connections
