@@ -18,7 +18,7 @@ def _each_erp_connection(run: Callable[..., Any]) -> list[dict]:
     for connection in erp_connections_active():
         try:
             results.append(run(connection=connection).__dict__)
-        except ErpError as exc:
+        except (ErpError, ValueError) as exc:  # ValueError: a connection not set up to be read
             results.append({"connection": connection.name, "error": str(exc)})
     return results
 

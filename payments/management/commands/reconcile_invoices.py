@@ -40,7 +40,7 @@ class Command(BaseCommand):
             summary = invoices_reconcile(
                 connection=connection, progress=progress_bar(self.stdout, connection.name)
             )
-        except ErpError as exc:
+        except (ErpError, ValueError) as exc:  # ValueError: a connection not set up to be read
             self.stderr.write(self.style.ERROR(f"{connection.name}: {exc}"))
             return None
         self.stdout.write(

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             summary = erp_invoices_sync(
                 connection=connection, progress=progress_bar(self.stdout, connection.name)
             )
-        except ErpError as exc:
+        except (ErpError, ValueError) as exc:  # ValueError: a connection not set up to be read
             self.stderr.write(self.style.ERROR(f"{connection.name}: {exc}"))
             return 1
         if summary.skipped:
