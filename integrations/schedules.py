@@ -15,6 +15,8 @@ SCHEDULES = (
     ("paysage: reconcile settlement batches", "payments.tasks.settlements_reconcile_task", 60),
     ("paysage: compare ERP net with PayTrace net", "payments.tasks.erp_net_reconcile_task", 24 * 60),
     ("paysage: sync customers both ways", "customers.tasks.customers_sync", 5),
+    ("paysage: sync invoices from the ERPs", "payments.invoice_tasks.erp_invoices_sync_task", 5),
+    ("paysage: reconcile invoices with the ERPs", "payments.invoice_tasks.invoices_reconcile_task", 60),
 )
 
 

@@ -643,6 +643,7 @@ class ReconciliationException(BaseModel):
         UNAPPLIED_PAYMENT = "unapplied_payment", "Payment matched no invoice"
         CHARGEBACK = "chargeback", "Chargeback to review"
         NET_MISMATCH = "net_mismatch", "ERP net differs from PayTrace net"
+        INVOICE_DRIFT = "invoice_drift", "Invoice differs from the ERP"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations.connection_health import connection_outage
 from integrations.models import ERP_SYSTEMS, ErpPosting, ErpPostingAttempt, WebhookEvent
 from integrations.selectors import connections_active
-from payments.models import RiskAssessment, SettlementBatch, Transaction
+from payments.models import ReconciliationException, RiskAssessment, SettlementBatch, Transaction
 
 CHART_DAYS = 30
 PAYMENT_TYPES = (Transaction.Type.SALE, Transaction.Type.ACH_SALE)
@@ -111,6 +111,7 @@ class Dashboard:
     flagged: int
     connections: list[ConnectionRate]
     health: list[ConnectionHealth]
+    invoice_drift: int  # open review items where an invoice copy differs from its ERP
     trends: DailyTrends = field(repr=False)
 
     @property
@@ -271,4 +272,7 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
         connections=dashboard_connection_rates(since=since),
         health=dashboard_connection_health(now=now),
         trends=dashboard_trends(now=now),
+        invoice_drift=ReconciliationException.objects.filter(
+            kind=ReconciliationException.Kind.INVOICE_DRIFT, status=ReconciliationException.Status.OPEN
+        ).count(),
     )

@@ -219,6 +219,12 @@ class ErpConnector(ABC):
     def invoice_get(self, *, number: str) -> ErpInvoice | None: ...
 
     @abstractmethod
+    def invoices_changed(self, *, since: datetime | None) -> Iterator[ErpInvoice]:
+        """Invoices created or changed since `since` (every invoice when None), paid and credited ones
+        included, page after page. An ERP whose change stamp is a date answers from the day before:
+        seeing an invoice twice is harmless to the upsert that reads them."""
+
+    @abstractmethod
     def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument: ...
 
     @abstractmethod

@@ -170,6 +170,8 @@ class OpenDocument(models.Model):
     description = models.CharField(max_length=60, blank=True)
     batch_number = models.PositiveIntegerField(default=0)
     entry_number = models.PositiveIntegerField(default=0)
+    # LastActivityDate: the day the document was last posted, paid, credited or adjusted.
+    last_activity_date = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

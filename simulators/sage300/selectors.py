@@ -118,6 +118,7 @@ def document_record(document: OpenDocument) -> Record:
             "CustomerCurrencyInvoiceAmount": document.original_amount,
             "CustomerCurrencyAmountDue": document.balance,
             "FullyPaid": yes_no(document.balance == 0),
+            "LastActivityDate": odata_date(document.last_activity_date),
         }
     )
 

@@ -255,6 +255,7 @@ def _invoice_resource(invoice: X3Invoice) -> dict[str, Any]:
         "AMTATI": invoice.amtati,
         "PAYCUR": invoice.paycur,
         "OPNCUR": invoice.amtati - invoice.paycur,
+        "UPDDATTIM": invoice.updated_at,
     }
 
 
@@ -328,6 +329,8 @@ API1_CLASSES = {
             AMTATI=("amtati", D),
             PAYCUR=("paycur", D),
             OPNCUR=("opncur", D),
+            # Every X3 table carries the UPDDATTIM audit stamp; a payment's matching moves the invoice's.
+            UPDDATTIM=("updated_at", "datetime"),
         ),
         resource=_invoice_resource,
     ),

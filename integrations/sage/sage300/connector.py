@@ -51,6 +51,15 @@ from integrations.sage.sage300.receipts import receipt_batch_post, receipt_rever
 # documented IC/ICItems, which holds no quantities.
 ITEMS = "IC/ICItems"
 _STOCK_SKUS_PER_CALL = 20  # keeps the $filter (and the URL) short
+INVOICE_TYPES = "(DocumentType eq 'Invoice' or DocumentType eq 'DebitNote')"
+
+
+def changed_after(field: str, since: datetime) -> str:
+    """A change stamp that is a date (DateLastMaintained, LastActivityDate): everything after the day
+    before, so a change later the same day is never missed. `gt`, because the Developer Reference
+    documents eq ne gt lt le and no ge."""
+    day = (since.astimezone(UTC).date() - timedelta(days=1)).isoformat()
+    return f"{field} gt datetime'{day}T00:00:00'"
 
 
 def prefix_any_case(field: str, value: str) -> str:
@@ -141,11 +150,7 @@ class Sage300Connector(ErpConnector):
         return self._customers_matching("CustomerName", name)
 
     def customers_changed(self, *, since: datetime | None) -> Iterator[ErpCustomer]:
-        # DateLastMaintained is a date: ask for everything after the day before, so a change later the same
-        # day is never missed; seeing a customer twice is harmless to an upsert. `gt`, because the
-        # Developer Reference documents eq ne gt lt le and no ge.
-        day = (since.astimezone(UTC).date() - timedelta(days=1)).isoformat() if since else None
-        query = f"DateLastMaintained gt datetime'{day}T00:00:00'" if day else None
+        query = changed_after("DateLastMaintained", since) if since else None
         for record in self.client.feed(CUSTOMERS, query=query):
             yield payloads.customer_from(record)
 
@@ -154,8 +159,7 @@ class Sage300Connector(ErpConnector):
     def invoices_open(self, *, customer_number: str) -> list[ErpInvoice]:
         query = (
             f"CustomerNumber eq {literal(customer_number)} and "
-            "(DocumentType eq 'Invoice' or DocumentType eq 'DebitNote') and "
-            "CustomerCurrencyAmountDue gt 0"
+            f"{INVOICE_TYPES} and CustomerCurrencyAmountDue gt 0"
         )
         invoices = [
             payloads.invoice_from(record) for record in self.client.feed(POSTED_DOCUMENTS, query=query)
@@ -166,6 +170,13 @@ class Sage300Connector(ErpConnector):
         query = f"DocumentNumber eq {literal(number)} and DocumentType eq 'Invoice'"
         record = next(self.client.feed(POSTED_DOCUMENTS, query=query, top=1), None)
         return payloads.invoice_from(record) if record else None
+
+    def invoices_changed(self, *, since: datetime | None) -> Iterator[ErpInvoice]:
+        # PostedDocument's LastActivityDate (AR $metadata) moves when a document is posted, paid, credited
+        # or adjusted: the open-item ledger's own change stamp.
+        query = INVOICE_TYPES + (f" and {changed_after('LastActivityDate', since)}" if since else "")
+        for record in self.client.feed(POSTED_DOCUMENTS, query=query):
+            yield payloads.invoice_from(record)
 
     # Documents
 

@@ -120,6 +120,12 @@ class SageProConnector(ErpConnector):
         record = self.transport.entry("invoices", number)
         return contract.invoice_from_record(record) if record else None
 
+    def invoices_changed(self, *, since: datetime | None) -> Iterator[ErpInvoice]:
+        """`/api/invoices?doctype=IN&updated_since=` on the gateway; the same filter over
+        `export/invoices.csv` on the drop folder."""
+        filters = {"doctype": "IN", **({"updated_since": since.isoformat()} if since else {})}
+        return (contract.invoice_from_record(r) for r in self.transport.entries("invoices", **filters))
+
     def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument:
         record = self._create_one("orders", contract.order_record(order))
         return contract.document_from_record("sales_order", record)

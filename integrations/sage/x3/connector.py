@@ -50,6 +50,11 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 
+def _updated_after(since: datetime | None) -> str:
+    """An api1 `where` on the UPDDATTIM audit stamp (none: everything)."""
+    return f"UPDDATTIM gt @{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}@" if since else ""
+
+
 def _amount(value: Decimal) -> str:
     return format(value, "f")
 
@@ -186,8 +191,7 @@ class X3Connector(ErpConnector):
         return list(self._customers_where(f"BPCNAM eq {where_literal(name)}"))
 
     def customers_changed(self, *, since: datetime | None) -> Iterator[ErpCustomer]:
-        where = f"UPDDATTIM gt @{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}@" if since else ""
-        return self._customers_where(where, order_by="UPDDATTIM asc,BPCNUM asc")
+        return self._customers_where(_updated_after(since), order_by="UPDDATTIM asc,BPCNUM asc")
 
     def invoices_open(self, *, customer_number: str) -> list[ErpInvoice]:
         where = f"BPCINV eq {where_literal(customer_number)} and OPNCUR gt 0"
@@ -199,6 +203,17 @@ class X3Connector(ErpConnector):
     def invoice_get(self, *, number: str) -> ErpInvoice | None:
         resource = self.client.details("SINVOICE", number)
         return self._invoice_from_resource(resource) if resource else None
+
+    def invoices_changed(self, *, since: datetime | None) -> Iterator[ErpInvoice]:
+        """SINVOICE by its UPDDATTIM audit stamp: a payment matched to the invoice's open item
+        (GACCDUDATE) or a credit note against it moves the stamp with the open amount (OPNCUR)."""
+        feed = self.client.feed(
+            "SINVOICE",
+            where=_updated_after(since),
+            order_by="UPDDATTIM asc,NUM asc",
+            count=self.options.page_size,
+        )
+        return (self._invoice_from_resource(resource) for resource in feed)
 
     def stock_levels(self, *, skus: list[str]) -> list[StockLevel]:
         if not skus:

@@ -122,6 +122,7 @@ def sandbox_sage300_seed(*, company: str) -> Company:
                 "original_amount": demo.amount,
                 "balance": demo.amount,
                 "order_number": demo.reference,
+                "last_activity_date": demo.issued_on(today),
             },
         )
     return record

@@ -10,8 +10,8 @@ A subclass runs it against its ERP (its simulator, over real HTTP) with two fixt
   the same vocabulary: error_next, timeout_next, applied_timeout_next, hang_seconds).
 ERP-specific behaviour (numbering, payload shapes, quirks) stays in each ERP's own test module."""
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import ClassVar
 
@@ -28,32 +28,17 @@ from integrations.sage.base import (
     ErpTransientError,
     JournalEntryData,
     JournalLine,
-    ReceiptApplication,
-    ReceiptData,
     ReversalData,
     SalesOrderData,
     SalesOrderLine,
 )
 from integrations.sage.connector import DocumentSent, ErpConnector
 from simulators.models import FaultProfile
+from tests.integrations.connectors.documents import ErpFacts, receipt, today
+from tests.integrations.connectors.invoices import InvoiceSuite
 
 CALL_KEYS = {"method", "url", "status", "duration_ms", "request", "response", "error"}
 WRITES = ("POST", "PUT", "PATCH", "WRITE")  # a drop folder's file write is its POST
-
-
-@dataclass(frozen=True)
-class ErpFacts:
-    secret: str  # a credential of the connection: never in a transcript
-    journal_accounts: tuple[str, str, str]  # cash and fees are debited, the clearing account credited
-    unknown_account: str
-    payment_code: str = "CARD"
-    bank_code: str = ""
-    cash_account: str = ""
-    refund_account: str = ""
-    order_defaults: dict[str, str] = field(default_factory=dict)
-    writes_per_receipt_batch: int = 1
-    # Sage 300's Web API documents no stock quantities: its stock_levels only says which items it knows.
-    publishes_stock: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,24 +50,6 @@ class SandboxFaults:
 
     def inject(self, **counters: float) -> None:
         FaultProfile.objects.update_or_create(system=self.system, account=self.account, defaults=counters)
-
-
-def today() -> date:
-    return timezone.now().date()
-
-
-def receipt(facts: ErpFacts, reference: str, customer: str, amount: str, *applications: tuple[str, str]):
-    return ReceiptData(
-        reference=reference,
-        customer_number=customer,
-        amount=Decimal(amount),
-        currency="USD",
-        receipt_date=today(),
-        payment_code=facts.payment_code,
-        bank_code=facts.bank_code,
-        cash_account=facts.cash_account,
-        applications=tuple(ReceiptApplication(invoice, Decimal(value)) for invoice, value in applications),
-    )
 
 
 def journal(facts: ErpFacts, reference: str, *lines: JournalLine) -> JournalEntryData:
@@ -129,7 +96,7 @@ def retry(erp: ErpConnector, document_type: str, reference: str) -> DocumentSent
     )
 
 
-class ConnectorSuite:
+class ConnectorSuite(InvoiceSuite):
     erp_facts: ClassVar[ErpFacts]
     erp_faults: ClassVar[SandboxFaults]  # or a `faults` fixture of the subclass's own
 

@@ -138,6 +138,10 @@ class FakeConnector(ErpConnector):
         record = self._get(f"invoices/{number}")
         return _invoice(record) if record else None
 
+    def invoices_changed(self, *, since: datetime | None) -> Iterator[ErpInvoice]:
+        stamp = (since or datetime.min.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        return iter([_invoice(record) for record in self._get("invoices", changed_since=stamp)["results"]])
+
     def stock_levels(self, *, skus: list[str]) -> list[StockLevel]:
         return [
             StockLevel(s["sku"], s["location"], Decimal(s["on_hand"]), Decimal(s["allocated"]))

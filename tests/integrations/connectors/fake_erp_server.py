@@ -6,6 +6,7 @@ its books in memory, seeded from the demo world every simulator uses.
     GET  /customers?email=&name=&reference=&changed_since=
     POST /customers                      create (number blank: numbered "F<n>"); PATCH /customers/<number>
     GET  /invoices?customer=<number>     open invoices, oldest first; GET /invoices/<number>
+    GET  /invoices?changed_since=<ISO>   every invoice (open or not) changed since
     GET  /stock?sku=A,B
     POST /orders, /credit-memos, /journals, /reversals    one document each, 201
     POST /receipts                       a list; 200 [{"document": ...} | {"error": ...}], each on its own
@@ -73,6 +74,7 @@ class Books:
                 "issued": i.issued_on(today).isoformat(),
                 "due": i.due_on(today).isoformat(),
                 "reference": i.reference,
+                "updated": _now(),
             }
             for i in demo_data.INVOICES
         }
@@ -109,6 +111,7 @@ class Books:
         if amount > _money(record["balance"]):
             raise Refused(422, "OVER_APPLIED", f"{amount} exceeds the {record['balance']} open on {invoice}")
         record["balance"] = str(_money(record["balance"]) - amount)
+        record["updated"] = _now()
 
     # --- writes ------------------------------------------------------------------------------------
 
@@ -247,6 +250,8 @@ class FakeErpServer:
                     and (since is None or c["updated"] >= since)
                 ]
             }
+        if resource == "invoices" and "changed_since" in query:
+            return {"results": [i for i in books.invoices.values() if i["updated"] >= query["changed_since"]]}
         if resource == "invoices":
             rows = [
                 i
