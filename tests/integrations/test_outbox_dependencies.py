@@ -65,9 +65,10 @@ def test_a_void_after_an_applied_but_timed_out_receipt_reverses_what_the_erp_hol
 
 
 def test_a_void_after_a_failed_receipt_cancels_it_and_its_reversal_when_the_erp_has_nothing(erp):
-    FaultProfile.objects.create(system=erp.system, error_next=1)
     txn = payment(erp)
     (receipt,) = postings_plan_for_transaction(transaction=txn)
+    # After planning, which reads the invoice from the ERP: the fault is for the receipt's post.
+    FaultProfile.objects.create(system=erp.system, error_next=1)
     postings_post_due(time_budget_seconds=30)
     receipt.refresh_from_db()
     assert receipt.status == Status.RETRYABLE  # refused before anything was booked
