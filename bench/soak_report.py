@@ -63,14 +63,14 @@ def _run_lines(run) -> list[str]:
     if run.probe_seconds is None and watch is not None and watch.probe_found_at is not None:
         probe += " (it came later, under load)"
     note = f"; {run.probe_note}" if run.probe_note else ""
-    lines.append(f"latency: first receipt in the ERP on a system at rest {probe}{note}")
+    lines.append(f"latency: first receipt in the ERP on a system at rest {probe} (target: 5 s){note}")
     lines.append(
         "         first receipt of the load in the ERP "
         + _seconds(run.first_receipt_seconds, absent="never seen")
         + " after the load's first payment"
     )
-    rate = f"{run.postings_per_second:.1f}/s from the first to the last" if run.postings_per_second else "-"
-    lines.append(f"throughput: {run.posted} documents posted to the ERP during the run, {rate}")
+    rate = f"{run.postings_per_second:.1f}/s" if run.postings_per_second else "-"
+    lines.append(f"throughput: {run.posted} documents posted to the ERP during the run; best 10 s: {rate}")
     if watch is not None:
         lines.append(
             f"peaks: {watch.peak_queued} tasks waiting in the broker, {watch.peak_processing_events} inbox "
@@ -78,7 +78,7 @@ def _run_lines(run) -> list[str]:
             + (f"; sampler misses: {dict(watch.errors)}" if watch.errors else "")
         )
     if run.quiescent_after is not None:
-        lines.append(f"quiescence: {run.quiescent_after:.1f} s after the faults stopped")
+        lines.append(f"quiescence: {run.quiescent_after:.1f} s after the faults stopped (target: 60 s)")
     elif run.outstanding:
         lines.append("quiescence: NOT REACHED within --max-seconds; left: " + "; ".join(run.outstanding))
         lines += [f"  {line}" for line in run.stuck]

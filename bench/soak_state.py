@@ -128,8 +128,9 @@ OPEN_EVENTS = ("pending", "processing", "failed")
 OPEN_POSTINGS = ("pending", "retryable", "in_progress")
 
 
-def outstanding(*, paytrace, payments_until: datetime) -> list[str]:
-    """What keeps the system from being quiescent; empty when it is."""
+def outstanding(*, paytrace, payments_until: datetime | None) -> list[str]:
+    """What keeps the system from being quiescent; empty when it is. Without `payments_until`, the sync is
+    not waited for (the start-up's rest, before any payment of ours)."""
     from integrations.models import ErpPosting, SyncCursor, WebhookEvent
     from payments.models import Transaction
 
@@ -143,9 +144,10 @@ def outstanding(*, paytrace, payments_until: datetime) -> list[str]:
     undecided = Transaction.objects.filter(decision_pending=True).count()
     if undecided:
         left.append(f"{undecided} transactions undecided")
-    cursor = SyncCursor.objects.filter(connection=paytrace, resource="transactions").first()
-    if cursor is None or cursor.position is None or cursor.position < payments_until:
-        left.append("no PayTrace sync has finished since the last payment")
+    if payments_until is not None:
+        cursor = SyncCursor.objects.filter(connection=paytrace, resource="transactions").first()
+        if cursor is None or cursor.position is None or cursor.position < payments_until:
+            left.append("no PayTrace sync has finished since the last payment")
     return left
 
 
