@@ -17,7 +17,7 @@ from django.db import connection as db_connection
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from bench.soak_tables import erp_receipts_count
+from bench.soak_tables import erp_receipt_present
 
 BROKER_QUEUES = "django_q:*:q"
 
@@ -36,29 +36,27 @@ class Sample:
     at: float
     inbox: Counter
     postings: Counter
-    receipts: int
     queued: int
 
 
 @dataclass
 class Watch:
-    """What the sampler saw: the peaks, and when the first receipts reached the ERP."""
+    """What the sampler saw: the peaks, and when the probe's receipt reached the ERP if it came late."""
 
     samples: int = 0
     errors: Counter = field(default_factory=Counter)
     peak_queued: int = 0
     peak_processing_events: int = 0
     peak_in_progress_postings: int = 0
-    receipts_before: int | None = None
-    first_receipt_at: float | None = None
     probe_reference: str = ""
     probe_found_at: float | None = None
     last: Sample | None = None
 
 
 class Sampler(threading.Thread):
-    """Once a second, on its own database connection: the inbox and outbox by status, the ERP's receipts and
-    the broker's queue. A sample that fails (its connection was terminated too) is counted and skipped."""
+    """Once a second, on its own database connection: the inbox and outbox by status and the broker's queue
+    (and the probe's receipt in the ERP until it is there). A sample that fails (its connection was
+    terminated too) is counted and skipped."""
 
     def __init__(self, *, erp_system: str, redis_url: str, interval: float = 1.0):
         super().__init__(name="soak-sampler", daemon=True)
@@ -67,12 +65,6 @@ class Sampler(threading.Thread):
         self.watch = Watch()
         self._halt = threading.Event()
         self._lock = threading.Lock()
-
-    def receipts_from_now(self) -> None:
-        """Count the ERP's receipts from here on: the first one after this is the load's first."""
-        with self._lock:
-            self.watch.receipts_before = self.watch.last.receipts if self.watch.last else None
-            self.watch.first_receipt_at = None
 
     def probe(self, *, reference: str) -> None:
         with self._lock:
@@ -86,12 +78,11 @@ class Sampler(threading.Thread):
             at=now,
             inbox=_by_status(WebhookEvent.objects.all()),
             postings=_by_status(ErpPosting.objects.all()),
-            receipts=erp_receipts_count(erp_system=self.erp_system),
             queued=broker_queued(self.redis),
         )
         probe = self.watch.probe_reference
         found = bool(probe) and self.watch.probe_found_at is None
-        found = found and erp_receipts_count(erp_system=self.erp_system, reference=probe) > 0
+        found = found and erp_receipt_present(erp_system=self.erp_system, reference=probe)
         with self._lock:
             watch = self.watch
             watch.samples += 1
@@ -101,10 +92,6 @@ class Sampler(threading.Thread):
             watch.peak_in_progress_postings = max(
                 watch.peak_in_progress_postings, sample.postings["in_progress"]
             )
-            if watch.receipts_before is None:
-                watch.receipts_before = sample.receipts
-            elif watch.first_receipt_at is None and sample.receipts > watch.receipts_before:
-                watch.first_receipt_at = now
             if found:
                 watch.probe_found_at = now
 

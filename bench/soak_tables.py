@@ -199,20 +199,16 @@ def currency_rates(*, into: str) -> dict[str, Decimal]:
     return dict(rows.values_list("from_currency", "rate"))
 
 
-def erp_receipts_count(*, erp_system: str, reference: str | None = None) -> int:
-    """Receipts that moved balances in the ERP (all of them, or those carrying `reference`): cheap enough
-    to sample every second."""
+def erp_receipt_present(*, erp_system: str, reference: str) -> bool:
+    """Whether a receipt carrying `reference` moved balances in the ERP: cheap enough to ask every second."""
     if erp_system == "sage_300":
         from simulators.sage300.models import PostedReceipt
 
-        rows = PostedReceipt.objects.all()
-        return (rows.filter(check_receipt_number=reference) if reference else rows).count()
+        return PostedReceipt.objects.filter(check_receipt_number=reference).exists()
     if erp_system == "sage_x3":
         from simulators.x3.models import X3Payment
 
-        rows = X3Payment.objects.filter(amtcur__gt=0, reverses__isnull=True)
-        return (rows.filter(ref=reference) if reference else rows).count()
+        return X3Payment.objects.filter(ref=reference, amtcur__gt=0, reverses__isnull=True).exists()
     from simulators.sagepro.models import SproReceipt
 
-    rows = SproReceipt.objects.exclude(status=SproReceipt.Status.REVERSAL)
-    return (rows.filter(checkno=reference) if reference else rows).count()
+    return SproReceipt.objects.filter(checkno=reference).exclude(status=SproReceipt.Status.REVERSAL).exists()

@@ -230,6 +230,7 @@ class TrafficStats:
     settlements: int = 0
     unannounced: int = 0
     failed_calls: Counter = field(default_factory=Counter)
+    approved_ids: list[str] = field(default_factory=list)  # the approved sales, in the order made
 
     @property
     def created(self) -> int:
@@ -316,6 +317,7 @@ class PayTraceTraffic:
         if result is None:
             return None
         self.stats.sales += 1
+        self.stats.approved_ids.append(result.transaction_id)
         if announce:
             self._announce(
                 event_type="transaction.success",
