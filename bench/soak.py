@@ -92,10 +92,20 @@ class Mode:
     probe_seconds: float  # how long the idle probe waits before the load starts anyway
     load_share: float  # of --max-seconds, the most the load may take
     late_seconds: tuple[float, float]
+    settle_seconds: float  # between PayTrace settlements: how long a sale may wait for its void
 
 
-SHORT = Mode(transactions=300, max_seconds=175, probe_seconds=10, load_share=0.3, late_seconds=(2.0, 8.0))
-FULL = Mode(transactions=3000, max_seconds=2400, probe_seconds=90, load_share=0.4, late_seconds=(3.0, 20.0))
+SHORT = Mode(
+    transactions=300, max_seconds=175, probe_seconds=10, load_share=0.3, late_seconds=(2, 8), settle_seconds=6
+)
+FULL = Mode(
+    transactions=3000,
+    max_seconds=2400,
+    probe_seconds=90,
+    load_share=0.4,
+    late_seconds=(3, 20),
+    settle_seconds=30,
+)
 
 
 @dataclass
@@ -535,7 +545,7 @@ class Soak:
             sender=self.sender,
             customers=self.world.customers,
             rng=random.Random(args.seed + 1),
-            plan=TrafficPlan(),
+            plan=TrafficPlan(settle_seconds=args.mode.settle_seconds),
         )
         run.traffic, run.deliveries = self.traffic.stats, self.sender.stats
         rested = rest_wait(world=self.world, seconds=args.mode.probe_seconds / 2)

@@ -208,15 +208,17 @@ class WebhookSender:
 
 @dataclass(frozen=True)
 class TrafficPlan:
-    """Per round: `round_sales` sale attempts (a share declined, a share never announced), a share of the
-    approved ones voided before settlement, a settlement, then refunds of settled sales (half in full, half
-    in part)."""
+    """Per round: `round_sales` sale attempts (a share declined, a share never announced); voids of sales
+    still pending settlement (as many as `void_share` of the round's), picked among all of them, so a void
+    comes from seconds to a settlement period after its sale; a settlement once `settle_seconds` have passed
+    since the last; refunds of settled sales (`refund_share` of the sales, half in full, half in part)."""
 
     round_sales: int = 40
     unannounced_share: float = 0.05
     decline_share: float = 0.04
     void_share: float = 0.08
     refund_share: float = 0.15
+    settle_seconds: float = 30.0
     amounts: tuple[Decimal, Decimal] = (Decimal("5.00"), Decimal("250.00"))
 
 
@@ -349,12 +351,13 @@ class PayTraceTraffic:
             progress(self.stats.created)
         return made
 
-    def _voids(self, sales: list[_Sale]) -> list[_Sale]:
-        kept = []
-        for sale in sales:
-            if self.rng.random() >= self.plan.void_share:
-                kept.append(sale)
-                continue
+    def _voids(self, count: int) -> None:
+        for _ in range(count):
+            pending = [sale for sale in self._open if not sale.settled]
+            if self._late or not pending:
+                return
+            sale = self.rng.choice(pending)
+            self._open.remove(sale)  # a void that failed may have happened all the same: never refunded
             if self._call("void", lambda sale=sale: self.client.void(transaction_id=sale.transaction_id)):
                 self.stats.voids += 1
                 self._announce(
@@ -363,8 +366,6 @@ class PayTraceTraffic:
                     chain=sale.transaction_id,
                     amount=sale.remaining,
                 )
-            # A void that failed may have happened all the same: that sale is not refunded.
-        return kept
 
     def _settle(self) -> None:
         settled = self._call("settle", self.client.settle)
@@ -377,15 +378,16 @@ class PayTraceTraffic:
             event_type="batch.settled", data={"batchNumber": settled.batch_number}, chain="batches"
         )
 
-    def _refunds(self, count: int, progress: Callable[[int], None]) -> None:
+    def _refunds(self, count: int, progress: Callable[[int], None]) -> int:
+        """Up to `count` refunds of settled sales; how many were tried."""
         from integrations.paytrace.errors import PayTraceDeclined
 
+        tried = 0
         for _ in range(count):
-            if self._late:
-                break
             candidates = [sale for sale in self._open if sale.settled and sale.remaining > 0]
-            if not candidates:
-                return
+            if self._late or not candidates:
+                break
+            tried += 1
             sale = self.rng.choice(candidates)
             full = self.rng.random() < 0.5
             share = Decimal(self.rng.uniform(0.1, 0.6))
@@ -415,16 +417,26 @@ class PayTraceTraffic:
                 amount=amount,
             )
         self._open = [sale for sale in self._open if sale.remaining > 0]
+        return tried
+
+    def _share(self, count: int, share: float) -> int:
+        """`count` x `share`, rounded up or down at random so that it adds up over many rounds."""
+        return int(count * share + self.rng.random())
 
     def run(self, *, transactions: int, deadline: float, progress: Callable[[int], None]) -> None:
         """Rounds until `transactions` PayTrace transactions are made or `deadline` (monotonic) passes."""
         plan, self._deadline = self.plan, deadline
+        settled_at, refunds_owed = time.monotonic(), 0.0
         while self.stats.created < transactions and not self._late:
             left = transactions - self.stats.created
-            sales = max(1, min(plan.round_sales, round(left / (1 + plan.refund_share))))
-            made = self._round_sales(sales, progress)
-            self._open += self._voids(made)
-            self._settle()
-            wanted = round(len(made) * plan.refund_share + self.rng.random())
-            refunds = min(transactions - self.stats.created, wanted)
-            self._refunds(refunds, progress)
+            made = self._round_sales(
+                max(1, min(plan.round_sales, round(left / (1 + plan.refund_share)))), progress
+            )
+            self._open += made
+            self._voids(self._share(len(made), plan.void_share))
+            if time.monotonic() - settled_at >= plan.settle_seconds:
+                self._settle()
+                settled_at = time.monotonic()
+            refunds_owed += len(made) * plan.refund_share
+            refunds = min(transactions - self.stats.created, int(refunds_owed))
+            refunds_owed -= self._refunds(refunds, progress)
