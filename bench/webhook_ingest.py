@@ -204,7 +204,7 @@ def portal_signer() -> Signer:
     import django
 
     django.setup()
-    from integrations.webhooks import SIGNATURE_HEADER, webhook_signature_header
+    from integrations.webhook_intake import SIGNATURE_HEADER, webhook_signature_header
 
     def sign(body: bytes) -> str:
         timestamp = int(time.time())  # at send time: a long run must not drift out of the tolerance

@@ -10,7 +10,8 @@ from customers.matching import erp_customer_match
 from customers.models import Customer, CustomerLink
 from integrations.models import ErpPosting
 from integrations.sage.address import address_normalize
-from integrations.sage.base import Address, CustomerData, ErpConnector, ErpPermanentError
+from integrations.sage.base import Address, CustomerData, ErpPermanentError
+from integrations.sage.connector import ErpConnector
 from integrations.sage.mapping import field_default_required
 
 

@@ -13,7 +13,8 @@ from django.db.models import Q
 from customers.models import Customer, DuplicateCandidate
 from customers.normalize import email_normalize, name_normalize, postal_code_normalize
 from integrations.models import Connection
-from integrations.sage.base import ErpConnector, ErpCustomer, ErpPermanentError
+from integrations.sage.base import ErpCustomer, ErpPermanentError
+from integrations.sage.connector import ErpConnector
 
 # Names this alike (difflib ratio over the normalised names) at one postal code are probably one customer.
 NAME_SIMILARITY = 0.9

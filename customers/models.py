@@ -26,6 +26,14 @@ class Customer(BaseModel):
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
     currency = models.CharField(max_length=3, default="USD")
     field_updated_at = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True, editable=False)
+    merged_erp_ids = models.JSONField(
+        encoder=DjangoJSONEncoder,
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Ids of customers merged into this one that the ERP still holds apart, until finance "
+        "merges them there: [{connection, system, external_id, merged_customer, merged_at}].",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["name_normalized", "postal_code"], name="customer_name_postal_idx")]
@@ -90,4 +98,5 @@ class DuplicateCandidate(BaseModel):
         indexes = [models.Index(fields=["status"], name="duplicate_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} ~ {self.other_id}: {self.reason}"
+        # Read with select_related("customer", "other") wherever many are shown.
+        return f"{self.customer} and {self.other} may be one customer ({self.reason})"

@@ -136,6 +136,9 @@ def customer_link_upsert(*, connection: Connection, data: ExternalCustomer) -> t
             link.raw = link_raw(data=data)
             link.save()
             return link, bool(changed)
+        survivor_link = _merged_id_survivor_link(connection=connection, external_id=data.external_id)
+        if survivor_link is not None:
+            return survivor_link, False
         customer = _customer_for_new_link(
             connection=connection, data=data, source_updated_at=source_updated_at
         )
@@ -153,6 +156,19 @@ def customer_link_upsert(*, connection: Connection, data: ExternalCustomer) -> t
             link = CustomerLink.objects.get(connection=connection, external_id=data.external_id)
             return link, False
         return link, True
+
+
+def _merged_id_survivor_link(*, connection: Connection, external_id: str) -> CustomerLink | None:
+    """An id merged into another customer here, still apart in that system until finance merges it
+    there: its record is the kept customer's, not a new customer (nor a new duplicate to review)."""
+    return (
+        CustomerLink.objects.select_related("customer")
+        .filter(
+            connection=connection,
+            customer__merged_erp_ids__contains=[{"connection": connection.pk, "external_id": external_id}],
+        )
+        .first()
+    )
 
 
 def _customer_for_new_link(

@@ -28,7 +28,8 @@ from integrations.models import ERP_SYSTEMS, Connection, System
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
 from integrations.paytrace.types import BillingAddress
-from integrations.sage.base import ErpConnector, ErpCustomer, ErpError
+from integrations.sage.base import ErpCustomer, ErpError
+from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.selectors import connections_active
 

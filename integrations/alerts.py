@@ -4,10 +4,12 @@ import logging
 
 import requests
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
+from integrations.audit import audit_record
 from integrations.models import Alert
 from portal.pci import card_numbers_mask
 from portal.queue import task_enqueue
@@ -68,3 +70,16 @@ def alert_deliver(*, alert: Alert) -> None:
             errors.append(f"webhook: {exc}")
     alert.delivery_error = "; ".join(errors)
     alert.save(update_fields=["emailed_at", "webhook_sent_at", "delivery_error", "updated_at"])
+
+
+def alert_acknowledge(*, alert: Alert, actor: AbstractBaseUser, note: str = "") -> bool:
+    """Mark the alert as seen by `actor`, once: False when someone acknowledged it first."""
+    with transaction.atomic():
+        now = timezone.now()
+        acknowledged = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=now, acknowledged_by=actor, updated_at=now
+        )
+        if acknowledged:
+            alert.acknowledged_at, alert.acknowledged_by = now, actor
+            audit_record(action="alert.acknowledge", subject=alert, actor=actor, reason=note)
+    return bool(acknowledged)

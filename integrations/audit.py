@@ -4,7 +4,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
+from django.utils.text import capfirst
 
+from integrations.audit_subjects import subject_model
 from integrations.fields import EncryptedJSONField
 from integrations.models import AuditEvent
 from portal.pci import redact
@@ -66,3 +68,44 @@ def audit_record_edit(
             "after": redact({name: new[name] for name in shown if after is not None}),
         },
     )
+
+
+# Decisions as finance says them; an edit by hand ("<model>.<verb>") is worded from its model's name.
+ACTION_LABELS = {
+    "alert.acknowledge": "Alert acknowledged",
+    "allocation.undo": "Payment application undone",
+    "api_token_created": "API token created",
+    "api_token_revoked": "API token revoked",
+    "duplicate.different": "Duplicate: different customers",
+    "duplicate.same": "Duplicate: merged as one customer",
+    "mappings.import": "Mappings imported",
+    "posting.cancel": "ERP posting cancelled",
+    "posting.release": "ERP posting released",
+    "posting.replay": "Dead letter replayed",
+    "reconciliation.link": "Exception linked to a transaction",
+    "reconciliation.resolve": "Exception resolved",
+    "reconciliation.write_off": "Exception written off",
+    "risk.approve": "Flagged payment approved",
+    "risk.reject": "Flagged payment rejected",
+    "subscription.cancel": "Subscription cancelled",
+    "subscription.charge_now": "Subscription charged now",
+    "subscription.resume": "Subscription resumed",
+    "transaction.chargeback": "Chargeback recorded",
+    "transaction.refund": "Payment refunded",
+    "transaction.void": "Payment voided",
+    "webhook_event.requeue": "Webhook event reprocessed",
+    "login.failed": "Login failed",
+    "login.locked_out": "Login locked out",
+}
+EDIT_VERBS = {"add": "added", "change": "changed", "delete": "deleted"}
+
+
+def audit_action_label(*, action: str) -> str:
+    """'risk.approve' -> 'Flagged payment approved'; 'glaccountrule.change' -> 'GL account rule changed'."""
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    subject, _, verb = action.rpartition(".")
+    model = subject_model(subject_type=subject) if subject else None
+    if model is not None and verb in EDIT_VERBS:
+        return f"{capfirst(model._meta.verbose_name)} {EDIT_VERBS[verb]}"
+    return capfirst(action.replace(".", ": ").replace("_", " "))

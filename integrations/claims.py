@@ -1,18 +1,24 @@
 """Claim and drain: how the inbox and the outbox hand out work to any number of workers.
 
 Due rows are moved to their "claimed" status under `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent
-workers never claim the same row, and a row whose claim has gone stale (its worker died mid-work) is claimed
-again. A drain claims and processes batches until nothing is due or its time budget is spent."""
+workers never claim the same row. A claim is a short lease (`ClaimQueue.lease`, a minute): while a worker
+works its batch, a heartbeat thread renews the lease of the rows it has not finished, so a row is only
+claimed again once its worker has stopped renewing it, i.e. died (SIGKILL, a lost database connection).
+A drain claims and processes batches until nothing is due or its time budget is spent; the budget is
+checked before each item, and the items claimed but not started are handed back at once."""
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+CLAIM_LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -20,9 +26,20 @@ class ClaimQueue:
     model: type[models.Model]
     due: Callable[[datetime], Q]  # the rows ready for work at a given time
     claimed_status: str
+    released_status: str  # where a claimed row handed back unstarted goes (due again at once)
     claimed_at_field: str
     order_by: tuple[str, ...]
-    stale_after: timedelta
+    lease: timedelta = CLAIM_LEASE
+
+
+class Budget:
+    """A time budget, checked before each item so a drain ends well inside its task's timeout."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.deadline
 
 
 def rows_claim(
@@ -32,10 +49,10 @@ def rows_claim(
     now: datetime | None = None,
     on_reclaim: Callable[[QuerySet], Any] | None = None,
 ) -> list[int]:
-    """Move up to `limit` due or abandoned rows to the claimed status and return their ids, oldest first.
-    `on_reclaim` sees the abandoned ones first (to count the try their dead worker made)."""
+    """Move up to `limit` due or abandoned rows to the claimed status, stamped `now`, and return their ids,
+    oldest first. `on_reclaim` sees the abandoned ones first (to count the try their dead worker made)."""
     now = now or timezone.now()
-    abandoned = Q(status=queue.claimed_status, **{f"{queue.claimed_at_field}__lt": now - queue.stale_after})
+    abandoned = Q(status=queue.claimed_status, **{f"{queue.claimed_at_field}__lt": now - queue.lease})
     with transaction.atomic():
         ids = list(
             queue.model.objects.select_for_update(skip_locked=True)
@@ -50,17 +67,80 @@ def rows_claim(
     return ids
 
 
+def _ours(queue: ClaimQueue, ids: list[int], stamp: datetime) -> QuerySet:
+    """The rows of `ids` still claimed under our stamp: finished ones have left the claimed status, and one
+    stamped otherwise was claimed again by someone else."""
+    return queue.model.objects.filter(
+        pk__in=ids, status=queue.claimed_status, **{queue.claimed_at_field: stamp}
+    )
+
+
+def rows_release(*, queue: ClaimQueue, ids: list[int], stamp: datetime) -> int:
+    """Hand back claimed rows that were not started: due again at once, no try counted."""
+    return _ours(queue, ids, stamp).update(status=queue.released_status, updated_at=timezone.now())
+
+
+class Lease:
+    """Renews the claim of a batch in a background thread while it is worked (a heartbeat every third of
+    the lease). The thread has its own database connection, closed when it stops."""
+
+    def __init__(self, *, queue: ClaimQueue, ids: list[int], stamp: datetime):
+        self.queue, self.ids, self.stamp = queue, ids, stamp
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="claim-heartbeat", daemon=True)
+
+    def __enter__(self) -> "Lease":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def renew(self) -> int:
+        now = timezone.now()
+        renewed = _ours(self.queue, self.ids, self.stamp).update(
+            **{self.queue.claimed_at_field: now, "updated_at": now}
+        )
+        self.stamp = now
+        return renewed
+
+    def _beat(self) -> None:
+        interval = self.queue.lease.total_seconds() / 3
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    if not self.renew():
+                        return  # nothing of ours is left claimed
+                except DatabaseError:
+                    connection.close()  # a terminated connection: the next beat opens a new one
+        finally:
+            connection.close()
+
+
+# Processes claimed ids, checking the budget before each item; returns the ids it did not start.
+Process = Callable[[list[int], Budget], list[int]]
+
+
 def rows_drain(
-    *, claim: Callable[[], list[int]], process: Callable[[list[int]], Any], time_budget_seconds: float
+    *,
+    queue: ClaimQueue,
+    claim: Callable[[datetime], list[int]],
+    process: Process,
+    time_budget_seconds: float,
 ) -> int:
     """Claim and process batches until none is due or the budget is spent; returns how many rows were
-    processed."""
-    deadline = time.monotonic() + time_budget_seconds
-    processed = 0
-    while time.monotonic() < deadline:
-        ids = claim()
+    started. `claim(now)` claims rows stamped `now`."""
+    budget = Budget(time_budget_seconds)
+    started = 0
+    while not budget.spent():
+        stamp = timezone.now()
+        ids = claim(stamp)
         if not ids:
             break
-        process(ids)
-        processed += len(ids)
-    return processed
+        with Lease(queue=queue, ids=ids, stamp=stamp) as lease:
+            left = process(ids, budget)
+        if left:
+            rows_release(queue=queue, ids=left, stamp=lease.stamp)
+        started += len(ids) - len(left)
+    return started

@@ -1,5 +1,6 @@
 """Leases on sync cursors: one run per (connection, resource) at a time, and a lease left by a dead
-worker expires on its own."""
+worker expires on its own. A run that works in slices advances the cursor (and renews its lease) after
+each, so a run stopped by its time budget, or killed, resumes where it got to."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,8 @@ from django.utils import timezone
 from integrations.models import Connection, SyncCursor
 from portal.pci import card_numbers_mask
 
-LEASE = timedelta(minutes=5)
+# Longer than any run's task timeout (so two runs never overlap), and renewed by each slice.
+LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class SyncSummary:
     records: int = 0
     changed: int = 0
     window_start: datetime | None = None
+    complete: bool = True  # False when the time budget stopped it: the next run resumes from the cursor
 
 
 def sync_cursor_claim(*, connection: Connection, resource: str, now: datetime) -> SyncCursor | None:
@@ -32,6 +35,15 @@ def sync_cursor_claim(*, connection: Connection, resource: str, now: datetime) -
         return None
     cursor.refresh_from_db()
     return cursor
+
+
+def sync_cursor_advance(*, cursor: SyncCursor, position: datetime, seen: int, now: datetime) -> None:
+    """A slice is done: everything before `position` is read. The cursor never moves back."""
+    cursor.position = max(position, cursor.position) if cursor.position else position
+    cursor.records_seen += seen
+    SyncCursor.objects.filter(pk=cursor.pk).update(
+        position=cursor.position, records_seen=cursor.records_seen, locked_until=now + LEASE
+    )
 
 
 def sync_cursor_release(*, cursor: SyncCursor, position: datetime | None, seen: int, error: str) -> None:

@@ -57,7 +57,12 @@ def _broker_check() -> Check:
 
 
 def _connection_check(connection: Connection) -> Check:
-    probe = connection_probe(connection=connection, sign_in=False)
+    try:
+        probe = connection_probe(connection=connection, sign_in=False)
+    finally:
+        # A pool thread: the call's health record (`integrations.connection_health`) opened a database
+        # connection of its own, which nothing else would close.
+        db_connection.close()
     return Check(name=connection.name, ok=probe.ok, reason=probe.message, system=connection.system)
 
 

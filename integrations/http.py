@@ -1,10 +1,13 @@
 """One HTTP transport for every connector: timeouts, a transcript of redacted calls, transport errors.
 
 Connectors map `TransportError` and HTTP statuses to their own typed errors; the transcript feeds the
-outbox's attempt log (`ErpPostingAttempt.request/response`) without ever holding a secret.
+outbox's attempt log (`ErpPostingAttempt.request/response`) without ever holding a secret. Every call's
+outcome is also told to the registered call observers (connection health, `integrations.connection_health`).
 """
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +48,26 @@ class TransportError(Exception):
     def __init__(self, message: str, *, maybe_applied: bool):
         super().__init__(message)
         self.maybe_applied = maybe_applied
+
+
+logger = logging.getLogger(__name__)
+# Told of every call: (the transport's base URL, the HTTP status or None, the TransportError or None).
+CallObserver = Callable[[str, int | None, TransportError | None], None]
+_OBSERVERS: list[CallObserver] = []
+
+
+def call_observer_register(*, observer: CallObserver) -> None:
+    """Called from an app's `ready()`."""
+    if observer not in _OBSERVERS:
+        _OBSERVERS.append(observer)
+
+
+def _observe(base_url: str, status: int | None, error: TransportError | None) -> None:
+    for observer in _OBSERVERS:
+        try:
+            observer(base_url, status, error)
+        except Exception:  # an observer never breaks the call it watches
+            logger.exception("call observer %s failed", getattr(observer, "__qualname__", observer))
 
 
 @dataclass
@@ -88,17 +111,25 @@ class HttpTransport:
             )
         except requests.ConnectTimeout as exc:
             self._record(method, url, None, started, snapshot, None, f"connect timeout: {exc}")
-            raise TransportError(f"connect timeout after {self.timeout}s", maybe_applied=False) from exc
+            error = TransportError(f"connect timeout after {self.timeout}s", maybe_applied=False)
+            raise self._failed(error, exc) from exc
         except requests.ConnectionError as exc:
             # A refused connection never reached the server; a reset after sending might have.
             maybe = "Connection refused" not in str(exc) and "Name or service" not in str(exc)
             self._record(method, url, None, started, snapshot, None, f"connection error: {exc}")
-            raise TransportError(f"connection error: {exc}", maybe_applied=maybe) from exc
+            raise self._failed(TransportError(f"connection error: {exc}", maybe_applied=maybe), exc) from exc
         except requests.Timeout as exc:
             self._record(method, url, None, started, snapshot, None, f"read timeout: {exc}")
-            raise TransportError(f"no answer within {self.timeout}s", maybe_applied=True) from exc
+            error = TransportError(f"no answer within {self.timeout}s", maybe_applied=True)
+            raise self._failed(error, exc) from exc
         self._record(method, url, response.status_code, started, snapshot, _response_snapshot(response), "")
+        _observe(self.base_url, response.status_code, None)
         return response
+
+    def _failed(self, error: TransportError, cause: Exception) -> TransportError:
+        error.__cause__ = cause  # as `raise ... from` will: observers classify by the cause (TLS or not)
+        _observe(self.base_url, None, error)
+        return error
 
     def _record(
         self,

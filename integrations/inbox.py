@@ -6,14 +6,14 @@ row is a dead letter with an alert. Processed rows are never processed again."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.utils import timezone
 
 from integrations.alerts import alert_raise
-from integrations.claims import ClaimQueue, rows_claim, rows_drain
+from integrations.claims import Budget, ClaimQueue, rows_claim, rows_drain
 from integrations.models import Connection, System, WebhookEvent
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
@@ -25,7 +25,6 @@ from portal.pci import card_numbers_mask
 
 MAX_ATTEMPTS = 8
 CLAIM_BATCH = 100
-STALE_CLAIM = timedelta(minutes=10)
 Status = WebhookEvent.Status
 
 
@@ -43,16 +42,20 @@ INBOX = ClaimQueue(
     model=WebhookEvent,
     due=_due,
     claimed_status=Status.PROCESSING,
+    released_status=Status.PENDING,
     claimed_at_field="updated_at",
     order_by=("created_at", "pk"),
-    stale_after=STALE_CLAIM,
 )
 
 
-def webhook_events_claim(*, limit: int = CLAIM_BATCH) -> list[int]:
+def webhook_events_claim(*, limit: int = CLAIM_BATCH, now: datetime | None = None) -> list[int]:
     """Claim up to `limit` due rows; a row left in processing by a worker that died is claimed again once
-    its claim is stale."""
-    return rows_claim(queue=INBOX, limit=limit)
+    its lease has run out."""
+    return rows_claim(queue=INBOX, limit=limit, now=now)
+
+
+def webhook_events_due() -> bool:
+    return WebhookEvent.objects.filter(_due(timezone.now())).exists()
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,16 @@ def _event_failed(*, event: WebhookEvent, attempt: int, error: Exception) -> Non
 def webhook_events_drain(*, time_budget_seconds: float = 60.0, client: PayTraceClient | None = None) -> int:
     """Process due events in claimed batches until none are due or the time budget is spent."""
 
-    def process(ids: list[int]) -> None:
-        for pk in ids:
+    def process(ids: list[int], budget: Budget) -> list[int]:
+        for index, pk in enumerate(ids):
+            if budget.spent():
+                return ids[index:]
             webhook_event_process(event_pk=pk, client=client)
+        return []
 
-    return rows_drain(claim=webhook_events_claim, process=process, time_budget_seconds=time_budget_seconds)
+    return rows_drain(
+        queue=INBOX,
+        claim=lambda now: webhook_events_claim(now=now),
+        process=process,
+        time_budget_seconds=time_budget_seconds,
+    )

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from integrations.check_reasons import FIXED_REASONS, HTTP_ANSWER_PATTERN
 from integrations.drop_folder import connection_drop_folder_validate
@@ -37,6 +37,15 @@ class Connection(BaseModel):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_check_ok = models.BooleanField(null=True, blank=True)
     last_check_message = models.TextField(blank=True)
+    # Health from the calls themselves (integrations.connection_health): when they last worked, and since
+    # when they have failed without a success in between, with the classified reason of the last failure.
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_reason = models.CharField(max_length=60, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    outage_alerted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this outage was alerted; cleared when calls work again."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["system", "environment", "is_active"])]
@@ -45,7 +54,16 @@ class Connection(BaseModel):
                 condition=Q(last_check_message__in=("", *FIXED_REASONS))
                 | Q(last_check_message__regex=HTTP_ANSWER_PATTERN),
                 name="connection_check_message_classified",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(last_failure_reason__in=("", *FIXED_REASONS))
+                | Q(last_failure_reason__regex=HTTP_ANSWER_PATTERN),
+                name="connection_failure_reason_classified",
+            ),
+            models.CheckConstraint(
+                condition=Q(outage_alerted_at__isnull=True) | Q(failing_since__isnull=False),
+                name="connection_outage_alert_while_failing",
+            ),
         ]
         # Not a storefront permission: the health API declares it apart (`monitoring_permission`).
         permissions = [("view_health", "Can read the system health API")]
@@ -139,7 +157,8 @@ class ErpPosting(BaseModel):
     TRANSITIONS = {
         Status.HELD: {Status.PENDING, Status.CANCELLED},
         Status.PENDING: {Status.IN_PROGRESS, Status.HELD, Status.CANCELLED},
-        Status.IN_PROGRESS: {Status.POSTED, Status.RETRYABLE, Status.DEAD, Status.CANCELLED},
+        # Back to pending: a claimed row its worker handed back unstarted (its batch's time was spent).
+        Status.IN_PROGRESS: {Status.POSTED, Status.RETRYABLE, Status.DEAD, Status.CANCELLED, Status.PENDING},
         Status.RETRYABLE: {Status.IN_PROGRESS, Status.HELD, Status.CANCELLED},
         Status.DEAD: {Status.PENDING, Status.CANCELLED},
         Status.POSTED: set(),
@@ -174,12 +193,21 @@ class ErpPosting(BaseModel):
     credit_memo = models.ForeignKey(
         "payments.CreditMemo", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
     )
+    depends_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dependents",
+        help_text="The receipt this document reverses or offsets: it is not sent before that one is settled.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "document_type", "reference"], name="erpposting_unique_reference"
             ),
+            models.CheckConstraint(condition=~Q(depends_on=F("pk")), name="erpposting_not_own_dependency"),
             models.CheckConstraint(
                 condition=~Q(status="posted") | ~Q(erp_document_number=""),
                 name="erpposting_posted_has_number",
@@ -191,7 +219,9 @@ class ErpPosting(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_document_type_display()} {self.reference}"
+        number = f", ERP number {self.erp_document_number}" if self.erp_document_number else ""
+        state = self.get_status_display().lower()
+        return f"{self.get_document_type_display()} {self.reference} ({state}{number})"
 
 
 class ErpPostingAttempt(models.Model):

@@ -4,7 +4,7 @@ from importlib import import_module
 
 from django_q.models import Schedule
 
-from portal.queue import TASKS
+from portal.queue import TASKS, task_cluster
 
 SCHEDULES = (
     ("paysage: drain webhook inbox", "integrations.tasks.webhook_events_drain", 1),
@@ -13,15 +13,26 @@ SCHEDULES = (
     ("paysage: decide what a crash left undecided", "payments.tasks.transactions_undecided_decide", 1),
     ("paysage: bill subscriptions", "payments.tasks.subscriptions_bill", 15),
     ("paysage: reconcile settlement batches", "payments.tasks.settlements_reconcile_task", 60),
+    ("paysage: compare ERP net with PayTrace net", "payments.tasks.erp_net_reconcile_task", 24 * 60),
     ("paysage: sync customers both ways", "customers.tasks.customers_sync", 5),
+    ("paysage: sync invoices from the ERPs", "payments.invoice_tasks.erp_invoices_sync_task", 5),
+    ("paysage: reconcile invoices with the ERPs", "payments.invoice_tasks.invoices_reconcile_task", 60),
 )
 
 
 def schedules_ensure() -> None:
+    """Write each schedule, run by the cluster of its task's queue (see `portal.queue`)."""
+    schedule_funcs_allowed()  # declares every scheduled task
     for name, func, minutes in SCHEDULES:
         Schedule.objects.update_or_create(
             name=name,
-            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
+            defaults={
+                "func": func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": minutes,
+                "repeats": -1,
+                "cluster": task_cluster(TASKS[func]),
+            },
         )
 
 

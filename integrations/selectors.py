@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 
+from integrations.erps import erp_codes
 from integrations.models import Connection
 
 
@@ -30,3 +31,9 @@ PAYTRACE_DEFAULT_TIMEZONE = "America/Los_Angeles"
 
 def connection_timezone(connection: Connection) -> ZoneInfo:
     return ZoneInfo(connection.options.get("timezone", PAYTRACE_DEFAULT_TIMEZONE))
+
+
+def erp_connections_active(*, name: str | None = None) -> QuerySet[Connection]:
+    """The running environment's active ERP connections (only the one named `name`, when given)."""
+    connections = connections_active().filter(system__in=erp_codes()).order_by("pk")
+    return connections.filter(name=name) if name else connections

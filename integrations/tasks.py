@@ -3,21 +3,35 @@
 from integrations import inbox
 from integrations.alerts import alert_deliver as alert_deliver_service
 from integrations.models import Alert
-from integrations.outbox.poster import postings_post_due
-from portal.queue import task
+from integrations.outbox.poster import postings_due, postings_post_due
+from portal.queue import drain_exclusive, task
 
-# Each task works in a loop for at most its budget, well inside its timeout.
-BUDGET_SECONDS = 60
-
-
-@task(timeout=90)
-def webhook_events_drain() -> int:
-    return inbox.webhook_events_drain(time_budget_seconds=BUDGET_SECONDS)
+# Each drain stops taking new items after this long, well inside its timeout; work still due then is
+# picked up by the next run, which the drain asks for as it ends. A run whose worker died blocks the next
+# one for HOLD_SECONDS at most (its claims are free again after their one-minute lease).
+BUDGET_SECONDS = 30
+HOLD_SECONDS = 45
 
 
-@task(timeout=90)
-def postings_post() -> dict:
-    return postings_post_due(time_budget_seconds=BUDGET_SECONDS).__dict__
+@task(timeout=90, queue="inbox")
+def webhook_events_drain() -> int | None:
+    return drain_exclusive(
+        path="integrations.tasks.webhook_events_drain",
+        drain=lambda: inbox.webhook_events_drain(time_budget_seconds=BUDGET_SECONDS),
+        due=inbox.webhook_events_due,
+        hold_seconds=HOLD_SECONDS,
+    )
+
+
+@task(timeout=90, queue="outbox")
+def postings_post() -> dict | None:
+    summary = drain_exclusive(
+        path="integrations.tasks.postings_post",
+        drain=lambda: postings_post_due(time_budget_seconds=BUDGET_SECONDS),
+        due=postings_due,
+        hold_seconds=HOLD_SECONDS,
+    )
+    return None if summary is None else summary.__dict__
 
 
 @task(timeout=30)

@@ -16,7 +16,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.http.request import HttpHeaders
 
-from integrations.webhooks import BODY_TOO_LARGE, IntakeAnswer, webhook_intake
+from integrations.webhook_intake import BODY_TOO_LARGE, IntakeAnswer, webhook_intake
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/webhooks/paytrace/"

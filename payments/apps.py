@@ -8,6 +8,13 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from payments.erp.effects import payments_outbox_register
         from payments.inbox_handlers import payments_inbox_register
+        from portal.review_queues import ReviewQueue, review_queue_register
 
         payments_outbox_register()
         payments_inbox_register()
+        review_queue_register(
+            ReviewQueue("payments.riskassessment", "Flagged payments", {"status": "flagged"})
+        )
+        review_queue_register(
+            ReviewQueue("payments.reconciliationexception", "Reconciliation exceptions", {"status": "open"})
+        )

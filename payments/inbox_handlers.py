@@ -52,7 +52,7 @@ def chargeback_event_handle(event: WebhookEvent, context: Context) -> None:
         occurred_at=_when(data.get("timestamp") or event.payload.get("created")),
         reason=str(data.get("reason") or data.get("processorResponseCode") or ""),
         source=f"webhook {event.event_id}",
-    )
+    ).transaction
     event.transaction = chargeback
 
 

@@ -162,21 +162,38 @@ class Order(BaseModel):
         POSTED = "posted", "Receipt posted"
         FAILED = "failed", "Failed"
         ON_HOLD = "on_hold", "On hold"
+        # The money went back: the payment was voided, or refunded in part or in full.
+        VOIDED = "voided", "Payment voided"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
 
+    # A void or a refund can come at any point of the flow; after one, the happy path's late effects
+    # change nothing, and only a further refund moves the order on.
+    _MONEY_BACK = {Status.VOIDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED}
     TRANSITIONS = {
-        Status.RECEIVED: {Status.CUSTOMER_SYNCED, Status.FAILED, Status.ON_HOLD},
-        Status.CUSTOMER_SYNCED: {Status.ORDER_CREATED, Status.FAILED, Status.ON_HOLD},
-        Status.ORDER_CREATED: {Status.PAID, Status.FAILED, Status.ON_HOLD},
-        Status.PAID: {Status.POSTED, Status.FAILED, Status.ON_HOLD},
+        Status.RECEIVED: {Status.CUSTOMER_SYNCED, Status.FAILED, Status.ON_HOLD, *_MONEY_BACK},
+        Status.CUSTOMER_SYNCED: {Status.ORDER_CREATED, Status.FAILED, Status.ON_HOLD, *_MONEY_BACK},
+        Status.ORDER_CREATED: {Status.PAID, Status.FAILED, Status.ON_HOLD, *_MONEY_BACK},
+        Status.PAID: {Status.POSTED, Status.FAILED, Status.ON_HOLD, *_MONEY_BACK},
         Status.ON_HOLD: {
             Status.RECEIVED,
             Status.CUSTOMER_SYNCED,
             Status.ORDER_CREATED,
             Status.PAID,
             Status.FAILED,
+            *_MONEY_BACK,
         },
-        Status.FAILED: {Status.RECEIVED, Status.CUSTOMER_SYNCED, Status.ORDER_CREATED, Status.PAID},
-        Status.POSTED: set(),
+        Status.FAILED: {
+            Status.RECEIVED,
+            Status.CUSTOMER_SYNCED,
+            Status.ORDER_CREATED,
+            Status.PAID,
+            *_MONEY_BACK,
+        },
+        Status.POSTED: _MONEY_BACK,
+        Status.PARTIALLY_REFUNDED: {Status.REFUNDED},
+        Status.VOIDED: set(),
+        Status.REFUNDED: set(),
     }
 
     order_id = models.CharField(max_length=60, unique=True, help_text="The storefront's order id")
@@ -604,7 +621,13 @@ class RiskAssessment(BaseModel):
         indexes = [models.Index(fields=["status", "score"], name="riskassessment_queue_idx")]
 
     def __str__(self) -> str:
-        return f"{self.transaction_id}: {self.score} ({self.status})"
+        # Read with select_related("transaction__customer") wherever many are shown.
+        payment = self.transaction
+        payer = payment.customer or payment.billing_name or "an unknown customer"
+        return (
+            f"{payment.get_transaction_type_display()} {payment.transaction_id} of {payment.currency} "
+            f"{payment.amount} from {payer}: score {self.score}, {self.get_status_display().lower()}"
+        )
 
 
 class ReconciliationException(BaseModel):
@@ -619,6 +642,8 @@ class ReconciliationException(BaseModel):
         TOTAL_MISMATCH = "total_mismatch", "Batch total differs"
         UNAPPLIED_PAYMENT = "unapplied_payment", "Payment matched no invoice"
         CHARGEBACK = "chargeback", "Chargeback to review"
+        NET_MISMATCH = "net_mismatch", "ERP net differs from PayTrace net"
+        INVOICE_DRIFT = "invoice_drift", "Invoice differs from the ERP"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -663,7 +688,15 @@ class ReconciliationException(BaseModel):
         indexes = [models.Index(fields=["status", "kind"], name="reconexception_queue_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.reason[:60]}"
+        # Read with select_related("transaction", "settlement_batch") wherever many are shown.
+        found_in = (
+            f"transaction {self.transaction.transaction_id}"
+            if self.transaction_id
+            else str(self.settlement_batch)
+            if self.settlement_batch_id
+            else "no transaction"
+        )
+        return f"{self.get_kind_display()}: {self.currency} {self.difference} on {found_in}"
 
 
 class RiskPolicy(BaseModel):

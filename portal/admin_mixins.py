@@ -4,6 +4,7 @@ actions."""
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
@@ -13,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from integrations.audit import audit_record_edit
+
+CONFIRMATION_ROWS_SHOWN = 200
 
 
 class DecideAdminMixin:
@@ -78,30 +81,56 @@ def confirmation_context(
     *,
     action_name: str,
     description: str,
+    describe: Callable[[Any], str] = str,
 ) -> dict[str, Any]:
-    """What a confirmation page of an admin action shows, and the hidden fields that bring the choice back."""
+    """What a confirmation page of an admin action shows, and the hidden fields that bring the choice back.
+    `describe` words each chosen row as the decision concerns it (amount, customer, account)."""
     return {
         **modeladmin.admin_site.each_context(request),
         "title": f"Confirm: {description}",
         "action_name": action_name,
         "description": description,
-        "queryset": queryset[:200],
+        "rows": [describe(obj) for obj in queryset[:CONFIRMATION_ROWS_SHOWN]],
         "opts": modeladmin.model._meta,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
     }
 
 
+def counted(*, opts: Any, count: int) -> str:
+    """A count in the screen's own words ("1 flagged payment", "3 flagged payments"), never "row(s)"."""
+    return f"{count} {opts.verbose_name if count == 1 else opts.verbose_name_plural}"
+
+
+def action_outcome_report(
+    *, modeladmin: admin.ModelAdmin, request: HttpRequest, done: str, count: int, selected: int
+) -> None:
+    """Say in words what an action did. Doing nothing is a warning, never a success: the rows chosen
+    were not in a state the action applies to (or another message says why each was refused)."""
+    opts = modeladmin.model._meta
+    if count:
+        modeladmin.message_user(request, f"{counted(opts=opts, count=count)} {done}.", messages.SUCCESS)
+        return
+    modeladmin.message_user(
+        request,
+        f"Nothing was {done}: none of the {counted(opts=opts, count=selected)} selected could be.",
+        messages.WARNING,
+    )
+
+
 def confirmed_action(
     *,
     description: str,
+    done: str = "done",
     permissions: tuple[str, ...] = ("change",),
     with_reason: bool = False,
+    describe: Callable[[Any], str] = str,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """An admin action that first shows the selected rows on a confirmation page.
 
     The wrapped function is called as `func(modeladmin, request, queryset, reason)` only after the user
-    confirms; it returns the number of rows it acted on.
+    confirms; it returns the number of rows it acted on, reported as "<count> <rows> <done>." (e.g.
+    `done="approved and released to the ERP"`), or as a warning when it is zero.
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -114,14 +143,69 @@ def confirmed_action(
                 if with_reason and not reason:
                     modeladmin.message_user(request, "A reason is required.", messages.ERROR)
                 else:
+                    selected = queryset.count()
                     count = func(modeladmin, request, queryset, reason)
-                    modeladmin.message_user(request, f"{description}: {count} row(s).", messages.SUCCESS)
+                    action_outcome_report(
+                        modeladmin=modeladmin, request=request, done=done, count=count, selected=selected
+                    )
+                    return None
+            context = confirmation_context(
+                modeladmin,
+                request,
+                queryset,
+                action_name=func.__name__,
+                description=description,
+                describe=describe,
+            )
+            count = queryset.count()
+            context.update(count=count, with_reason=with_reason, more=max(count - CONFIRMATION_ROWS_SHOWN, 0))
+            return TemplateResponse(request, "admin/confirm_action.html", context)
+
+        action.__name__ = func.__name__
+        return action
+
+    return decorate
+
+
+class ActionForm(forms.Form):
+    """The form on a `form_action`'s confirmation page; it is given the rows chosen."""
+
+    def __init__(self, *args: Any, queryset: QuerySet, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queryset = queryset
+
+
+def form_action(
+    *, description: str, form_class: type["ActionForm"], single: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Like `confirmed_action`, with a form on the confirmation page; the wrapped function gets
+    `(modeladmin, request, queryset, cleaned_data)` and returns a message, or raises ValueError. The form
+    is built with the chosen rows (`queryset=`), so its choices can name them."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @admin.action(description=description, permissions=("decide",))
+        def action(
+            modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+        ) -> HttpResponse | None:
+            if single and queryset.count() != 1:
+                one = modeladmin.opts.verbose_name
+                modeladmin.message_user(request, f"{description}: select exactly one {one}.", messages.ERROR)
+                return None
+            confirmed = request.POST.get("confirmed") == "yes"
+            form = form_class(request.POST if confirmed else None, queryset=queryset)
+            if confirmed and form.is_valid():
+                try:
+                    message = func(modeladmin, request, queryset, form.cleaned_data)
+                except ValueError as error:
+                    form.add_error(None, str(error))
+                else:
+                    modeladmin.message_user(request, message, messages.SUCCESS)
                     return None
             context = confirmation_context(
                 modeladmin, request, queryset, action_name=func.__name__, description=description
             )
-            context.update(count=queryset.count(), with_reason=with_reason)
-            return TemplateResponse(request, "admin/confirm_action.html", context)
+            context["form"] = form
+            return TemplateResponse(request, "admin/form_action.html", context)
 
         action.__name__ = func.__name__
         return action

@@ -59,3 +59,14 @@ def task_timeouts_check(app_configs, **kwargs):
         )
         for spec in task_timeouts_invalid()
     ]
+
+
+@register(Tags.compatibility)
+def task_queues_check(app_configs, **kwargs):
+    from portal.queue import QUEUES
+
+    return [
+        Error(f"TASK_QUEUES names {name!r}, not a task queue ({', '.join(QUEUES)}).", id="paysage.E006")
+        for name in settings.TASK_QUEUES
+        if name not in QUEUES
+    ]

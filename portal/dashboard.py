@@ -12,9 +12,10 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Ma
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from integrations.connection_health import connection_outage
 from integrations.models import ERP_SYSTEMS, ErpPosting, ErpPostingAttempt, WebhookEvent
 from integrations.selectors import connections_active
-from payments.models import RiskAssessment, SettlementBatch, Transaction
+from payments.models import ReconciliationException, RiskAssessment, SettlementBatch, Transaction
 
 CHART_DAYS = 30
 PAYMENT_TYPES = (Transaction.Type.SALE, Transaction.Type.ACH_SALE)
@@ -75,6 +76,22 @@ class ConnectionRate:
 
 
 @dataclass(frozen=True)
+class ConnectionHealth:
+    """What the connection's own calls say (`integrations.connection_health`)."""
+
+    name: str
+    system: str
+    last_success_at: datetime | None
+    failing_since: datetime | None
+    last_failure_reason: str
+    outage: bool  # failing for longer than CONNECTION_OUTAGE_ALERT_MINUTES: an alert went out
+
+    @property
+    def healthy(self) -> bool:
+        return self.failing_since is None
+
+
+@dataclass(frozen=True)
 class DailyTrends:
     days: list[date]
     payments: list[int]
@@ -93,7 +110,13 @@ class Dashboard:
     unapplied: list[Unapplied]
     flagged: int
     connections: list[ConnectionRate]
+    health: list[ConnectionHealth]
+    invoice_drift: int  # open review items where an invoice copy differs from its ERP
     trends: DailyTrends = field(repr=False)
+
+    @property
+    def unhealthy(self) -> list[ConnectionHealth]:
+        return [connection for connection in self.health if not connection.healthy]
 
 
 def _day_start(moment: datetime) -> datetime:
@@ -181,6 +204,18 @@ def dashboard_connection_rates(*, since: datetime) -> list[ConnectionRate]:
     return [ConnectionRate(**row) for row in rows]
 
 
+def dashboard_connection_health(*, now: datetime) -> list[ConnectionHealth]:
+    rows = (
+        connections_active()
+        .order_by("name")
+        .values("name", "system", "last_success_at", "failing_since", "last_failure_reason")
+    )
+    return [
+        ConnectionHealth(**row, outage=connection_outage(failing_since=row["failing_since"], now=now))
+        for row in rows
+    ]
+
+
 def _minutes(value: timedelta | None) -> Decimal | None:
     if value is None:
         return None
@@ -235,5 +270,9 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
         unapplied=dashboard_unapplied(),
         flagged=RiskAssessment.objects.filter(status=RiskAssessment.Status.FLAGGED).count(),
         connections=dashboard_connection_rates(since=since),
+        health=dashboard_connection_health(now=now),
         trends=dashboard_trends(now=now),
+        invoice_drift=ReconciliationException.objects.filter(
+            kind=ReconciliationException.Kind.INVOICE_DRIFT, status=ReconciliationException.Status.OPEN
+        ).count(),
     )

@@ -209,6 +209,22 @@ def demo_connections_ensure(*, base_url: str = BASE_URL) -> dict[str, Connection
     return connections
 
 
+def demo_connections_follow(*, base_url: str) -> list[str]:
+    """`serve` calls this with the address it serves on: the demo connections that still point at a
+    simulator of this portal (their URL ends with the simulator's path), under any address, move to it
+    with their demo credentials. One an admin pointed elsewhere is left alone, and none is created.
+    Returns the names of the connections moved."""
+    moved = []
+    for name, (system, path, credentials, _options) in CONNECTIONS.items():
+        url = f"{base_url}{path}"
+        connection = Connection.objects.filter(name=name, system=system).first()
+        if connection is None or connection.base_url == url or not connection.base_url.endswith(path):
+            continue
+        connection_update(connection=connection, data={"base_url": url}, credentials=credentials)
+        moved.append(name)
+    return moved
+
+
 def demo_mappings_ensure() -> None:
     valid_from = date(2026, 1, 1)
     for erp, codes in ERP_CODES.items():

@@ -79,6 +79,8 @@ def json_input_parse(
         value = json.loads(text, parse_float=parse_float, parse_constant=_constant_refuse)
     except ValueError as exc:  # JSONDecodeError, NaN / Infinity, and the int() limit on 4,300 digits
         raise JsonInputError(str(exc)) from None
+    except RecursionError:  # unbalanced brackets, which the depth check leaves to the parser, nested deep
+        raise JsonInputError(f"nested deeper than {max_depth} levels") from None
     if _unstorable(value):
         raise JsonInputError("a string holds a NUL character or a lone UTF-16 surrogate")
     return value

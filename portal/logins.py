@@ -17,6 +17,14 @@ from portal.pci import card_numbers_mask
 LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 
+def login_username(request: HttpRequest, credentials: dict | None) -> str:
+    """The username axes counts and stores (AXES_USERNAME_CALLABLE): a card number typed into the
+    username field is stored masked, like everything else that comes in."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    typed = credentials.get(field) if credentials else request.POST.get(field)
+    return card_numbers_mask(str(typed or ""))
+
+
 def login_event_audit(*, action: str, username: str, ip_address: str) -> AuditEvent | None:
     """One audit row about the attempts of `username` from `ip_address`, whose record (axes' counter)
     is the subject. None when axes keeps no record (a request it does not watch)."""

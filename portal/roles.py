@@ -27,21 +27,11 @@ CONFIG_MODELS = frozenset(
 )
 # A mapping snapshot is the record of an export or import: made by integration admins, never edited.
 MADE_ONLY_MODELS = frozenset({"mappingsnapshot"})
-# What a finance reviewer decides: queue items, and the money actions on payments (refund, void, undo an
-# application, charge, cancel or resume a subscription). Never configuration, never subscription terms
+# What a finance reviewer decides: the items of every review queue (declared by their apps, see
+# portal.review_queues), and the money actions on payments (refund, void, undo an application, charge,
+# cancel or resume a subscription). Never configuration, never subscription terms
 # (`payments.change_subscription_terms`, a custom permission no role is given).
-REVIEW_MODELS = frozenset(
-    {
-        "riskassessment",
-        "erpposting",
-        "duplicatecandidate",
-        "reconciliationexception",
-        "webhookevent",
-        "transaction",
-        "allocation",
-        "subscription",
-    }
-)
+MONEY_ACTION_MODELS = frozenset({"payments.transaction", "payments.allocation", "payments.subscription"})
 DEFAULT_ACTIONS = ("view", "add", "change", "delete")
 
 
@@ -62,8 +52,22 @@ class PermissionRef:
         return f"{self.app_label}.{self.codename}"
 
 
-def role_grants(*, role: str, permission: PermissionRef, api_permissions: frozenset[str]) -> bool:
-    """Whether `role` holds `permission`; `api_permissions` are those the REST API checks."""
+def reviewer_decided_models() -> frozenset[str]:
+    """`<app_label>.<model>` of every row a Finance reviewer decides."""
+    from portal.review_queues import review_queues
+
+    return MONEY_ACTION_MODELS | {queue.model for queue in review_queues()}
+
+
+def role_grants(
+    *,
+    role: str,
+    permission: PermissionRef,
+    api_permissions: frozenset[str],
+    decided_models: frozenset[str] = frozenset(),
+) -> bool:
+    """Whether `role` holds `permission`; `api_permissions` are those the REST API checks and
+    `decided_models` the rows a Finance reviewer decides."""
     if permission.app_label in NO_ROLE_APPS:
         return False
     if role == STOREFRONT:
@@ -76,7 +80,8 @@ def role_grants(*, role: str, permission: PermissionRef, api_permissions: frozen
     if permission.app_label not in OUR_APPS:
         return False
     if role == FINANCE_REVIEWER:
-        return model != "connection" and (action == "view" or (action == "change" and model in REVIEW_MODELS))
+        decides = f"{permission.app_label}.{model}" in decided_models
+        return model != "connection" and (action == "view" or (action == "change" and decides))
     if role == INTEGRATION_ADMIN:
         return action == "view" or model in CONFIG_MODELS or (model in MADE_ONLY_MODELS and action == "add")
     raise ValueError(f"unknown role {role!r}")
@@ -93,12 +98,15 @@ def roles_sync(*, group_model, permission_model) -> None:
         for perm in permission_model.objects.select_related("content_type")
     }
     api_permissions = api_permissions_required()
+    decided_models = reviewer_decided_models()
     for role in ROLES:
         group, _ = group_model.objects.get_or_create(name=role)
         group.permissions.set(
             [
                 perm
                 for ref, perm in by_ref.items()
-                if role_grants(role=role, permission=ref, api_permissions=api_permissions)
+                if role_grants(
+                    role=role, permission=ref, api_permissions=api_permissions, decided_models=decided_models
+                )
             ]
         )

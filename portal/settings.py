@@ -60,6 +60,10 @@ PAYTRACE_WEBHOOK_TOLERANCE_SECONDS = 300
 SANDBOX = env.bool("SANDBOX", default=not PRODUCTION_LIKE)
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
+# A connection whose calls fail with no success in between for longer than this raises an alert.
+CONNECTION_OUTAGE_ALERT_MINUTES = env.int("CONNECTION_OUTAGE_ALERT_MINUTES", default=3)
+if CONNECTION_OUTAGE_ALERT_MINUTES < 1:
+    raise ValueError(f"CONNECTION_OUTAGE_ALERT_MINUTES must be 1 or more: {CONNECTION_OUTAGE_ALERT_MINUTES}")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="paysage@localhost")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
@@ -163,6 +167,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.logins.login_lockout_response"
 # Lockouts are read in the audit trail and end by themselves; `manage.py axes_reset_username` lifts one.
 AXES_ENABLE_ADMIN = False
+# What axes stores of a failed login: the username masked, and nothing of the form but masked values.
+AXES_USERNAME_CALLABLE = "portal.logins.login_username"
+AXES_SENSITIVE_PARAMETERS = ["username"]
 AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
 
 LANGUAGE_CODE = "en-us"
@@ -212,6 +219,15 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# Queues (portal.queue): the tasks of a queue listed here (inbox, outbox) go to a broker list of their own,
+# served by a cluster started with Q_QUEUE=<queue> (`Q_QUEUE=outbox manage.py qcluster`); unlisted queues
+# stay on the default cluster, which also runs every schedule whose task is not on a listed queue.
+TASK_QUEUES = env.list("TASK_QUEUES", default=[])
+Q_QUEUE = env.str("Q_QUEUE", default="")
+if Q_QUEUE:
+    if Q_QUEUE not in TASK_QUEUES:
+        raise ValueError(f"Q_QUEUE={Q_QUEUE!r} is not one of TASK_QUEUES {TASK_QUEUES}")
+    Q_CLUSTER["cluster_name"] = f"{Q_CLUSTER['name']}-{Q_QUEUE}"
 
 # --- Sage Pro drop folders ---------------------------------------------------------------------
 # A connection's `drop_folder` must resolve (symlinks followed) to a folder under this root.

@@ -1,10 +1,10 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from integrations.views import paytrace_webhook
+from integrations.webhook_api import PayTraceWebhookApi
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    path("webhooks/paytrace/", paytrace_webhook, name="paytrace-webhook"),
+    path("webhooks/paytrace/", PayTraceWebhookApi.as_view(), name="paytrace-webhook"),
     path("api/", include("payments.api.urls")),
 ]

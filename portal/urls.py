@@ -7,5 +7,9 @@ urlpatterns = [
     path("", include("portal.site_urls")),
 ]
 
+# /api/ callers get the API's JSON error shape from Django's own error pages too.
+handler400 = "payments.api.errors.bad_request"
+handler500 = "payments.api.errors.server_error"
+
 if settings.SANDBOX:
     urlpatterns.append(path("sandbox/", include("simulators.urls")))

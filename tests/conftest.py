@@ -16,6 +16,22 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = rest + sorted(scan, key=lambda item: (str(item.path), item.reportinfo()[1] or 0))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A live-server test with `available_apps` flushes the auth tables but re-creates only its own apps'
+    permissions (Django emits post_migrate for those alone): once its flush is done, put every app's
+    content types, permissions and roles back, so no test depends on which ran before it."""
+    yield
+    marker = item.get_closest_marker("django_db")
+    if nextitem is None or marker is None or not marker.kwargs.get("available_apps"):
+        return  # the last test's teardown has dropped the test database already
+    from django.core.management.sql import emit_post_migrate_signal
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+
 @pytest.fixture
 def sandbox_base(live_server) -> str:
     """Base URL of the simulators, served over real HTTP by the live test server."""

@@ -18,15 +18,16 @@ import requests
 from django.core.servers.basehttp import WSGIRequestHandler
 from django.db import connection
 from django.urls import reverse
-from integrations.paytrace.sync import paytrace_customers_sync, paytrace_transactions_sync
 from rest_framework.test import APIClient
 
 from customers.models import Customer
+from customers.paytrace import paytrace_customers_sync
 from customers.sync import erp_customers_pull
 from integrations import inbox
 from integrations.models import Alert, ErpPosting, ErpPostingAttempt, System, WebhookEvent
 from integrations.outbox.poster import postings_post_due
 from payments.models import Order, Transaction
+from payments.services.paytrace import paytrace_transactions_sync
 from portal.pci import card_numbers_find, card_numbers_mask
 from tests import pci_capture
 from tests.factories import ConnectionFactory, UserFactory
@@ -133,9 +134,8 @@ SAGE_CUSTOMER = {
 
 
 def _sage300(request: requests.PreparedRequest, path: str) -> requests.Response:
-    if path.endswith("/IC/ICLocationDetails"):
-        stock = {"ItemNumber": "WIDGET-1", "Location": "1", "QuantityOnHand": "5", "QuantityCommitted": "0"}
-        return _answer(request, 200, {"value": [stock]})
+    if path.endswith("/IC/ICItems"):  # the documented item resource the SKU check reads
+        return _answer(request, 200, {"value": [{"ItemNumber": "WIDGET-1"}]})
     if path.endswith("/AR/ARCustomers") and request.method == "GET":
         return _answer(request, 200, {"value": [SAGE_CUSTOMER]})
     if "/AR/ARCustomers(" in path:

@@ -2,9 +2,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from integrations.admin.connections import ConnectionCheckAdminMixin
+from integrations.admin.alerts import AlertAcknowledgeAdminMixin
+from integrations.admin.connections import ConnectionCheckAdminMixin, ConnectionHealthAdminMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
 from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
+from integrations.admin.subjects import ActionFilter, SubjectAdminMixin, SubjectTypeFilter
 from integrations.connection_services import connection_credentials_settle
 from integrations.models import (
     Alert,
@@ -59,7 +61,9 @@ class ConnectionForm(forms.ModelForm):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(AuditedAdminMixin, ConnectionCheckAdminMixin, admin.ModelAdmin):
+class ConnectionAdmin(
+    AuditedAdminMixin, ConnectionCheckAdminMixin, ConnectionHealthAdminMixin, admin.ModelAdmin
+):
     form = ConnectionForm
     list_display = [
         "name",
@@ -67,12 +71,19 @@ class ConnectionAdmin(AuditedAdminMixin, ConnectionCheckAdminMixin, admin.ModelA
         "environment",
         "base_url",
         "is_active",
+        "health",
         "last_check_ok",
         "last_checked_at",
     ]
     list_filter = ["system", "environment", "is_active", "last_check_ok"]
     search_fields = ["name", "base_url"]
-    readonly_fields = ["stored_credentials", "last_checked_at", "last_check_ok", "last_check_message"]
+    readonly_fields = [
+        "stored_credentials",
+        "last_checked_at",
+        "last_check_ok",
+        "last_check_message",
+        *ConnectionHealthAdminMixin.health_fields,
+    ]
     fields = [
         "name",
         "system",
@@ -85,6 +96,7 @@ class ConnectionAdmin(AuditedAdminMixin, ConnectionCheckAdminMixin, admin.ModelA
         "last_checked_at",
         "last_check_ok",
         "last_check_message",
+        *ConnectionHealthAdminMixin.health_fields,
     ]
 
     @admin.display(description="Stored credentials")
@@ -134,7 +146,8 @@ class ErpPostingAdmin(PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
     @admin.display(description="Last error")
     def short_error(self, obj: ErpPosting) -> str:
-        return (f"[{obj.last_error_code}] " if obj.last_error_code else "") + obj.last_error[:120]
+        # The stored error already names its code ("[MappingMissing] No status mapping …").
+        return obj.last_error[:120]
 
 
 @admin.register(ErpPostingAttempt)
@@ -221,26 +234,25 @@ class FieldDefaultAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertAdmin(AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "severity",
-        "subject_type",
-        "subject_id",
+        "subject_link",
         "created_at",
         "emailed_at",
-        "acknowledged_at",
+        "acknowledged_by_display",
     ]
-    list_filter = ["severity", "subject_type", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_filter = ["severity", SubjectTypeFilter, ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "message", "subject_id"]
     date_hierarchy = "created_at"
     list_select_related = ["acknowledged_by"]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "subject_type", "subject_id", "reason"]
-    list_filter = ["action", "subject_type", ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
+class AuditEventAdmin(SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action_label", "subject_link", "reason"]
+    list_filter = [ActionFilter, SubjectTypeFilter, ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["subject_id", "reason", "actor__username", "action"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]

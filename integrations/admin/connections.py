@@ -1,4 +1,4 @@
-"""The "test connection" action of the connections admin."""
+"""The "test connection" action of the connections admin, and the health its calls give it."""
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from integrations.connection_checks import connections_check
+from integrations.connection_health import connection_outage
 from integrations.models import Connection
 
 
@@ -29,3 +30,16 @@ class ConnectionCheckAdminMixin:
             self.message_user(  # type: ignore[attr-defined]
                 request, f"{connection.name}: {outcome}", messages.SUCCESS if check.ok else messages.ERROR
             )
+
+
+class ConnectionHealthAdminMixin:
+    """What the calls themselves say (`integrations.connection_health`), beside the last manual test."""
+
+    health_fields = ["health", "last_success_at", "failing_since", "last_failure_at", "last_failure_reason"]
+
+    @admin.display(description="Health")
+    def health(self, obj: Connection) -> str:
+        if obj.failing_since is None:
+            return "ok" if obj.last_success_at else "no calls yet"
+        state = "DOWN" if connection_outage(failing_since=obj.failing_since) else "failing"
+        return f"{state} since {obj.failing_since:%Y-%m-%d %H:%M} UTC: {obj.last_failure_reason}"

@@ -88,12 +88,20 @@ class PostingQueueAdminMixin(LeadingDisplaysMixin):
             format_html_join("", '<li><a href="{}">{}</a></li>', links),
         )
 
-    @confirmed_action(description="Replay dead letters", permissions=("decide",), with_reason=True)
+    @confirmed_action(
+        description="Replay dead letters",
+        done="sent back to be posted",
+        permissions=("decide",),
+        with_reason=True,
+        describe=lambda posting: f"{posting} — {posting.last_error or 'no error recorded'}",
+    )
     def replay_dead_letters(self, request: HttpRequest, queryset: QuerySet[ErpPosting], reason: str) -> int:
         ids = list(queryset.values_list("pk", flat=True))
         return postings_replay_dead(actor=request.user, reason=reason, pk__in=ids)
 
-    @confirmed_action(description="Cancel postings", permissions=("decide",), with_reason=True)
+    @confirmed_action(
+        description="Cancel postings", done="cancelled", permissions=("decide",), with_reason=True
+    )
     def cancel_postings(self, request: HttpRequest, queryset: QuerySet[ErpPosting], reason: str) -> int:
         return _each_in(
             queryset,
@@ -107,7 +115,12 @@ class WebhookQueueAdminMixin:
 
     actions = ["reprocess_events"]
 
-    @confirmed_action(description="Reprocess events", permissions=("decide",), with_reason=True)
+    @confirmed_action(
+        description="Reprocess events",
+        done="queued to be processed again",
+        permissions=("decide",),
+        with_reason=True,
+    )
     def reprocess_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent], reason: str) -> int:
         return _each_in(
             queryset,

@@ -1,14 +1,14 @@
 """Posting: claim due outbox rows, call the connector, record every attempt, never post twice.
 
-A row that was tried before is first looked up in the ERP by our reference; only if the ERP has no
-such document is it sent again. Receipts bound for one ERP go out in batches of the connector's
-`receipt_batch_size`, so a steady stream costs about one ERP call per batch."""
+A row that was tried before is first looked up in the ERP by our reference (the connector's
+`document_send`); only if the ERP has no such document is it sent again. Receipts bound for one ERP go
+out in batches of the connector's `receipt_batch_size`, so a steady stream costs about one ERP call per
+batch."""
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -16,8 +16,9 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from integrations.alerts import alert_raise
-from integrations.claims import ClaimQueue, rows_claim, rows_drain
+from integrations.claims import CLAIM_LEASE, Budget, ClaimQueue, rows_claim, rows_drain
 from integrations.models import ErpPosting, ErpPostingAttempt
+from integrations.outbox.dependencies import dependents_hold, dependents_release, prerequisite_settled
 from integrations.outbox.registry import (
     PostingNotNeeded,
     document_build,
@@ -25,7 +26,8 @@ from integrations.outbox.registry import (
     posting_effects_apply,
 )
 from integrations.retry import backoff_next_attempt_at
-from integrations.sage.base import ErpConnector, ErpDocument, ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.base import ErpDocument, ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.connector import ErpConnector, chunked
 from integrations.sage.registry import connector_for
 from portal.lifecycle import status_transition
 from portal.pci import card_numbers_mask
@@ -34,16 +36,7 @@ Status = ErpPosting.Status
 DocumentType = ErpPosting.DocumentType
 Outcome = ErpPostingAttempt.Outcome
 CLAIM_BATCH = 200
-STALE_CLAIM = timedelta(minutes=10)
-
-# The connector call that sends each document type other than receipts (those go out in batches).
-SENDERS: dict[str, Callable[[ErpConnector, Any], Any]] = {
-    DocumentType.CREDIT_MEMO: lambda connector, document: connector.credit_memo_post(memo=document),
-    DocumentType.REVERSAL: lambda connector, document: connector.receipt_reverse(reversal=document),
-    DocumentType.JOURNAL_ENTRY: lambda connector, document: connector.journal_entry_post(entry=document),
-    DocumentType.SALES_ORDER: lambda connector, document: connector.sales_order_create(order=document),
-    DocumentType.CUSTOMER: lambda connector, document: connector.customer_upsert(customer=document),
-}
+STALE_CLAIM = CLAIM_LEASE  # a claim not renewed this long was left by a dead worker
 
 
 @dataclass
@@ -54,6 +47,7 @@ class PostSummary:
     dead: int = 0
     cancelled: int = 0
     erp_calls: int = 0
+    unstarted: list[int] = field(default_factory=list, repr=False)
 
     def add(self, other: "PostSummary") -> None:
         for name in ("posted", "found_existing", "retried", "dead", "cancelled", "erp_calls"):
@@ -61,17 +55,23 @@ class PostSummary:
 
 
 def _due(now: datetime) -> Q:
-    return Q(status=Status.PENDING) | Q(status=Status.RETRYABLE, next_attempt_at__lte=now)
+    ready = Q(status=Status.PENDING) | Q(status=Status.RETRYABLE, next_attempt_at__lte=now)
+    return ready & prerequisite_settled()
 
 
 OUTBOX = ClaimQueue(
     model=ErpPosting,
     due=_due,
     claimed_status=Status.IN_PROGRESS,
+    released_status=Status.PENDING,
     claimed_at_field="claimed_at",
     order_by=("next_attempt_at", "pk"),
-    stale_after=STALE_CLAIM,
+    lease=STALE_CLAIM,
 )
+
+
+def postings_due() -> bool:
+    return ErpPosting.objects.filter(_due(timezone.now())).exists()
 
 
 def _abandoned_count(abandoned: QuerySet) -> None:
@@ -91,6 +91,7 @@ class _Attempt:
     def __init__(self, posting: ErpPosting, connector: ErpConnector, summary: PostSummary):
         self.posting, self.connector, self.summary = posting, connector, summary
         self.number = posting.attempt_count + 1
+        self.retried = posting.attempt_count > 0
         self.started_at = timezone.now()
         self.clock = time.monotonic()
         self.calls: list[dict[str, Any]] = []
@@ -134,6 +135,7 @@ def _posted(attempt: _Attempt, document: ErpDocument, *, found: bool, summary: P
             next_attempt_at=None,
         )
         posting_effects_apply(posting=posting, document=document)
+        dependents_release(posting=posting)
     if found:
         summary.found_existing += 1
     else:
@@ -142,8 +144,9 @@ def _posted(attempt: _Attempt, document: ErpDocument, *, found: bool, summary: P
 
 def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
     posting = attempt.posting
-    message = card_numbers_mask(str(error))[:4000]
     code = getattr(error, "code", "") or type(error).__name__
+    # An ErpError's text already starts with its "[code]"; anything else is named by its type, once.
+    message = card_numbers_mask(str(error) if isinstance(error, ErpError) else f"[{code}] {error}")[:4000]
     permanent = isinstance(error, ErpPermanentError)
     crashed = not isinstance(error, ErpError)
     exhausted = attempt.number >= posting.max_attempts
@@ -156,10 +159,11 @@ def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
         if permanent or exhausted:
             status_transition(instance=posting, to_status=Status.DEAD, next_attempt_at=None, **fields)
             posting_dead_effects_apply(posting=posting)
+            dependents_hold(posting=posting)
             why = "refused by the ERP" if permanent else f"failed {attempt.number} times"
             alert_raise(
                 title=f"{posting.get_document_type_display()} {posting.reference} is a dead letter ({why})",
-                message=f"{posting.connection.name}: [{code}] {message}",
+                message=f"{posting.connection.name}: {message}",
                 subject=posting,
             )
             summary.dead += 1
@@ -186,33 +190,21 @@ def _not_needed(attempt: _Attempt, reason: PostingNotNeeded, summary: PostSummar
             attempt_count=attempt.number,
             last_error=str(reason),
         )
+        dependents_release(posting=attempt.posting)
     summary.cancelled += 1
-
-
-def _already_in_erp(attempt: _Attempt) -> ErpDocument | None:
-    """Before any retry: did an earlier attempt reach the ERP after all?"""
-    posting = attempt.posting
-    if posting.attempt_count == 0:
-        return None
-    return attempt.connector.document_find(document_type=posting.document_type, reference=posting.reference)
 
 
 def _post_single(posting: ErpPosting, connector: ErpConnector, summary: PostSummary) -> None:
     attempt = _Attempt(posting, connector, summary)
     try:
-        existing = _already_in_erp(attempt)
-        if existing is not None:
-            attempt.take_calls()
-            _posted(attempt, existing, found=True, summary=summary)
-            return
-        document = document_build(posting=posting, connector=connector)
-        result = SENDERS[posting.document_type](connector, document)
+        sent = connector.document_send(
+            document_type=posting.document_type,
+            reference=posting.reference,
+            build=lambda: document_build(posting=posting, connector=connector),
+            retried=attempt.retried,
+        )
         attempt.take_calls()
-        if not isinstance(result, ErpDocument):  # customer upsert answers with the customer
-            result = ErpDocument(
-                document_type=posting.document_type, number=result.number, reference=posting.reference
-            )
-        _posted(attempt, result, found=False, summary=summary)
+        _posted(attempt, sent.document, found=sent.found_existing, summary=summary)
     except PostingNotNeeded as reason:
         attempt.take_calls()
         _not_needed(attempt, reason, summary)
@@ -227,7 +219,9 @@ def _post_receipts(postings: list[ErpPosting], connector: ErpConnector, summary:
     for posting in postings:
         attempt = _Attempt(posting, connector, summary)
         try:
-            existing = _already_in_erp(attempt)
+            existing = connector.document_find_before_retry(
+                document_type=posting.document_type, reference=posting.reference, retried=attempt.retried
+            )
             if existing is not None:
                 attempt.take_calls()
                 _posted(attempt, existing, found=True, summary=summary)
@@ -240,9 +234,8 @@ def _post_receipts(postings: list[ErpPosting], connector: ErpConnector, summary:
         except Exception as error:  # noqa: BLE001 - recorded on the posting
             attempt.take_calls()
             _failed(attempt, error, summary)
-    size = max(1, connector.receipt_batch_size)
-    for start in range(0, len(ready), size):
-        _send_receipt_batch(ready[start : start + size], connector, summary)
+    for batch in chunked(items=ready, size=connector.receipt_batch_size):
+        _send_receipt_batch(batch, connector, summary)
 
 
 def _send_receipt_batch(
@@ -274,30 +267,59 @@ def _send_receipt_batch(
             _failed(attempt, error, summary)
 
 
-def postings_post(*, posting_ids: list[int]) -> PostSummary:
-    """Post claimed rows, grouped by connection, receipts batched."""
-    summary = PostSummary()
-    postings = (
-        ErpPosting.objects.filter(pk__in=posting_ids, status=Status.IN_PROGRESS)
-        .select_related("connection", "transaction", "transaction__customer", "credit_memo", "journal_entry")
-        .order_by("pk")
-    )
+def _work_units(postings: list[ErpPosting], connectors: dict[int, ErpConnector]) -> list[list[ErpPosting]]:
+    """What one budget check covers, grouped by connection: a batch of receipts (one ERP call, plus a
+    look-up for each that was tried before), or one other posting. Fills `connectors`, one per connection."""
     by_connection: dict[int, list[ErpPosting]] = defaultdict(list)
     for posting in postings:
         by_connection[posting.connection_id].append(posting)
-    for group in by_connection.values():
-        connector = connector_for(group[0].connection)
-        _post_receipts([p for p in group if p.document_type == DocumentType.RECEIPT], connector, summary)
-        for posting in (p for p in group if p.document_type != DocumentType.RECEIPT):
-            _post_single(posting, connector, summary)
+    units: list[list[ErpPosting]] = []
+    for connection_id, group in by_connection.items():
+        connector = connectors[connection_id] = connector_for(group[0].connection)
+        receipts = [p for p in group if p.document_type == DocumentType.RECEIPT]
+        size = max(1, connector.receipt_batch_size)
+        units += [receipts[start : start + size] for start in range(0, len(receipts), size)]
+        units += [[p] for p in group if p.document_type != DocumentType.RECEIPT]
+    return units
+
+
+def postings_post(*, posting_ids: list[int], budget: Budget | None = None) -> PostSummary:
+    """Post claimed rows, grouped by connection, receipts batched. With a `budget`, each unit of work
+    starts only while it lasts; the ids left unstarted are in `summary.unstarted`."""
+    summary = PostSummary()
+    postings = list(
+        ErpPosting.objects.filter(pk__in=posting_ids, status=Status.IN_PROGRESS)
+        .select_related(
+            "connection", "transaction", "transaction__customer", "credit_memo", "journal_entry", "depends_on"
+        )
+        .order_by("pk")
+    )
+    connectors: dict[int, ErpConnector] = {}
+    units = _work_units(postings, connectors)
+    for index, unit in enumerate(units):
+        if budget is not None and budget.spent():
+            summary.unstarted = [posting.pk for rest in units[index:] for posting in rest]
+            break
+        connector = connectors[unit[0].connection_id]
+        if unit[0].document_type == DocumentType.RECEIPT:
+            _post_receipts(unit, connector, summary)
+        else:
+            _post_single(unit[0], connector, summary)
     return summary
 
 
 def postings_post_due(*, time_budget_seconds: float = 60.0, limit: int = CLAIM_BATCH) -> PostSummary:
     total = PostSummary()
+
+    def process(ids: list[int], budget: Budget) -> list[int]:
+        summary = postings_post(posting_ids=ids, budget=budget)
+        total.add(summary)
+        return summary.unstarted
+
     rows_drain(
-        claim=lambda: postings_claim(limit=limit),
-        process=lambda ids: total.add(postings_post(posting_ids=ids)),
+        queue=OUTBOX,
+        claim=lambda now: postings_claim(limit=limit, now=now),
+        process=process,
         time_budget_seconds=time_budget_seconds,
     )
     return total

@@ -12,7 +12,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from integrations.models import ErpPosting
-from integrations.sage.base import ErpConnector, ErpDocument
+from integrations.sage.base import ErpDocument
+from integrations.sage.connector import ErpConnector
 
 DocumentBuild = Callable[..., Any]  # (*, posting: ErpPosting, connector: ErpConnector) -> typed document
 PostedEffect = Callable[..., None]  # (*, posting: ErpPosting, document: ErpDocument) -> None

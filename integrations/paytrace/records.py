@@ -7,7 +7,13 @@ text and the transaction type together.
 
 This is where PayTrace's text becomes ours: every text field is read through `_text`, which masks card
 numbers (a description such as "card 5454 5454 5454 5454 exp 12 30"), and the raw record is kept redacted.
-Only PayTrace's own ids are read through `_identifier`, unmasked: masking one could merge two records."""
+Only PayTrace's own ids are read through `_identifier`, unmasked: masking one could merge two records.
+
+No recorded exchange shows an export record (tests/contracts/data/SOURCES.md): the transaction and customer
+fields read here follow PayTrace's help pages for the exports, and the batch fields its legacy batch
+report. So what cannot be guessed safely (a missing or unknown transaction type or status, a batch
+without a number) raises ValueError, and every other field is read as optional (absent: empty, zero or
+None)."""
 
 import re
 from dataclasses import dataclass, field
@@ -318,9 +324,12 @@ def batch_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> BatchRecord:
     brands_raw = raw.get("brands") or {}
     if isinstance(brands_raw, list):
         brands_raw = {_text(item.get("card_type")).upper(): item for item in brands_raw}
+    number = raw.get("number") or raw.get("batch_number")
+    if not str(number or "").isdigit():
+        raise ValueError(f"PayTrace batch record without a batch number: {sorted(raw)}")
     totals = _brand_totals(raw)
     return BatchRecord(
-        batch_number=int(raw.get("number") or raw.get("batch_number")),
+        batch_number=int(number),
         settled_at=us_timestamp_parse(raw.get("when") or raw.get("settled"), tz=tz),
         transaction_count=int(raw.get("transaction_count") or 0),
         net_amount=_decimal(raw.get("net_amount")),

@@ -100,7 +100,11 @@ def last4_from_masked(masked: str | None) -> str:
 
 @dataclass(frozen=True)
 class TransactionResult:
-    """The answer to a card or check transaction. For checks `transaction_id` is the check_transaction_id."""
+    """The answer to a card or check transaction. For checks `transaction_id` is the check_transaction_id.
+
+    `last4` is "" where PayTrace names no card: a sale by customer or by transaction answers without
+    `masked_card_number` (PayTrace's recorded sandbox answers), as do captures, voids and refunds; the
+    transaction's export record has it."""
 
     outcome: Outcome
     response_code: int

@@ -1,14 +1,13 @@
-"""The one interface every ERP connector implements, and the typed values that cross it.
+"""The typed values that cross `ErpConnector` (integrations/sage/connector.py), and its errors.
 
 All other code talks to Sage X3, Sage 300 and Sage Pro through `ErpConnector`; nothing outside
 `integrations/sage/` knows an ERP's field names. Amounts are Decimal, dates are `date`.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 from portal.pci import redact
 
@@ -233,41 +232,3 @@ class BatchItemResult:
     reference: str
     document: ErpDocument | None = None
     error: ErpError | None = None
-
-
-@runtime_checkable
-class ErpConnector(Protocol):
-    system: str
-    receipt_batch_size: int  # how many receipts one round trip may carry (1 = no batching)
-
-    def connection_test(self) -> ConnectionCheck: ...
-
-    def customer_upsert(self, *, customer: CustomerData) -> ErpCustomer: ...
-
-    def customer_get(self, *, number: str) -> ErpCustomer | None: ...
-
-    def customer_find_by_email(self, *, email: str) -> list[ErpCustomer]: ...
-
-    def customer_find_by_name(self, *, name: str) -> list[ErpCustomer]: ...
-
-    def customers_changed(self, *, since: datetime | None) -> Iterator[ErpCustomer]: ...
-
-    def invoices_open(self, *, customer_number: str) -> list[ErpInvoice]: ...
-
-    def invoice_get(self, *, number: str) -> ErpInvoice | None: ...
-
-    def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument: ...
-
-    def receipts_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]: ...
-
-    def receipt_reverse(self, *, reversal: ReversalData) -> ErpDocument: ...
-
-    def credit_memo_post(self, *, memo: CreditMemoData) -> ErpDocument: ...
-
-    def journal_entry_post(self, *, entry: JournalEntryData) -> ErpDocument: ...
-
-    def document_find(self, *, document_type: str, reference: str) -> ErpDocument | None: ...
-
-    def stock_levels(self, *, skus: list[str]) -> list[StockLevel]: ...
-
-    def transcript_take(self) -> list[dict[str, Any]]: ...

@@ -4,7 +4,7 @@ from django.utils.module_loading import import_string
 
 from integrations.erps import erp_get
 from integrations.models import Connection
-from integrations.sage.base import ErpConnector
+from integrations.sage.connector import ErpConnector
 
 
 def connector_for(connection: Connection) -> ErpConnector:

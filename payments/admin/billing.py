@@ -34,7 +34,7 @@ class SubscriptionTermsAdminMixin(DecideAdminMixin):
         return request.user.has_perm(TERMS_PERMISSION)
 
 
-@confirmed_action(description="Charge now (due subscriptions only)", permissions=("decide",))
+@confirmed_action(description="Charge now (due subscriptions only)", done="charged", permissions=("decide",))
 def subscriptions_charge_now_action(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription], reason: str
 ) -> int:
@@ -45,7 +45,9 @@ def subscriptions_charge_now_action(
     return len(acted)
 
 
-@confirmed_action(description="Cancel subscription", permissions=("decide",), with_reason=True)
+@confirmed_action(
+    description="Cancel subscription", done="cancelled", permissions=("decide",), with_reason=True
+)
 def subscriptions_cancel_action(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription], reason: str
 ) -> int:
@@ -55,7 +57,9 @@ def subscriptions_cancel_action(
     return len(cancelled)
 
 
-@confirmed_action(description="Resume suspended subscription", permissions=("decide",), with_reason=True)
+@confirmed_action(
+    description="Resume suspended subscription", done="resumed", permissions=("decide",), with_reason=True
+)
 def subscriptions_resume_action(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription], reason: str
 ) -> int:

@@ -1,15 +1,10 @@
 """Admin actions for refunds, undoing applications and reconciliation exceptions. Each asks for
 confirmation (and a reason), calls one service, and the service writes the AuditEvent."""
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.contrib import messages
 
 from integrations.sage.mapping import MappingMissing
 from integrations.selectors import ConnectionMissing
@@ -19,48 +14,13 @@ from payments.services.reconciliation_review import (
     reconciliation_exception_link,
     reconciliation_exception_resolve,
     reconciliation_exception_write_off,
+    reconciliation_write_off_preview,
 )
 from payments.services.refunds import RefundRefused, transaction_refund_start
-from portal.admin_mixins import confirmation_context, confirmed_action
+from portal.admin_mixins import ActionForm, confirmed_action, form_action
 
 
-def form_action(
-    *, description: str, form_class: type[forms.Form], single: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Like `confirmed_action`, with a form on the confirmation page; the wrapped function gets
-    `(modeladmin, request, queryset, cleaned_data)` and returns a message, or raises ValueError."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        @admin.action(description=description, permissions=("decide",))
-        def action(
-            modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
-        ) -> HttpResponse | None:
-            if single and queryset.count() != 1:
-                modeladmin.message_user(request, f"{description}: select exactly one row.", messages.ERROR)
-                return None
-            confirmed = request.POST.get("confirmed") == "yes"
-            form = form_class(request.POST if confirmed else None)
-            if confirmed and form.is_valid():
-                try:
-                    message = func(modeladmin, request, queryset, form.cleaned_data)
-                except ValueError as error:
-                    form.add_error(None, str(error))
-                else:
-                    modeladmin.message_user(request, message, messages.SUCCESS)
-                    return None
-            context = confirmation_context(
-                modeladmin, request, queryset, action_name=func.__name__, description=description
-            )
-            context["form"] = form
-            return TemplateResponse(request, "admin/form_action.html", context)
-
-        action.__name__ = func.__name__
-        return action
-
-    return decorate
-
-
-class RefundForm(forms.Form):
+class RefundForm(ActionForm):
     amount = forms.DecimalField(
         required=False,
         min_value=Decimal("0.01"),
@@ -70,7 +30,7 @@ class RefundForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
 
 
-class LinkForm(forms.Form):
+class LinkForm(ActionForm):
     transaction_id = forms.CharField(label="PayTrace transaction id", max_length=40)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
 
@@ -95,7 +55,10 @@ def refund_or_void(modeladmin, request, queryset, data) -> str:
 
 
 @confirmed_action(
-    description="Undo these applications (and in the ERP)", permissions=("decide",), with_reason=True
+    description="Undo these applications (and in the ERP)",
+    done="undone here and in the ERP",
+    permissions=("decide",),
+    with_reason=True,
 )
 def undo_allocations(modeladmin, request, queryset, reason) -> int:
     active = queryset.filter(reversed_at__isnull=True).select_related("invoice", "payment")
@@ -104,7 +67,13 @@ def undo_allocations(modeladmin, request, queryset, reason) -> int:
     return len(active)
 
 
-@confirmed_action(description="Resolve", permissions=("decide",), with_reason=True)
+@confirmed_action(
+    description="Resolve",
+    done="resolved",
+    permissions=("decide",),
+    with_reason=True,
+    describe=lambda exception: f"{exception} — {exception.reason}",
+)
 def resolve_exceptions(modeladmin, request, queryset, reason) -> int:
     chosen = list(queryset.filter(status="open"))
     for exception in chosen:
@@ -112,7 +81,13 @@ def resolve_exceptions(modeladmin, request, queryset, reason) -> int:
     return len(chosen)
 
 
-@confirmed_action(description="Write off to the write-off account", permissions=("decide",), with_reason=True)
+@confirmed_action(
+    description="Write off to the write-off account",
+    done="written off with a journal entry",
+    permissions=("decide",),
+    with_reason=True,
+    describe=lambda exception: reconciliation_write_off_preview(exception=exception),
+)
 def write_off_exceptions(modeladmin, request, queryset, reason) -> int:
     done = 0
     for exception in queryset.filter(status="open").exclude(difference=0):

@@ -94,7 +94,7 @@ class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["transaction__transaction_id", "decision_reason", "transaction__customer__name"]
     ordering = ["-score", "created_at"]
     date_hierarchy = "created_at"
-    list_select_related = ["transaction", "decided_by"]
+    list_select_related = ["transaction__customer", "decided_by"]
     raw_id_fields = ["transaction"]
     fields = [
         "transaction",
@@ -129,16 +129,29 @@ class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "No rule fired."
         return format_html("<ul>{}</ul>", format_html_join("", "<li><strong>{}</strong> +{}: {}</li>", rows))
 
-    @confirmed_action(description="Approve: release to the ERP", permissions=("review",), with_reason=True)
+    @confirmed_action(
+        description="Approve: release to the ERP",
+        done="approved and released to the ERP",
+        permissions=("review",),
+        with_reason=True,
+    )
     def approve(self, request: HttpRequest, queryset: QuerySet, reason: str) -> int:
         return _decide_each(self, request, queryset, decide=risk_assessment_approve, reason=reason)
 
-    @confirmed_action(description="Reject: keep held from the ERP", permissions=("review",), with_reason=True)
+    @confirmed_action(
+        description="Reject: keep held from the ERP",
+        done="rejected and kept from the ERP",
+        permissions=("review",),
+        with_reason=True,
+    )
     def reject(self, request: HttpRequest, queryset: QuerySet, reason: str) -> int:
         return _decide_each(self, request, queryset, decide=risk_assessment_reject, reason=reason)
 
     @confirmed_action(
-        description="Reject and void or refund in PayTrace", permissions=("review",), with_reason=True
+        description="Reject and void or refund in PayTrace",
+        done="rejected (void or refund asked of PayTrace)",
+        permissions=("review",),
+        with_reason=True,
     )
     def reject_and_refund(self, request: HttpRequest, queryset: QuerySet, reason: str) -> int:
         return _decide_each(self, request, queryset, decide=risk_assessment_reject_and_refund, reason=reason)

@@ -7,7 +7,8 @@ from django.core.exceptions import (
     RequestDataTooBig,
     ValidationError as DjangoValidationError,
 )
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -59,3 +60,25 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and getattr(exc, "wait", None):
         response.data["error"]["retry_after_seconds"] = int(exc.wait)
     return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500: an /api/ caller gets the API's JSON error shape, never the HTML page (which
+    the API's own exception handler cannot cover: it only sees exceptions DRF knows)."""
+    if request.path.startswith("/api/"):
+        body = error_body(code="server_error", message="Something went wrong on our side; it was logged.")
+        return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's handler400 (a request Django itself refuses, e.g. a body over the upload limit read before
+    the API's views), in the API's JSON error shape for /api/ callers."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(
+                error_body(code=BodyTooLarge.default_code, message=str(BodyTooLarge.default_detail)),
+                status=BodyTooLarge.status_code,
+            )
+        return JsonResponse(error_body(code="invalid", message="The request is not valid."), status=400)
+    return defaults.bad_request(request, exception)

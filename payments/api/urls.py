@@ -2,6 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from payments.api.views import (
+    ApiPathUnknownApi,
     HealthApi,
     HealthLiveApi,
     OrderCreateApi,
@@ -36,4 +37,6 @@ urlpatterns = [
     ),
     path("v1/health/", HealthApi.as_view(), name="api-health"),
     path("v1/health/live/", HealthLiveApi.as_view(), name="api-health-live"),
+    # Last: every other /api/ path answers the JSON 404.
+    re_path(r"^.*$", ApiPathUnknownApi.as_view(), name="api-path-unknown"),
 ]

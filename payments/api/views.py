@@ -5,7 +5,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -17,13 +23,26 @@ from integrations.models import CurrencyRate, ErpSystem, System
 from integrations.sage.mapping import home_currency
 from integrations.selectors import ConnectionMissing, connection_active_get, connections_active
 from payments.api.errors import ApplicationError
-from payments.api.fields import FreeTextEmailField, FreeTextField
+from payments.api.fields import (
+    CountryField,
+    FreeTextEmailField,
+    FreeTextField,
+    PatternField,
+    UnsignedDecimalField,
+)
 from payments.api.parsers import JsonBodyParser
 from payments.api.permissions import HasApiPermission, HasMonitoringPermission
 from payments.api.schema import COMMON_ERRORS, error
+from payments.api.serializers import StrictSerializer
 from payments.models import Order, Transaction
 from payments.selectors.orders import order_view_get, transaction_view_get
-from payments.services.orders import ErpUnavailable, OrderConflict, OrderRejected, order_submit
+from payments.services.orders import (
+    ErpUnavailable,
+    OrderConflict,
+    OrderPaymentUnknown,
+    OrderRejected,
+    order_submit,
+)
 from payments.services.refunds import RefundRefused, RefundRequestConflict, transaction_refund_request
 from portal.money import money_quantize
 
@@ -33,23 +52,48 @@ TRANSACTION_ID_PATTERN = r"[0-9]{1,40}"
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
+# What the docs offer to send: Swagger UI would otherwise make values up from the patterns.
+ORDER_EXAMPLE = OpenApiExample(
+    "An order paid by card",
+    request_only=True,
+    value={
+        "order_id": "WEB-1001",
+        "erp": "sage_300",
+        "currency": "USD",
+        "customer": {
+            "email": "ap@acme-outdoor.example",
+            "name": "Acme Outdoor Supply",
+            "phone": "206-555-0101",
+            "billing_address": {
+                "line1": "100 Pike St",
+                "city": "Seattle",
+                "state": "WA",
+                "postal_code": "98101",
+                "country": "US",
+            },
+        },
+        "lines": [
+            {"sku": "TENT-2P", "description": "Two-person tent", "quantity": "2", "unit_price": "249.00"},
+            {"sku": "STOVE-1", "description": "Camp stove", "quantity": "1", "unit_price": "64.99"},
+        ],
+        "total": "562.99",
+        "paytrace_transaction_id": "1000123",
+    },
+)
+
+
 def _text(max_length: int, **kwargs: Any) -> FreeTextField:
     return FreeTextField(max_length=max_length, required=False, allow_blank=True, default="", **kwargs)
 
 
 @extend_schema_serializer(component_name="Address")
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(StrictSerializer):
     line1 = _text(200)
     line2 = _text(200)
     city = _text(100)
     state = _text(40)
     postal_code = _text(20)
-    country = serializers.RegexField(
-        r"^[A-Za-z]{2}$", required=False, allow_blank=True, default="", help_text="ISO 3166-1 alpha-2"
-    )
-
-    def validate_country(self, value: str) -> str:
-        return value.upper()
+    country = CountryField(help_text="ISO 3166-1 alpha-2")
 
 
 @extend_schema_serializer(component_name="PaymentSummary")
@@ -109,9 +153,9 @@ class OrderCreateApi(APIView):
     required_permission = "payments.add_order"
 
     @extend_schema_serializer(component_name="OrderInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         @extend_schema_serializer(component_name="OrderCustomerInput")
-        class CustomerSerializer(serializers.Serializer):
+        class CustomerSerializer(StrictSerializer):
             email = FreeTextEmailField(max_length=254)
             name = FreeTextField(max_length=200)
             phone = _text(40)
@@ -119,26 +163,24 @@ class OrderCreateApi(APIView):
             shipping_address = AddressSerializer(required=False)
 
         @extend_schema_serializer(component_name="OrderLineInput")
-        class LineSerializer(serializers.Serializer):
-            sku = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$", help_text="The ERP's item")
+        class LineSerializer(StrictSerializer):
+            sku = PatternField(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$", help_text="The ERP's item")
             description = _text(255)
-            quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
-            unit_price = serializers.DecimalField(min_value=Decimal("0"), **MONEY)
+            quantity = UnsignedDecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
+            unit_price = UnsignedDecimalField(min_value=Decimal("0"), **MONEY)
 
-            def validate_quantity(self, value: Decimal) -> Decimal:
-                if value <= 0:
-                    raise serializers.ValidationError("Must be greater than zero.")
-                return value
-
-        order_id = serializers.RegexField(rf"^{ORDER_ID_PATTERN}$", help_text="The storefront's order id")
+        order_id = PatternField(rf"^{ORDER_ID_PATTERN}$", help_text="The storefront's order id")
         erp = serializers.ChoiceField(choices=ErpSystem.choices)
-        currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, upper case")
+        currency = PatternField(r"^[A-Z]{3}$", help_text="ISO 4217, upper case")
         customer = CustomerSerializer()
         lines = LineSerializer(many=True, allow_empty=False, max_length=500)
-        total = serializers.DecimalField(
-            required=False, help_text="If sent, must equal the sum of the lines", **MONEY
+        total = UnsignedDecimalField(
+            min_value=Decimal("0"),
+            required=False,
+            help_text="If sent, must equal the sum of the lines",
+            **MONEY,
         )
-        paytrace_transaction_id = serializers.RegexField(rf"^{TRANSACTION_ID_PATTERN}$", required=False)
+        paytrace_transaction_id = PatternField(rf"^{TRANSACTION_ID_PATTERN}$", required=False)
         invoice_number = _text(60, help_text="The ERP invoice the payment should be applied to")
 
         def validate_erp(self, value: str) -> str:
@@ -195,9 +237,14 @@ class OrderCreateApi(APIView):
             ),
             400: error("A field is missing or wrong; `fields` names each with its messages"),
             409: error("This order id was already received with a different body"),
-            503: error("The ERP could not be asked about the items; nothing was stored, retry later"),
+            422: error("PayTrace has no transaction `paytrace_transaction_id`; nothing was stored"),
+            503: error(
+                "The ERP (about the items) or PayTrace (about the payment) could not be asked; nothing was"
+                " stored, retry later"
+            ),
             **COMMON_ERRORS,
         },
+        examples=[ORDER_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -208,6 +255,13 @@ class OrderCreateApi(APIView):
             raise ApplicationError(str(exc), code="conflict", status_code=status.HTTP_409_CONFLICT) from exc
         except OrderRejected as exc:
             raise ApplicationError(str(exc), code="invalid", extra={"fields": exc.fields}) from exc
+        except OrderPaymentUnknown as exc:
+            raise ApplicationError(
+                str(exc),
+                code="unknown_payment",
+                status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                extra={"fields": {"paytrace_transaction_id": [str(exc)]}},
+            ) from exc
         except ErpUnavailable as exc:
             raise ApplicationError(
                 str(exc), code="erp_unavailable", status_code=status.HTTP_503_SERVICE_UNAVAILABLE
@@ -305,12 +359,12 @@ class TransactionRefundApi(APIView):
     parser_classes = [JsonBodyParser]
 
     @extend_schema_serializer(component_name="RefundRequest")
-    class InputSerializer(serializers.Serializer):
-        request_id = serializers.RegexField(
+    class InputSerializer(StrictSerializer):
+        request_id = PatternField(
             r"^[A-Za-z0-9._:-]{1,60}$",
             help_text="Your id for this request: sending it again answers with the first result, once.",
         )
-        amount = serializers.DecimalField(
+        amount = UnsignedDecimalField(
             **MONEY, min_value=Decimal("0.01"), required=False, allow_null=True, default=None,
             help_text="Omit to refund all that remains (or to void an unsettled sale).",
         )  # fmt: skip
@@ -337,6 +391,13 @@ class TransactionRefundApi(APIView):
             ),
             **COMMON_ERRORS,
         },
+        examples=[
+            OpenApiExample(
+                "Refund part of a sale",
+                value={"request_id": "RF-1001-1", "amount": "25.00", "reason": "One item returned"},
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request, transaction_id: str) -> Response:
         sale = (
@@ -429,3 +490,17 @@ class HealthLiveApi(APIView):
     def get(self, request: Request) -> Response:
         up = database_live()
         return _health_response(self.OutputSerializer({"status": "up" if up else "down"}).data, healthy=up)
+
+
+@extend_schema(exclude=True)
+class ApiPathUnknownApi(APIView):
+    """Any /api/ path no operation answers, whatever the method: the API's JSON 404, never Django's HTML
+    page (nor the slash-appending redirect, which a POST cannot follow)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound("No API operation at this path: see /api/docs/.")
+
+    options = http_method_not_allowed

@@ -4,16 +4,15 @@ mapping engine.
 Everything here reads our own tables; the only ERP calls are for a customer we have never linked to
 this ERP (found by email, then name, else created), so a steady-state receipt costs no extra call."""
 
-import re
 from decimal import Decimal
 
 from customers.erp import erp_customer_number
 from customers.models import Customer, CustomerLink
 from integrations.models import ErpPosting, StatusMapping
+from integrations.outbox.dependencies import prerequisite_check
 from integrations.outbox.registry import PostingNotNeeded
 from integrations.sage.base import (
     CreditMemoData,
-    ErpConnector,
     ErpPermanentError,
     JournalEntryData,
     JournalLine,
@@ -23,6 +22,7 @@ from integrations.sage.base import (
     SalesOrderData,
     SalesOrderLine,
 )
+from integrations.sage.connector import ErpConnector
 from integrations.sage.mapping import (
     MappingMissing,
     currency_convert,
@@ -33,6 +33,7 @@ from integrations.sage.mapping import (
     status_mapping_get,
 )
 from payments.models import Allocation, JournalEntryLine, Transaction
+from payments.services.postings import reversal_reference_parse
 
 DocumentType = ErpPosting.DocumentType
 
@@ -76,6 +77,10 @@ def _posting_currency(*, posting: ErpPosting, customer: Customer | None) -> str:
 
 def receipt_build(*, posting: ErpPosting, connector: ErpConnector) -> ReceiptData:
     transaction, erp = posting.transaction, posting.connection.system
+    if transaction.status == Transaction.Status.VOIDED:
+        # Reached only when the ERP does not have it (a receipt tried before is looked up first): a void
+        # then leaves nothing to send, and the reversal waiting on this receipt nothing to reverse.
+        raise PostingNotNeeded(f"PayTrace transaction {transaction.transaction_id} was voided before posting")
     mapping = status_mapping_check(posting=posting)
     customer = transaction.customer
     currency = _posting_currency(posting=posting, customer=customer)
@@ -115,6 +120,7 @@ def receipt_build(*, posting: ErpPosting, connector: ErpConnector) -> ReceiptDat
 
 def credit_memo_build(*, posting: ErpPosting, connector: ErpConnector) -> CreditMemoData:
     refund, memo, erp = posting.transaction, posting.credit_memo, posting.connection.system
+    prerequisite_check(posting=posting)
     status_mapping_check(posting=posting)
     customer = refund.customer or (refund.original.customer if refund.original else None)
     currency = _posting_currency(posting=posting, customer=customer)
@@ -135,23 +141,15 @@ def credit_memo_build(*, posting: ErpPosting, connector: ErpConnector) -> Credit
     )
 
 
-# `<receipt>-V` reverses a voided sale's whole receipt; `<receipt>-U<allocation pk>` gives back one undone
-# application of it.
-_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|U(?P<allocation>\d+))$")
-
-
 def reversal_build(*, posting: ErpPosting, connector: ErpConnector) -> ReversalData:
     transaction = posting.transaction
+    prerequisite_check(posting=posting)
     status_mapping_check(posting=posting)
-    parts = _REVERSAL_REFERENCE.match(posting.reference)
+    receipt_reference, allocation_pk = reversal_reference_parse(posting.reference)
     receipt = ErpPosting.objects.get(
-        connection=posting.connection, document_type=DocumentType.RECEIPT, reference=parts["receipt"]
+        connection=posting.connection, document_type=DocumentType.RECEIPT, reference=receipt_reference
     )
-    allocation = (
-        Allocation.objects.select_related("invoice").get(pk=parts["allocation"])
-        if parts["allocation"]
-        else None
-    )
+    allocation = Allocation.objects.select_related("invoice").get(pk=allocation_pk) if allocation_pk else None
     customer = transaction.customer
     currency = _posting_currency(posting=posting, customer=customer)
     amount = allocation.amount if allocation else transaction.amount

@@ -25,6 +25,7 @@ from payments.models import CreditMemo, JournalEntry, Transaction
 from payments.services.orders import (
     Status,
     order_customer_synced,
+    order_money_back_posted,
     order_payment_attach,
     order_payment_find,
     order_posting_dead,
@@ -40,6 +41,11 @@ PAYMENT_TYPES = Transaction.PAYMENT_TYPES
 def credit_memo_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
     if posting.credit_memo_id:
         CreditMemo.objects.filter(pk=posting.credit_memo_id).update(erp_document_number=document.number)
+    order_money_back_posted(posting=posting, document_number=document.number)
+
+
+def reversal_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
+    order_money_back_posted(posting=posting, document_number=document.number)
 
 
 def journal_entry_posted(*, posting: ErpPosting, document: ErpDocument) -> None:
@@ -124,6 +130,7 @@ def payments_outbox_register() -> None:
         DocumentType.CUSTOMER: order_customer_posted,
         DocumentType.SALES_ORDER: order_sales_order_posted,
         DocumentType.RECEIPT: order_receipt_posted,
+        DocumentType.REVERSAL: reversal_posted,
     }
     for document_type, effect in effects.items():
         posting_effect_register(document_type=document_type, effect=effect)

@@ -1,10 +1,18 @@
 """Applying payments to invoices: by reference first, then the customer's oldest open invoice first.
 
+The ERP is the source of truth: before applying, the invoices the payment may go to are read from the ERP
+(`payment_invoices_refresh`): the one its reference names, found there by number even when it was created
+in the ERP after our last sync, and the customer's open invoices. An invoice the ERP shows paid or no longer
+holds takes nothing; one the payment names that the ERP shows paid sends the money on account, with a
+review item naming the invoice. When the ERP cannot be read, the local copies are used: the ERP still
+refuses a receipt that over-applies, and `reconcile_invoices` finds what drifted.
+
 Each application is an Allocation row. The running totals live on the payment (`amount_applied`) and
 the invoice (`balance`), and their check constraints make an over-application fail in the database even
 if two workers race. Rows are locked payment first, then invoices in pk order, so two applications never
 deadlock. Never across customers: a reference that names another customer's invoice is not used."""
 
+import logging
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,18 +20,21 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from customers.models import CustomerLink
 from integrations.models import Connection
+from integrations.sage.errors import ErpError
+from integrations.sage.registry import connector_for
 from payments.models import ZERO, Allocation, Invoice, ReconciliationException, Transaction
+from payments.services.erp_invoices import (
+    OPEN_STATUSES,
+    erp_invoice_upsert,
+    invoice_cancel_if_unapplied,
+    invoice_status_for,
+)
 from portal.lifecycle import status_transition
 from portal.money import money_quantize
 
-OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
-
-
-def _invoice_status_for(invoice: Invoice) -> str:
-    if invoice.balance <= ZERO:
-        return Invoice.Status.PAID
-    return Invoice.Status.OPEN if invoice.balance >= invoice.amount else Invoice.Status.PARTIALLY_PAID
+logger = logging.getLogger(__name__)
 
 
 def _payment_applied_change(*, payment_pk: int, delta: Decimal) -> None:
@@ -45,7 +56,7 @@ def invoice_balance_change(*, invoice: Invoice, delta: Decimal) -> Invoice:
         balance = money_quantize(locked.balance + delta, locked.currency)
         Invoice.objects.filter(pk=invoice.pk).update(balance=balance, updated_at=timezone.now())
     invoice.refresh_from_db(fields=["balance", "status"])
-    target = _invoice_status_for(invoice)
+    target = invoice_status_for(balance=invoice.balance, amount=invoice.amount)
     if target != invoice.status:
         status_transition(instance=invoice, to_status=target)
     return invoice
@@ -55,9 +66,52 @@ def payment_unapplied_amount(*, payment: Transaction) -> Decimal:
     return payment.amount - payment.amount_applied
 
 
-def _candidate_invoices(*, payment: Transaction, erp_connection: Connection) -> list[tuple[Invoice, str]]:
-    open_invoices = Invoice.objects.select_for_update().filter(
-        connection=erp_connection, status__in=OPEN_STATUSES
+def payment_invoices_refresh(*, payment: Transaction, erp_connection: Connection) -> set[int]:
+    """Bring our copies of the invoices `payment` may be applied to in step with the ERP; the pks of
+    those the ERP no longer holds but that cannot be voided here (something is applied to them), which
+    must take nothing. The ERP unreadable: nothing is refreshed and the local copies are used."""
+    numbers = {payment.invoice_reference} - {""}
+    link = CustomerLink.objects.filter(customer_id=payment.customer_id, connection=erp_connection).first()
+    if link is not None:
+        numbers |= set(
+            Invoice.objects.filter(
+                connection=erp_connection, customer_id=payment.customer_id, status__in=OPEN_STATUSES
+            ).values_list("invoice_number", flat=True)
+        )
+    gone: set[int] = set()
+    try:
+        connector = connector_for(erp_connection)
+    except ValueError as exc:  # a connection not set up to be read (no company, no folder)
+        logger.warning("Invoices of %s not read from %s: %s", payment.transaction_id, erp_connection, exc)
+        return gone
+    try:
+        found = (
+            {invoice.number: invoice for invoice in connector.invoices_open(customer_number=link.external_id)}
+            if link
+            else {}
+        )
+        for number in sorted(numbers):
+            erp_invoice = found.get(number) or connector.invoice_get(number=number)
+            local = Invoice.objects.filter(connection=erp_connection, invoice_number=number).first()
+            if erp_invoice is not None:
+                erp_invoice_upsert(connection=erp_connection, erp_invoice=erp_invoice)
+            elif local is not None and not invoice_cancel_if_unapplied(invoice=local):
+                gone.add(local.pk)
+        for erp_invoice in found.values():
+            if erp_invoice.number not in numbers:
+                erp_invoice_upsert(connection=erp_connection, erp_invoice=erp_invoice)
+    except ErpError as exc:
+        logger.warning("Invoices of %s not read from %s: %s", payment.transaction_id, erp_connection, exc)
+    return gone
+
+
+def _candidate_invoices(
+    *, payment: Transaction, erp_connection: Connection, excluded: set[int]
+) -> list[tuple[Invoice, str]]:
+    open_invoices = (
+        Invoice.objects.select_for_update()
+        .filter(connection=erp_connection, status__in=OPEN_STATUSES)
+        .exclude(pk__in=excluded)
     )
     same_customer = Q(customer_id=payment.customer_id) if payment.customer_id else Q()
     by_reference: list[Invoice] = []
@@ -90,14 +144,21 @@ def _candidate_invoices(*, payment: Transaction, erp_connection: Connection) -> 
 def payment_apply(
     *, payment: Transaction, erp_connection: Connection, actor: AbstractBaseUser | None = None
 ) -> list[Allocation]:
-    """Apply what is left of `payment` to open invoices; the remainder stays on account."""
+    """Apply what is left of `payment` to open invoices, at most each one's open balance in the ERP; the
+    remainder stays on account."""
+    excluded = payment_invoices_refresh(payment=payment, erp_connection=erp_connection)
     with transaction.atomic():
         payment = (
             Transaction.objects.select_for_update(of=("self",)).select_related("order").get(pk=payment.pk)
         )
         remaining = payment_unapplied_amount(payment=payment)
+        named = _invoice_named_closed(payment=payment, erp_connection=erp_connection)
+        if named is not None and payment.amount_applied == ZERO:
+            _paid_invoice_review(payment=payment, invoice=named)
+            return []
         allocations = []
-        for invoice, rule in _candidate_invoices(payment=payment, erp_connection=erp_connection):
+        candidates = _candidate_invoices(payment=payment, erp_connection=erp_connection, excluded=excluded)
+        for invoice, rule in candidates:
             if remaining <= ZERO:
                 break
             if invoice.currency != payment.currency:
@@ -123,7 +184,27 @@ def payment_apply(
     return allocations
 
 
-def _unapplied_review(*, payment: Transaction) -> None:
+def _invoice_named_closed(*, payment: Transaction, erp_connection: Connection) -> Invoice | None:
+    """The invoice the payment's reference names, when it is already paid (or void): the customer paid
+    it twice or elsewhere, so the money must not slide onto another invoice."""
+    if not payment.invoice_reference:
+        return None
+    named = Invoice.objects.filter(connection=erp_connection, invoice_number=payment.invoice_reference)
+    if payment.customer_id:
+        named = named.filter(customer_id=payment.customer_id)
+    return named.exclude(status__in=OPEN_STATUSES).first()
+
+
+def _paid_invoice_review(*, payment: Transaction, invoice: Invoice) -> None:
+    state = invoice.get_status_display().lower()
+    _unapplied_review(
+        payment=payment,
+        reason=f"{payment.transaction_id} ({payment.amount} {payment.currency}) names invoice"
+        f" {invoice.invoice_number}, which the ERP shows {state}: it is on account.",
+    )
+
+
+def _unapplied_review(*, payment: Transaction, reason: str = "") -> None:
     """No invoice took any of it: the whole payment stays on account, and finance is asked to look."""
     reference = payment.invoice_reference or getattr(payment.order, "order_id", "") or "none"
     ReconciliationException.objects.get_or_create(
@@ -134,7 +215,8 @@ def _unapplied_review(*, payment: Transaction) -> None:
             "currency": payment.currency,
             "expected_amount": payment.amount,
             "difference": payment.amount,
-            "reason": f"{payment.transaction_id} ({payment.amount} {payment.currency}, reference {reference})"
+            "reason": reason
+            or f"{payment.transaction_id} ({payment.amount} {payment.currency}, reference {reference})"
             " matched no open invoice of its customer: it is on account.",
         },
     )

@@ -6,6 +6,7 @@ say (chargebacks against clearing); the sale's invoice applications are reversed
 `chargeback` row says `reopen_invoice`; and a review item waits for finance. Recording the same chargeback
 again (same sale, amount and day) finds the first one and changes nothing."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -28,6 +29,12 @@ CHARGEBACK_STATUS = "chargeback"
 
 class ChargebackInvalid(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class ChargebackRecorded:
+    transaction: Transaction
+    created: bool  # False: this chargeback was recorded before, and nothing changed
 
 
 def _reopen_invoice_wanted(*, sale: Transaction) -> bool:
@@ -53,7 +60,7 @@ def chargeback_record(
     reason: str,
     source: str,
     actor: AbstractBaseUser | None = None,
-) -> Transaction:
+) -> ChargebackRecorded:
     """Record a chargeback of `amount` (the whole sale when None) against `sale`; idempotent."""
     amount = money_quantize(amount if amount is not None else sale.amount, sale.currency)
     if amount <= ZERO or amount > sale.amount:
@@ -64,7 +71,7 @@ def chargeback_record(
         sale = Transaction.objects.select_for_update().get(pk=sale.pk)
         found = _existing(sale=sale, amount=amount, occurred_at=occurred_at)
         if found is not None:
-            return found
+            return ChargebackRecorded(transaction=found, created=False)
         number = sale.children.filter(transaction_type=Transaction.Type.CHARGEBACK).count() + 1
         chargeback = Transaction.objects.create(
             connection=sale.connection,
@@ -116,4 +123,4 @@ def chargeback_record(
             reason=reason,
             data={"chargeback": chargeback.transaction_id, "amount": str(amount), "source": source},
         )
-    return chargeback
+    return ChargebackRecorded(transaction=chargeback, created=True)

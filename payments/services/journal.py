@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from integrations.models import Connection, ErpPosting
+from integrations.outbox.services import postings_wake
 from payments.models import ZERO, JournalEntry, JournalEntryLine, SettlementBatch, Transaction
 
 
@@ -93,4 +94,6 @@ def journal_entries_plan(*, drafts: list[JournalDraft]) -> dict[str, JournalEntr
         ],
         ignore_conflicts=True,
     )
+    if new:
+        postings_wake()
     return {**existing, **{entry.reference: entry for entry in entries}}

@@ -5,7 +5,9 @@ ERP, then the sales order is created there, then the PayTrace payment (named by 
 later by the order id PayTrace keeps as `invoice_id`) is posted as a receipt applied to the order's
 invoice. Each move goes through `status_transition` and leaves an OrderEvent, which is the history the
 storefront reads. A dead letter of one of the order's postings fails the order with the ERP's reason; a
-payment held for review puts it on hold. Replaying the posting resumes the order where it stopped."""
+payment held for review puts it on hold. Replaying the posting resumes the order where it stopped. A void
+or refund of the payment, at any step, ends in voided, partially_refunded or refunded, and the ERP
+document that follows (the receipt's reversal, a credit memo) is told with its number."""
 
 import hashlib
 import json
@@ -23,16 +25,24 @@ from customers.matching import customer_duplicates_flag, customer_match
 from customers.models import Customer, CustomerLink
 from customers.services import ExternalCustomer, customer_create
 from integrations.models import Connection, ErpPosting, System
+from integrations.outbox.services import postings_wake
+from integrations.paytrace.client import PayTraceClient
+from integrations.paytrace.errors import PayTraceError, PayTraceValidationError
 from integrations.sage.base import ErpError
 from integrations.sage.registry import connector_for
+from integrations.selectors import connections_active
 from payments.models import Invoice, Order, OrderEvent, OrderLine, RiskAssessment, Transaction
 from portal.lifecycle import status_transition
 from portal.money import money_quantize
 
 Status = Order.Status
+TxStatus = Transaction.Status
+# A refund counts while it stands (approved or settled), not when declined or voided.
+REFUND_STANDING = (TxStatus.APPROVED, TxStatus.SETTLED)
 DocumentType = ErpPosting.DocumentType
 # The happy path; a move forward to a later step passes through the ones before it.
 STEPS = (Status.RECEIVED, Status.CUSTOMER_SYNCED, Status.ORDER_CREATED, Status.PAID, Status.POSTED)
+MONEY_BACK = (Status.VOIDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
 SKU_CACHE_SECONDS = 15 * 60
 
 
@@ -47,7 +57,12 @@ class OrderRejected(Exception):
 
 
 class ErpUnavailable(Exception):
-    """The ERP could not be asked (timeout, outage): nothing was stored, the caller may retry."""
+    """The ERP (or PayTrace) could not be asked (timeout, outage): nothing was stored, the caller may
+    retry."""
+
+
+class OrderPaymentUnknown(Exception):
+    """The PayTrace transaction the order names does not exist: nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,33 @@ def _skus_check(*, connection: Connection, lines: list[dict[str, Any]]) -> None:
         raise OrderRejected("Unknown items.", fields={"lines": errors})
 
 
+def order_payment_check(*, transaction_id: str) -> None:
+    """The payment an order names exists: known here, or else PayTrace knows it by id. An order naming a
+    transaction that does not exist would otherwise wait for it, silently, for ever. It is not ingested
+    here: the sync decides it once its order is stored, so it posts to the order's ERP."""
+    if Transaction.objects.filter(connection__system=System.PAYTRACE, transaction_id=transaction_id).exists():
+        return
+    connection = connections_active(system=System.PAYTRACE).first()
+    if connection is None:
+        raise ErpUnavailable(f"No active PayTrace connection to look up transaction {transaction_id}.")
+    try:
+        found = PayTraceClient.from_connection(connection).transaction_export_by_id(
+            transaction_id=transaction_id
+        )
+    except PayTraceValidationError:
+        found = None  # PayTrace refused the look-up of this id: it is not one of this account's
+    except PayTraceError as error:
+        raise ErpUnavailable(
+            f"PayTrace could not be asked about transaction {transaction_id}: {error}"
+        ) from error
+    if found is None:
+        raise OrderPaymentUnknown(
+            f"PayTrace has no transaction {transaction_id} on {connection.name}: charge the card first and"
+            " send the transaction id PayTrace returned, or leave paytrace_transaction_id out to have the"
+            " payment found by the order id (PayTrace's invoice id)."
+        )
+
+
 def order_submit(*, body: dict[str, Any], erp_connection: Connection) -> OrderSubmission:
     """Store a new order and start its flow, or return the order already stored under this order id if
     the body is the same. `body` is the validated, canonical request."""
@@ -102,6 +144,8 @@ def order_submit(*, body: dict[str, Any], erp_connection: Connection) -> OrderSu
     if existing is not None:
         return _replayed(existing, request_hash=request_hash)
     _skus_check(connection=erp_connection, lines=body["lines"])
+    if body.get("paytrace_transaction_id"):
+        order_payment_check(transaction_id=body["paytrace_transaction_id"])
     try:
         with db_transaction.atomic():
             order = _order_create(body=body, request_hash=request_hash, erp_connection=erp_connection)
@@ -195,8 +239,10 @@ def order_status_move(*, order: Order, to_status: str, reason: str = "", **field
     path is ignored, so a late or repeated effect changes nothing."""
     with db_transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        if to_status in MONEY_BACK or order.status in MONEY_BACK:
+            return _order_money_back_move(order=order, to_status=to_status, reason=reason)
         if order.status == Status.POSTED:
-            return order  # done: nothing after the receipt changes what the storefront was told
+            return order  # done: nothing after the receipt but a void or refund changes what it was told
         if order.status == to_status:
             if fields:
                 status_transition(instance=order, to_status=to_status, **fields)
@@ -217,6 +263,25 @@ def order_status_move(*, order: Order, to_status: str, reason: str = "", **field
     return order
 
 
+def _order_money_back_move(*, order: Order, to_status: str, reason: str) -> Order:
+    """A void or refund, or what follows one (its ERP document posted): one event per fact (its reason
+    names the transaction or the document), so deciding the same change twice adds nothing, while a
+    second partial refund is told."""
+    if to_status not in MONEY_BACK:
+        return order  # the happy path's late effects change nothing once the money went back
+    if order.status != to_status:
+        if to_status not in Order.TRANSITIONS[order.status]:
+            return order  # e.g. a refund read after the void that already ended the order
+        status_transition(instance=order, to_status=to_status, status_reason=reason)
+    elif not OrderEvent.objects.filter(order=order, reason=reason).exists():
+        Order.objects.filter(pk=order.pk).update(status_reason=reason, updated_at=timezone.now())
+        order.status_reason = reason
+    else:
+        return order
+    OrderEvent.objects.create(order=order, status=to_status, reason=reason)
+    return order
+
+
 def orders_fail(*, orders, reason: str) -> None:
     for order in orders:
         if order.status != Status.POSTED:
@@ -232,12 +297,14 @@ def order_customer_plan(*, order: Order) -> None:
     if link is not None:
         order_customer_synced(order=order, number=link.external_id)
         return
-    posting, _ = ErpPosting.objects.get_or_create(
+    posting, created = ErpPosting.objects.get_or_create(
         connection=order.erp_connection,
         document_type=DocumentType.CUSTOMER,
         reference=customer_posting_reference(order.customer),
         defaults={"customer": order.customer, "order": order},
     )
+    if created:
+        postings_wake()
     if posting.status == ErpPosting.Status.DEAD:
         order_posting_dead(posting=posting)  # an earlier order's attempt already failed: say so now
 
@@ -248,12 +315,14 @@ def order_customer_synced(*, order: Order, number: str) -> None:
         to_status=Status.CUSTOMER_SYNCED,
         reason=f"Customer {number} in {order.erp_connection.name}",
     )
-    ErpPosting.objects.get_or_create(
+    _, created = ErpPosting.objects.get_or_create(
         connection=order.erp_connection,
         document_type=DocumentType.SALES_ORDER,
         reference=order.order_id,
         defaults={"customer": order.customer, "order": order},
     )
+    if created:
+        postings_wake()
 
 
 def orders_waiting_for_customer(*, customer_id: int, erp: Connection):
@@ -324,8 +393,16 @@ def order_payment_deferred(*, transaction: Transaction) -> bool:
 
 
 def order_payment_planned(*, transaction: Transaction, postings: list[ErpPosting]) -> None:
-    """After the decide step planned the receipt of an order's payment: paid, or on hold for review."""
-    if not transaction.order_id or transaction.transaction_type not in Transaction.PAYMENT_TYPES:
+    """After the decide step planned the receipt of an order's payment: paid, or on hold for review; or,
+    for a void or a refund, the order says the money went back."""
+    if not transaction.order_id:
+        return
+    if transaction.transaction_type in Transaction.REFUND_TYPES or (
+        transaction.transaction_type in Transaction.PAYMENT_TYPES and transaction.status == TxStatus.VOIDED
+    ):
+        order_money_back(transaction=transaction, postings=postings)
+        return
+    if transaction.transaction_type not in Transaction.PAYMENT_TYPES:
         return
     receipt = next((p for p in postings if p.document_type == DocumentType.RECEIPT), None)
     if receipt is None or receipt.status == ErpPosting.Status.CANCELLED:
@@ -349,6 +426,60 @@ def order_payment_planned(*, transaction: Transaction, postings: list[ErpPosting
             to_status=Status.PAID,
             reason=f"Payment {transaction.transaction_id}: {transaction.amount} {transaction.currency}",
         )
+
+
+def order_money_back_status(*, sale: Transaction) -> str:
+    """voided, refunded or partially_refunded, from the sale as it now stands."""
+    if sale.status == TxStatus.VOIDED:
+        return Status.VOIDED
+    return Status.REFUNDED if sale.amount_refunded >= sale.amount else Status.PARTIALLY_REFUNDED
+
+
+def order_money_back(*, transaction: Transaction, postings: list[ErpPosting]) -> None:
+    """A void of the order's payment, or a refund standing against it: the order's status and history
+    say so, with what the ERP is to do (the receipt cancelled before it reached the ERP, its reversal, or
+    a credit memo); the ERP's document number follows when it posts (`order_money_back_posted`)."""
+    sale = transaction if transaction.transaction_type in Transaction.PAYMENT_TYPES else transaction.original
+    if sale is None or (transaction is not sale and transaction.status not in REFUND_STANDING):
+        return
+    sale.refresh_from_db(fields=["status", "amount_refunded"])
+    documents = {posting.document_type: posting for posting in postings}
+    if transaction is sale:
+        reversal, receipt = documents.get(DocumentType.REVERSAL), documents.get(DocumentType.RECEIPT)
+        follows = (
+            f"; its receipt is reversed in {reversal.connection.name}"
+            if reversal
+            else f"; its receipt was cancelled before reaching {receipt.connection.name}"
+            if receipt
+            else ""
+        )
+        reason = f"Payment {sale.transaction_id} voided: {sale.amount} {sale.currency}{follows}"
+    else:
+        memo = documents.get(DocumentType.CREDIT_MEMO)
+        reason = (
+            f"Refund {transaction.transaction_id}: {transaction.amount} {transaction.currency}"
+            f" of payment {sale.transaction_id} ({sale.amount} {sale.currency})"
+            + (f"; credit memo planned in {memo.connection.name}" if memo else "")
+        )
+    order_status_move(order=transaction.order, to_status=order_money_back_status(sale=sale), reason=reason)
+
+
+def order_money_back_posted(*, posting: ErpPosting, document_number: str) -> None:
+    """The ERP document of a void (the receipt's reversal) or a refund (its credit memo) posted: the
+    order's history gets its number."""
+    transaction = posting.transaction
+    if transaction is None or transaction.order_id is None:
+        return
+    sale = transaction if transaction.transaction_type in Transaction.PAYMENT_TYPES else transaction.original
+    if sale is None:
+        return
+    sale.refresh_from_db(fields=["status", "amount_refunded"])
+    order_status_move(
+        order=transaction.order,
+        to_status=order_money_back_status(sale=sale),
+        reason=f"{posting.get_document_type_display()} {document_number} in {posting.connection.name}"
+        f" for {transaction.transaction_id}",
+    )
 
 
 def order_posting_dead(*, posting: ErpPosting) -> None:

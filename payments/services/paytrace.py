@@ -2,16 +2,20 @@
 
 Polling reads PayTrace's export API from a per-connection cursor with an overlap window. The export is
 filtered by creation date (account-local days), so each run re-reads from the day of
-`position - overlap` to today. The cursor advances only after a run succeeds: a run that dies is simply
-read again, and the idempotent upsert makes the re-read harmless. A lease on the cursor keeps two runs of
-the same connection from overlapping."""
+`position - overlap` to today, one day per slice (a first run goes back `FIRST_RUN_LOOKBACK`, never in one
+read). The time budget is checked before each record; after each day read in full the cursor advances to
+the end of that day, so a run stopped by its budget, or killed, resumes at the day it was in, and the
+idempotent upsert makes the re-read harmless. A lease on the cursor, renewed by each slice, keeps two runs
+of the same connection from overlapping."""
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from integrations.cursors import SyncSummary, sync_cursor_claim, sync_cursor_release
+from integrations.claims import Budget
+from integrations.cursors import SyncSummary, sync_cursor_advance, sync_cursor_claim, sync_cursor_release
 from integrations.models import Connection
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.records import transaction_record_parse
@@ -52,6 +56,42 @@ def paytrace_record_ingest(
     return result
 
 
+@dataclass
+class _Slices:
+    """What a run has read so far, and whether its budget stopped it."""
+
+    read: int = 0
+    changed: int = 0
+    stopped: bool = False
+
+
+def _day_ingest(
+    *,
+    connection: Connection,
+    client: PayTraceClient,
+    day: date,
+    on_change: TransactionChanged | None,
+    progress: Progress | None,
+    budget: Budget | None,
+    slices: _Slices,
+) -> int:
+    """Ingest one account-local day of the export while the budget lasts; returns how many records the day
+    holds (`slices.stopped` says whether it was cut short)."""
+    records = client.transactions_export_by_date_range(start_date=day, end_date=day)
+    # Sales before refunds, so a refund in the same day finds its sale already stored.
+    records.sort(key=lambda raw: str(raw.get("transaction_type", "")).upper() in REFUND_TYPES)
+    for index, raw in enumerate(records, start=1):
+        if budget is not None and budget.spent():
+            slices.stopped = True
+            break
+        result = paytrace_record_ingest(connection=connection, client=client, raw=raw, on_change=on_change)
+        slices.read += 1
+        slices.changed += result.changed
+        if progress:
+            progress(index, len(records))
+    return len(records)
+
+
 def paytrace_transactions_sync(
     *,
     connection: Connection,
@@ -59,6 +99,7 @@ def paytrace_transactions_sync(
     on_change: TransactionChanged | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    budget: Budget | None = None,
 ) -> SyncSummary:
     now = now or timezone.now()
     cursor = sync_cursor_claim(connection=connection, resource="transactions", now=now)
@@ -71,22 +112,31 @@ def paytrace_transactions_sync(
         else now - FIRST_RUN_LOOKBACK
     )
     zone = connection_timezone(connection)
-    changed = 0
-    records: list[dict] = []
+    day, today = start.astimezone(zone).date(), now.astimezone(zone).date()
+    slices = _Slices()
     try:
-        records = client.transactions_export_by_date_range(
-            start_date=start.astimezone(zone).date(), end_date=now.astimezone(zone).date()
-        )
-        # Sales before refunds, so a refund in the same window finds its sale already stored.
-        records.sort(key=lambda raw: str(raw.get("transaction_type", "")).upper() in REFUND_TYPES)
-        for index, raw in enumerate(records, start=1):
-            changed += paytrace_record_ingest(
-                connection=connection, client=client, raw=raw, on_change=on_change
-            ).changed
-            if progress:
-                progress(index, len(records))
+        while day <= today and not slices.stopped:
+            held = _day_ingest(
+                connection=connection,
+                client=client,
+                day=day,
+                on_change=on_change,
+                progress=progress,
+                budget=budget,
+                slices=slices,
+            )
+            if not slices.stopped:
+                end = min(datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone), now)
+                sync_cursor_advance(cursor=cursor, position=end, seen=held, now=timezone.now())
+                day += timedelta(days=1)
     except Exception as exc:
         sync_cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
         raise
-    sync_cursor_release(cursor=cursor, position=now, seen=len(records), error="")
-    return SyncSummary(connection=connection.name, records=len(records), changed=changed, window_start=start)
+    sync_cursor_release(cursor=cursor, position=None if slices.stopped else now, seen=0, error="")
+    return SyncSummary(
+        connection=connection.name,
+        records=slices.read,
+        changed=slices.changed,
+        window_start=start,
+        complete=not slices.stopped,
+    )

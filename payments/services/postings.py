@@ -3,11 +3,14 @@
 Planning is idempotent: a row is created once per (connection, document type, reference), so a webhook
 and a sync seeing the same change plan nothing new the second time."""
 
+import re
+
 from django.db import transaction as db_transaction
 
 from integrations.erps import erp_codes
 from integrations.models import Connection, ErpPosting
-from integrations.outbox.services import posting_cancel
+from integrations.outbox.dependencies import dependents_hold
+from integrations.outbox.services import posting_cancel, posting_resolve_soon, postings_wake
 from integrations.selectors import ConnectionMissing, connections_active
 from payments.models import CreditMemo, JournalEntry, Transaction
 from payments.services.allocations import payment_apply
@@ -18,7 +21,8 @@ TxStatus = Transaction.Status
 
 PAYMENT_TYPES = Transaction.PAYMENT_TYPES
 REFUND_TYPES = Transaction.REFUND_TYPES
-UNPOSTED_STATUSES = (PostingStatus.HELD, PostingStatus.PENDING, PostingStatus.RETRYABLE, PostingStatus.DEAD)
+# Where a receipt sits before any worker has tried it (if its attempt count is still 0).
+NEVER_SENT_STATUSES = (PostingStatus.HELD, PostingStatus.PENDING)
 
 
 def erp_connection_for(*, transaction: Transaction) -> Connection:
@@ -46,19 +50,45 @@ def erp_connection_for_paytrace(*, connection: Connection) -> Connection:
 
 
 def _posting_plan(
-    *, connection: Connection, document_type: str, reference: str, held: bool, **links
+    *,
+    connection: Connection,
+    document_type: str,
+    reference: str,
+    held: bool,
+    depends_on: ErpPosting | None = None,
+    **links,
 ) -> ErpPosting:
-    posting, _ = ErpPosting.objects.get_or_create(
+    posting, created = ErpPosting.objects.get_or_create(
         connection=connection,
         document_type=document_type,
         reference=reference,
-        defaults={"status": PostingStatus.HELD if held else PostingStatus.PENDING, **links},
+        defaults={
+            "status": PostingStatus.HELD if held else PostingStatus.PENDING,
+            "depends_on": depends_on,
+            **links,
+        },
     )
+    if created:
+        if depends_on is not None and depends_on.status == PostingStatus.DEAD:
+            dependents_hold(posting=depends_on)
+            posting.refresh_from_db()
+        postings_wake()
     return posting
 
 
 def receipt_reference(transaction: Transaction) -> str:
     return transaction.transaction_id
+
+
+# `<receipt>-V` reverses a voided sale's whole receipt; `<receipt>-U<allocation pk>` gives back one undone
+# application of it (`payments.services.allocations.allocation_undo`).
+_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|U(?P<allocation>\d+))$")
+
+
+def reversal_reference_parse(reference: str) -> tuple[str, int | None]:
+    """The reversed receipt's reference, and the undone allocation's pk (None for a whole void)."""
+    parts = _REVERSAL_REFERENCE.match(reference)
+    return parts["receipt"], int(parts["allocation"]) if parts["allocation"] else None
 
 
 def postings_plan_for_transaction(*, transaction: Transaction, held: bool = False) -> list[ErpPosting]:
@@ -94,27 +124,33 @@ def _receipt_plan(*, transaction: Transaction, erp: Connection, held: bool) -> E
 
 
 def _void_plan(*, transaction: Transaction, erp: Connection) -> list[ErpPosting]:
-    """A void before the receipt reached the ERP cancels it; after, the receipt is reversed."""
-    receipt = ErpPosting.objects.filter(
-        connection=erp, document_type=DocumentType.RECEIPT, reference=receipt_reference(transaction)
-    ).first()
+    """A receipt never tried is cancelled. One that was tried may be in the ERP even if we never heard
+    back ("applied but timed out"), or may be in flight: it gets a reversal that waits for it to settle.
+    The receipt is made due at once, so its next try looks our reference up in the ERP and either finds
+    it (posted with the ERP's number, then reversed) or, as its sale is voided, sends nothing and ends
+    cancelled (and the reversal with it)."""
+    receipt = (
+        ErpPosting.objects.select_for_update()  # so no poster claims it while we decide
+        .filter(connection=erp, document_type=DocumentType.RECEIPT, reference=receipt_reference(transaction))
+        .first()
+    )
     if receipt is None or receipt.status == PostingStatus.CANCELLED:
         return []
-    if receipt.status in UNPOSTED_STATUSES:
-        posting_cancel(
-            posting=receipt, reason=f"PayTrace transaction {transaction.transaction_id} was voided"
-        )
+    reason = f"PayTrace transaction {transaction.transaction_id} was voided"
+    if receipt.status in NEVER_SENT_STATUSES and receipt.attempt_count == 0:
+        posting_cancel(posting=receipt, reason=reason)
         return [receipt]
-    return [
-        _posting_plan(
-            connection=erp,
-            document_type=DocumentType.REVERSAL,
-            reference=f"{receipt.reference}-V",
-            held=False,
-            transaction=transaction,
-            customer_id=transaction.customer_id,
-        )
-    ]
+    reversal = _posting_plan(
+        connection=erp,
+        document_type=DocumentType.REVERSAL,
+        reference=f"{receipt.reference}-V",
+        held=False,
+        depends_on=receipt,
+        transaction=transaction,
+        customer_id=transaction.customer_id,
+    )
+    posting_resolve_soon(posting=receipt, reason=f"{reason}: look it up in the ERP, then reverse or cancel")
+    return [reversal]
 
 
 def _credit_memo_plan(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPosting:
@@ -139,10 +175,20 @@ def _credit_memo_plan(*, transaction: Transaction, erp: Connection, held: bool) 
         document_type=DocumentType.CREDIT_MEMO,
         reference=transaction.transaction_id,
         held=held,
+        depends_on=_sale_receipt(original=original),
         transaction=transaction,
         credit_memo=memo,
         customer_id=transaction.customer_id or (original.customer_id if original else None),
     )
+
+
+def _sale_receipt(*, original: Transaction | None) -> ErpPosting | None:
+    """The receipt a refund's credit note waits for: the sale's live one, else a cancelled one (then the
+    credit note has nothing to offset in the ERP and ends cancelled too)."""
+    if original is None:
+        return None
+    receipts = ErpPosting.objects.filter(transaction=original, document_type=DocumentType.RECEIPT)
+    return receipts.exclude(status=PostingStatus.CANCELLED).first() or receipts.first()
 
 
 def _chargeback_plan(*, transaction: Transaction, erp: Connection) -> ErpPosting:

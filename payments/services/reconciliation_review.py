@@ -6,7 +6,9 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from integrations.audit import audit_record
-from integrations.sage.mapping import gl_rule_get
+from integrations.models import Connection
+from integrations.sage.mapping import MappingMissing, gl_rule_get
+from integrations.selectors import ConnectionMissing
 from payments.models import ReconciliationException, Transaction
 from payments.services.journal import journal_entries_plan
 from payments.services.postings import erp_connection_for_paytrace
@@ -40,14 +42,35 @@ def reconciliation_exception_resolve(
     return exception
 
 
+def _write_off_erp(*, exception: ReconciliationException) -> Connection:
+    source = exception.settlement_batch or exception.transaction
+    return erp_connection_for_paytrace(connection=source.connection)
+
+
+def reconciliation_write_off_preview(*, exception: ReconciliationException) -> str:
+    """What a write-off of this exception would book, in words, for the page that confirms it."""
+    amount = f"{exception.currency} {exception.difference}"
+    if exception.status != Status.OPEN or not exception.difference:
+        why = exception.get_status_display().lower() if exception.status != Status.OPEN else "no difference"
+        return f"{exception} — skipped: {why}."
+    try:
+        erp = _write_off_erp(exception=exception)
+        account = gl_rule_get(erp=erp.system, purpose="write_off").account
+    except (MappingMissing, ConnectionMissing) as missing:
+        return f"{exception} — cannot be written off yet: {missing}. Reason found: {exception.reason}"
+    return (
+        f"{exception} — writes off {amount} to account {account} in {erp.name}. "
+        f"Reason found: {exception.reason}"
+    )
+
+
 def reconciliation_exception_write_off(
     *, exception: ReconciliationException, actor: AbstractBaseUser | None, reason: str
 ) -> ReconciliationException:
     """Book the difference to the write-off account finance chose in the GL rules, and close it."""
     with db_transaction.atomic():
         exception = _locked(exception)
-        source = exception.settlement_batch or exception.transaction
-        erp = erp_connection_for_paytrace(connection=source.connection)
+        erp = _write_off_erp(exception=exception)
         account = gl_rule_get(erp=erp.system, purpose="write_off").account
         clearing = gl_rule_get(erp=erp.system, purpose="clearing").account
         draft = write_off_draft(exception=exception, accounts_erp=erp, account=account, clearing=clearing)

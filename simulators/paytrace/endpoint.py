@@ -96,7 +96,11 @@ def _bearer(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def pt_endpoint(*, writes: bool) -> Callable[[Handler], Callable[[HttpRequest], HttpResponse]]:
+def pt_endpoint(
+    *, writes: bool, external_id: bool = False
+) -> Callable[[Handler], Callable[[HttpRequest], HttpResponse]]:
+    """`external_id`: the endpoint's answers carry `external_transaction_id`, and so do its errors."""
+
     def decorate(handler: Handler) -> Callable[[HttpRequest], HttpResponse]:
         @csrf_exempt
         @require_POST
@@ -119,7 +123,7 @@ def pt_endpoint(*, writes: bool) -> Callable[[Handler], Callable[[HttpRequest], 
             body = json_object(request)
             if body is None:
                 error = PtApiError(codes.REQUEST_INVALID, "The request body must be a JSON object.")
-                return pt_json(error.as_body(), status=400)
+                return pt_json(error.as_body(external_id=external_id), status=400)
             try:
                 with transaction.atomic():
                     # One request at a time per account keeps batch numbers sequential.
@@ -129,7 +133,7 @@ def pt_endpoint(*, writes: bool) -> Callable[[Handler], Callable[[HttpRequest], 
                         Call(account=locked, body=body, from_ip=request.META.get("REMOTE_ADDR", ""))
                     )
             except PtApiError as exc:
-                return pt_json(exc.as_body(), status=400)
+                return pt_json(exc.as_body(external_id=external_id), status=400)
             if writes:
                 fault_after_write(system=System.PAYTRACE, account=account.username)
             return pt_json(answer)

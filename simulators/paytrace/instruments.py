@@ -8,10 +8,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from integrations.paytrace.records import card_brand_from_bin
 from portal.pci import luhn_valid
 from simulators.paytrace import api_errors as codes
 from simulators.paytrace.api_errors import PtApiError
+from simulators.paytrace.brands import brand_from_bin
 
 DECLINE_AMOUNTS = frozenset({Decimal("0.29"), Decimal("1.12")})
 TEST_VISA_LAST4_FIRST6 = ("401200", "5439")
@@ -90,7 +90,7 @@ def card_parse(credit_card: Any, *, csc: Any = "", today: date) -> CardFacts:
     _raise_all(problems)
     first6, last4 = digits[:6], digits[-4:]
     return CardFacts(
-        brand=card_brand_from_bin(first6) or "VISA",
+        brand=brand_from_bin(first6),
         first6=first6,
         last4=last4,
         expiration_month=month,

@@ -70,8 +70,14 @@ def pt_transaction_get(
     return found
 
 
-def pt_check_get(*, account: PtAccount, check_transaction_id: Any) -> PtTransaction:
-    message = "The Check ID that you have provided was not found in the PayTrace records."
+# AM failed_ach_refund_response (tests/contracts/data/paytrace/activemerchant/); a fund or a void words it
+# otherwise (services/checks.py).
+CHECK_NOT_FOUND_MESSAGE = "The Check ID that you provided was not found in the PayTrace record."
+
+
+def pt_check_get(
+    *, account: PtAccount, check_transaction_id: Any, message: str = CHECK_NOT_FOUND_MESSAGE
+) -> PtTransaction:
     number = _transaction_id(check_transaction_id, code=codes.CHECK_NOT_FOUND, message=message)
     found = PtTransaction.objects.filter(account=account, pk=number, kind__in=CHECK_KINDS).first()
     if found is None:

@@ -1,5 +1,10 @@
 """PayTrace's JSON shapes: transaction answers, export records, US-style local timestamps, and money as
-JSON numbers (written from Decimal without passing through float)."""
+JSON numbers (written from Decimal without passing through float).
+
+Transaction answers carry exactly the keys PayTrace's recorded answers show, endpoint by endpoint (the
+`*_KEYS` below, each citing its artefact). No artefact shows an export record, a batch summary, a
+customer export or the answer to `settle` (tests/contracts/data/SOURCES.md lists what is not covered):
+those shapes follow PayTrace's help pages where they describe them and are otherwise ours."""
 
 import json
 import re
@@ -10,6 +15,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 
+from simulators.paytrace.instruments import CardFacts
 from simulators.paytrace.models import PtAccount, PtBatch, PtCard, PtCustomer, PtTransaction
 from simulators.paytrace.selectors import account_zone
 
@@ -21,7 +27,8 @@ EXPORT_OK = {
 RESPONSE_MESSAGES = {
     101: "Your transaction was successfully approved.",
     102: "Your transaction was not approved.",
-    106: "Your transaction was successfully refunded.",
+    # Sic, without "was": ActiveMerchant's successful_refund_response.
+    106: "Your transaction successfully refunded.",
     107: "Your transaction was not refunded.",
     109: "Your transaction was successfully voided.",
     112: "Your transaction was successfully captured.",
@@ -31,6 +38,35 @@ RESPONSE_MESSAGES = {
     125: "Your check was NOT successfully processed.",
 }
 APPROVED = frozenset({101, 106, 109, 112, 120, 122, 124})
+# The keys of each answer, exactly as PayTrace's recorded answers carry them (tests/contracts/data/paytrace/,
+# SOURCES.md there): PTR = the narch/paytracer sandbox cassettes, AM = ActiveMerchant's canned answers.
+_CARD_KEYS = (
+    "success",
+    "response_code",
+    "status_message",
+    "transaction_id",
+    "approval_code",
+    "approval_message",
+    "avs_response",
+    "csc_response",
+    "external_transaction_id",
+)
+# A keyed sale or authorization, approved or declined, names the card: PTR create_keyed_sale_transaction;
+# AM successful_purchase, failed_purchase, successful_authorize, failed_authorize. Protect.js sales are
+# taken as keyed (the card was typed in the browser): no artefact shows one.
+KEYED_KEYS = (*_CARD_KEYS, "masked_card_number")
+# A sale on a card PayTrace already holds does not: PTR create_sale_by_customer, create_sale_by_transaction.
+# An authorization by customer is taken to answer like the sale by customer: no artefact shows one.
+ON_FILE_KEYS = _CARD_KEYS
+# AM successful_capture_response and successful_refund_response (refunds keyed or to a customer, and a
+# refused refund, 107, are taken to answer the same: no artefact shows one).
+CAPTURE_KEYS = ("success", "response_code", "status_message", "transaction_id", "external_transaction_id")
+REFUND_KEYS = CAPTURE_KEYS
+VOID_KEYS = ("success", "response_code", "status_message", "transaction_id")  # AM successful_void_response
+# AM successful_ach_processing, successful_ach_capture_void, successful_ach_refund; a check PayTrace
+# refuses (125) adds the ACH network's code and text: AM failed_ach_processing_response.
+CHECK_KEYS = ("success", "response_code", "status_message", "check_transaction_id")
+CHECK_REFUSED_KEYS = (*CHECK_KEYS, "ach_code", "ach_message")
 _DECIMAL_MARK = "\u0000decimal:"
 _DECIMAL_STRING = re.compile(r'"\\u0000decimal:(-?[0-9.]+)"')
 _SALE_KINDS = (
@@ -63,11 +99,16 @@ def us_timestamp(value: datetime | None, account: PtAccount) -> str:
     return f"{local.month}/{local.day}/{local.year} {hour}:{local:%M:%S %p}"
 
 
-def _masked(card: PtCard, *, mask: str, include_bin: bool) -> str:
+def _masked(card: PtCard | CardFacts, *, mask: str, include_bin: bool) -> str:
     length = 15 if card.brand == "AMEX" else 16
     if include_bin and card.first6:
         return f"{card.first6}{mask * (length - 10)}{card.last4}"
     return f"{mask * (length - 4)}{card.last4}"
+
+
+def masked_card_number(card: PtCard | CardFacts) -> str:
+    """The answers' `masked_card_number`: "xxxxxxxxxxxx5439" (PTR create_keyed_sale_transaction)."""
+    return _masked(card, mask="x", include_bin=False)
 
 
 def _card_json(card: PtCard, *, include_bin: bool) -> dict[str, Any]:
@@ -79,30 +120,35 @@ def _card_json(card: PtCard, *, include_bin: bool) -> dict[str, Any]:
 
 
 def transaction_answer(
-    txn: PtTransaction, *, response_code: int | None = None, with_card: bool = True
+    txn: PtTransaction, *, keys: tuple[str, ...], response_code: int | None = None
 ) -> dict[str, Any]:
-    """The answer to a transaction request; `response_code` overrides the row's own (capture, void...).
-    A sale by transaction answers without `masked_card_number` (`with_card=False`)."""
+    """The answer to a transaction request, with the keys of its endpoint (`KEYED_KEYS`, `VOID_KEYS`...);
+    `response_code` overrides the row's own (capture, void...)."""
     code = response_code or txn.response_code
-    answer: dict[str, Any] = {
+    values: dict[str, Any] = {
         "success": code in APPROVED,
         "response_code": code,
         "status_message": RESPONSE_MESSAGES[code],
+        "transaction_id": txn.pk,
+        "check_transaction_id": txn.pk,
+        "approval_code": txn.approval_code,
+        "approval_message": txn.approval_message,
+        "avs_response": txn.avs_response,
+        "csc_response": txn.csc_response,
+        "external_transaction_id": "",
+        "masked_card_number": masked_card_number(txn),
+        # AM failed_ach_processing_response's values: what else the ACH network may say is not shown.
+        "ach_code": 0,
+        "ach_message": "",
     }
-    if txn.is_check:
-        return {**answer, "check_transaction_id": txn.pk}
-    answer["transaction_id"] = txn.pk
-    if response_code is None and txn.kind != PtTransaction.Kind.REFUND:
-        answer |= {
-            "approval_code": txn.approval_code,
-            "approval_message": txn.approval_message,
-            "avs_response": txn.avs_response,
-            "csc_response": txn.csc_response,
-        }
-    answer["external_transaction_id"] = ""
-    if with_card and response_code is None and txn.last4 and txn.kind != PtTransaction.Kind.REFUND:
-        answer["masked_card_number"] = _masked(txn, mask="x", include_bin=False)
-    return answer
+    return {key: values[key] for key in keys}
+
+
+def check_answer(txn: PtTransaction, *, response_code: int | None = None) -> dict[str, Any]:
+    code = response_code or txn.response_code
+    return transaction_answer(
+        txn, keys=CHECK_REFUSED_KEYS if code == 125 else CHECK_KEYS, response_code=response_code
+    )
 
 
 def transaction_record(txn: PtTransaction, *, include_bin: bool) -> dict[str, Any]:

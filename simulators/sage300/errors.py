@@ -1,5 +1,8 @@
-"""The Web API's error: `{"error":{"code":..,"message":{"lang":"en-US","value":..}}}`; clients should act
-on `code`, never on the message text."""
+"""The Web API's error: `{"error":{"code":..,"message":{"lang":"en-US","value":..}}}`, as the Developer
+Reference's example prints it (404 RecordNotFound); clients should act on `code`, never on the message
+text. Codes are the Developer Reference's list, plus FieldInvalid: Sage 300 servers answer it (409) when
+a business view refuses a value, though the list omits it (seen in support articles, not in an
+artefact here)."""
 
 
 class WebApiError(Exception):

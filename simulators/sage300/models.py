@@ -1,18 +1,29 @@
 """State of the Sage 300 simulator, one company (database) at a time.
 
-Master data and the open-item ledger (AROBL) are typed rows because postings change them; batches and
-orders keep their entries as the Web API shape (JSON with exact decimals), the way a client sent them
-plus the server-assigned numbers, so GET answers exactly what was accepted.
+Master data and the open-item ledger (AROBL) are typed rows because postings change them; what else a
+client sent for a master record is kept in its `properties`, by Web API property name, so GET answers
+what was accepted. Batches and orders keep their entries as the Web API shape (JSON with exact
+decimals), the way a client sent them plus the server-assigned numbers.
 """
 
 from decimal import Decimal
 
 from django.db import models
 
-from integrations.sage.sage300.codec import DecimalDecoder, DecimalEncoder
+from simulators.sage300.wire import WireDecoder, WireEncoder
 
 MONEY = {"max_digits": 16, "decimal_places": 3, "default": Decimal("0")}
 QUANTITY = {"max_digits": 14, "decimal_places": 4, "default": Decimal("0")}
+
+
+def properties_field() -> models.JSONField:
+    return models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=WireEncoder,
+        decoder=WireDecoder,
+        help_text="The other Web API properties a client sent for this record, by name.",
+    )
 
 
 class Company(models.Model):
@@ -25,6 +36,12 @@ class Company(models.Model):
     )
     fault_status = models.PositiveSmallIntegerField(
         default=503, help_text="What an injected fault answers: 503 (IIS, text/plain) or 429 TooManyRequests."
+    )
+    first_fiscal_year = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="First year of the fiscal calendar; blank: five years before this one. "
+        "Sage's sample company (SAMLTD) posts in 2020.",
     )
 
     class Meta:
@@ -65,6 +82,7 @@ class Customer(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     allow_backorders = models.BooleanField(default=True)
     date_last_maintained = models.DateField()
+    properties = properties_field()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "number"], name="s300_customer_unique")]
@@ -93,6 +111,7 @@ class Bank(models.Model):
     description = models.CharField(max_length=60)
     gl_account = models.CharField(max_length=45)
     currency = models.CharField(max_length=3, default="USD")
+    properties = properties_field()  # never BankAccountNumber: the simulator keeps no account numbers
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "code"], name="s300_bank_unique")]
@@ -107,6 +126,7 @@ class Item(models.Model):
     description = models.CharField(max_length=60)
     unit_price = models.DecimalField(**MONEY)
     unit = models.CharField(max_length=10, default="Ea")
+    properties = properties_field()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "number"], name="s300_item_unique")]
@@ -137,7 +157,8 @@ class OpenDocument(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="documents")
     customer_number = models.CharField(max_length=12)
     document_number = models.CharField(max_length=22)
-    document_type = models.CharField(max_length=20)  # Invoice, DebitNote, CreditNote, UnappliedCash
+    # Invoice, DebitNote, CreditNote, Interest, UnappliedCash, Prepayment
+    document_type = models.CharField(max_length=20)
     document_date = models.DateField()
     due_date = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
@@ -145,9 +166,12 @@ class OpenDocument(models.Model):
     balance = models.DecimalField(**MONEY)
     order_number = models.CharField(max_length=22, blank=True)
     po_number = models.CharField(max_length=22, blank=True)
+    check_receipt_number = models.CharField(max_length=24, blank=True)  # of unapplied cash, prepayments
     description = models.CharField(max_length=60, blank=True)
     batch_number = models.PositiveIntegerField(default=0)
     entry_number = models.PositiveIntegerField(default=0)
+    # LastActivityDate: the day the document was last posted, paid, credited or adjusted.
+    last_activity_date = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -173,7 +197,7 @@ class Batch(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=12, default="Open")  # Open, ReadyToPost, Posted
-    payload = models.JSONField(encoder=DecimalEncoder, decoder=DecimalDecoder)
+    payload = models.JSONField(encoder=WireEncoder, decoder=WireDecoder)
 
     class Meta:
         constraints = [
@@ -185,19 +209,20 @@ class Batch(models.Model):
 
 
 class PostedReceipt(models.Model):
-    """ARPostedReceipts: one row per receipt entry of a posted CA batch."""
+    """ARPostedReceipts (ARRRH): one row per receipt entry of a posted CA batch."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="posted_receipts")
     batch_number = models.PositiveIntegerField()
     entry_number = models.PositiveIntegerField()
     customer_number = models.CharField(max_length=12)
     check_receipt_number = models.CharField(max_length=24)
-    entry_reference = models.CharField(max_length=60, blank=True)
-    description = models.CharField(max_length=60, blank=True)
+    document_number = models.CharField(max_length=22, blank=True)
+    document_type = models.CharField(max_length=20, blank=True)  # the entry's ReceiptTransactionType
     bank_code = models.CharField(max_length=8)
+    payment_code = models.CharField(max_length=12, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
     receipt_date = models.DateField()
     amount = models.DecimalField(**MONEY)
-    unapplied = models.DecimalField(**MONEY)
 
     def __str__(self) -> str:
         return f"{self.customer_number}/{self.check_receipt_number}"
@@ -209,10 +234,28 @@ class Order(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="orders")
     uniquifier = models.PositiveBigIntegerField()
     number = models.CharField(max_length=22)
-    payload = models.JSONField(encoder=DecimalEncoder, decoder=DecimalDecoder)
+    payload = models.JSONField(encoder=WireEncoder, decoder=WireDecoder)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "number"], name="s300_order_unique")]
 
     def __str__(self) -> str:
         return self.number
+
+
+class LookupRecord(models.Model):
+    """A master record nothing else in the simulator needs typed (ARDistributionCodes, ICLocations,
+    OEMiscellaneousCharges), kept whole in its Web API shape under its key."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="lookups")
+    resource = models.CharField(max_length=40)  # e.g. IC/ICLocations
+    key = models.CharField(max_length=100)  # the key values, joined by "|"
+    payload = models.JSONField(encoder=WireEncoder, decoder=WireDecoder)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "resource", "key"], name="s300_lookup_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource}({self.key})"

@@ -2,8 +2,12 @@
 server-driven paging with a next link, and entry keys such as `ARCustomers('1200')` or
 `ARReceiptAndAdjustmentBatches(BatchRecordType='CA',BatchNumber=65)`.
 
-Filter functions are the documented ones (substringof, startswith, endswith, length); anything else is
-refused with InvalidParameters so a client cannot come to rely on what Sage 300 would not do. String
+`$filter` takes what the Developer Reference documents and nothing more (its operator and function
+tables, in tests/contracts/data/sage300/developer_reference_examples.json): the operators `eq ne gt lt le`
+joined by `and` / `or` (it lists no `ge` and no `not`), the functions `substringof startswith endswith
+length`, and literals `'text'`, `99.99m`, `datetime'2015-12-31T12:00'`, plus the bare ISO date-time the
+Postman collection's complex filter uses (`DateOfLastInvoice gt 2016-12-31T12:00:00Z`). Anything else is
+refused with InvalidParameters, so a client cannot come to rely on what Sage 300 may not do. String
 comparisons are case-sensitive: Sage 300 company databases use a binary collation.
 """
 
@@ -22,6 +26,7 @@ Predicate = Callable[[Record], Any]
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<datetime>datetime'[^']*')
+      | (?P<isodatetime>\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)
       | (?P<string>'(?:[^']|'')*')
       | (?P<number>-?\d+(?:\.\d+)?[mMdDlLfF]?)(?![\w.])
       | (?P<punct>[(),])
@@ -33,7 +38,6 @@ _COMPARISONS = {
     "eq": lambda a, b: a == b,
     "ne": lambda a, b: a != b,
     "gt": lambda a, b: a is not None and b is not None and a > b,
-    "ge": lambda a, b: a is not None and b is not None and a >= b,
     "lt": lambda a, b: a is not None and b is not None and a < b,
     "le": lambda a, b: a is not None and b is not None and a <= b,
 }
@@ -119,22 +123,19 @@ class _FilterParser:
         return left
 
     def _and(self) -> Predicate:
-        left = self._not()
+        left = self._comparison()
         while self._keyword("and"):
-            right = self._not()
+            right = self._comparison()
             left = (lambda a, b: lambda r: bool(a(r)) and bool(b(r)))(left, right)
         return left
-
-    def _not(self) -> Predicate:
-        if self._keyword("not"):
-            inner = self._not()
-            return lambda r: not inner(r)
-        return self._comparison()
 
     def _comparison(self) -> Predicate:
         left = self._operand()
         operator = self._keyword(*_COMPARISONS)
         if operator is None:
+            token = self._peek()
+            if token and token[0] == "name" and token[1] not in ("and", "or"):
+                raise invalid_parameters(f"The operator '{token[1]}' is not supported.")
             return left
         right = self._operand()
         compare = _COMPARISONS[operator]
@@ -149,11 +150,13 @@ class _FilterParser:
         if kind == "string":
             value = text[1:-1].replace("''", "'")
             return lambda r: value
-        if kind == "datetime":
+        if kind in ("datetime", "isodatetime"):
             try:
-                moment = datetime.fromisoformat(text[9:-1])
+                moment = _as_datetime(text[9:-1] if kind == "datetime" else text)
             except ValueError:
-                raise invalid_parameters(f"Invalid datetime literal {text}.") from None
+                moment = None
+            if not isinstance(moment, datetime):
+                raise invalid_parameters(f"Invalid datetime literal {text}.")
             return lambda r: moment
         if kind == "number":
             try:
@@ -167,6 +170,8 @@ class _FilterParser:
         if text in literals:
             constant = literals[text]
             return lambda r: constant
+        if text == "not":
+            raise invalid_parameters("The operator 'not' is not supported.")
         if self._peek() == ("punct", "("):
             return self._function(text)
         return lambda r: r.get(text)
@@ -231,7 +236,9 @@ def feed_build(
     legacy: bool,
 ) -> dict[str, Any]:
     """Filter, count, page and project `records` the way the Web API does: at most `page_size` per
-    answer, the rest behind a next link that carries `$skip` (and what is left of `$top`)."""
+    answer (the Developer Reference's default is 100), the rest behind a next link that carries `$skip`
+    (and what is left of `$top`). Older servers answer `odata.context` / `odata.count` (a string, as
+    the Developer Reference's feed example prints it); newer ones the `@odata.` names."""
     if params.get("$filter"):
         predicate = filter_compile(params["$filter"])
         records = [record for record in records if predicate(record)]

@@ -1,5 +1,6 @@
-"""Reads: every resource of the simulator as the Web API's records (field names and casing as Sage 300
-serves them), in key order. Names not in the Sage reference are marked [U] where they are defined."""
+"""Reads: every resource of the simulator as the Web API answers it, in key order. Each record goes
+through its shape (`schema.py`), so it carries every property of the type in Sage's order and can hold
+no name Sage's artefacts do not have."""
 
 from datetime import date
 from decimal import Decimal
@@ -14,13 +15,47 @@ from simulators.sage300.models import (
     Customer,
     GLAccount,
     Item,
-    ItemLocation,
+    LookupRecord,
     OpenDocument,
     Order,
     PostedReceipt,
 )
+from simulators.sage300.schema import shape_of
 
 Record = dict[str, Any]
+
+# ARCustomers properties kept in Customer's columns (ARCUS fields the simulator acts on).
+CUSTOMER_COLUMNS = {
+    "CustomerName": "name",
+    "ShortName": "short_name",
+    "Status": "status",
+    "Email": "email",
+    "PhoneNumber": "phone",
+    "AddressLine1": "address_line1",
+    "AddressLine2": "address_line2",
+    "City": "city",
+    "StateProvince": "state",
+    "ZipPostalCode": "postal_code",
+    "Country": "country",
+    "CurrencyCode": "currency",
+}
+# What the simulator's customers are unless a client said otherwise: an open-item account not on hold
+# (AccountType and OnHold members as Sage's own ARCustomers sample spells them).
+_CUSTOMER_DEFAULTS = {"OnHold": "No", "AccountType": "OpenItem"}
+# Batch status property per kind: AR batches carry BatchStatus (InvoiceBatch, ReceiptAndAdjustmentBatch
+# in the edmx); Sage's GLJournalBatches sample carries Status.
+BATCH_STATUS_FIELD = {
+    Batch.Kind.AR_INVOICE: "BatchStatus",
+    Batch.Kind.AR_RECEIPT: "BatchStatus",
+    Batch.Kind.AR_ADJUSTMENT: "BatchStatus",
+    Batch.Kind.GL_JOURNAL: "Status",
+}
+_BATCH_RESOURCE = {
+    Batch.Kind.AR_INVOICE: ("AR", "ARInvoiceBatches"),
+    Batch.Kind.AR_RECEIPT: ("AR", "ARReceiptAndAdjustmentBatches"),
+    Batch.Kind.AR_ADJUSTMENT: ("AR", "ARReceiptAndAdjustmentBatches"),
+    Batch.Kind.GL_JOURNAL: ("GL", "GLJournalBatches"),
+}
 
 
 def odata_date(value: date | None) -> str | None:
@@ -32,26 +67,18 @@ def yes_no(flag: bool) -> str:
 
 
 def customer_record(customer: Customer, *, balance: Decimal = Decimal("0")) -> Record:
-    return {
-        "CustomerNumber": customer.number,
-        "ShortName": customer.short_name,
-        "Status": customer.status,
-        "DateLastMaintained": odata_date(customer.date_last_maintained),
-        "OnHold": "No",
-        "CustomerName": customer.name,
-        "AddressLine1": customer.address_line1,
-        "AddressLine2": customer.address_line2,
-        "City": customer.city,
-        "StateProvince": customer.state,
-        "ZipPostalCode": customer.postal_code,
-        "Country": customer.country,
-        "PhoneNumber": customer.phone,
-        "CurrencyCode": customer.currency,
-        "AccountType": "OpenItem",
-        "BalanceDueInCustomerCurrency": balance,
-        "Email": customer.email,
-        "AllowBackorderQuantities": yes_no(customer.allow_backorders),
-    }
+    columns = {name: getattr(customer, attribute) for name, attribute in CUSTOMER_COLUMNS.items()}
+    return shape_of("AR", "ARCustomers").complete(
+        {
+            **_CUSTOMER_DEFAULTS,
+            **customer.properties,
+            **columns,
+            "CustomerNumber": customer.number,
+            "AllowBackorderQuantities": yes_no(customer.allow_backorders),
+            "DateLastMaintained": odata_date(customer.date_last_maintained),
+            "BalanceDueInCustomerCurrency": balance,  # the server's own figure: the open documents' sum
+        }
+    )
 
 
 def customers_records(*, company: Company) -> list[Record]:
@@ -68,25 +95,32 @@ def customers_records(*, company: Company) -> list[Record]:
 
 
 def document_record(document: OpenDocument) -> Record:
-    # AROBL field names beyond CustomerNumber/DocumentNumber/DocumentType/FullyPaid/DueDate/OrderNumber/
-    # PONumber/BatchNumber/EntryNumber are [U]: the amount names follow the ARCustomers pattern.
-    return {
-        "CustomerNumber": document.customer_number,
-        "DocumentNumber": document.document_number,
-        "PaymentNumber": 1,
-        "DocumentType": document.document_type,
-        "DocumentDate": odata_date(document.document_date),
-        "DueDate": odata_date(document.due_date),
-        "CurrencyCode": document.currency,
-        "OriginalAmountInCustomerCurrency": document.original_amount,
-        "CurrentBalanceInCustomerCurrency": document.balance,
-        "FullyPaid": yes_no(document.balance == 0),
-        "OrderNumber": document.order_number,
-        "PONumber": document.po_number,
-        "DocumentDescription": document.description,
-        "BatchNumber": document.batch_number,
-        "EntryNumber": document.entry_number,
-    }
+    """AROBL as metadata type PostedDocument: the open balance is CustomerCurrencyAmountDue, the
+    document's amount CustomerCurrencyInvoiceAmount. The simulator keeps no exchange rates, so the
+    functional-currency twins equal them at a rate of 1."""
+    return shape_of("AR", "ARPostedDocuments").complete(
+        {
+            "CustomerNumber": document.customer_number,
+            "DocumentNumber": document.document_number,
+            "CheckReceiptNumber": document.check_receipt_number,
+            "OrderNumber": document.order_number,
+            "PONumber": document.po_number,
+            "DueDate": odata_date(document.due_date),
+            "DocumentType": document.document_type,
+            "BatchNumber": document.batch_number,
+            "EntryNumber": document.entry_number,
+            "DocumentDescription": document.description,
+            "DocumentDate": odata_date(document.document_date),
+            "CurrencyCode": document.currency,
+            "ExchangeRate": Decimal("1"),
+            "FunctionalCurrencyInvoiceAmount": document.original_amount,
+            "FunctionalCurrencyAmountDue": document.balance,
+            "CustomerCurrencyInvoiceAmount": document.original_amount,
+            "CustomerCurrencyAmountDue": document.balance,
+            "FullyPaid": yes_no(document.balance == 0),
+            "LastActivityDate": odata_date(document.last_activity_date),
+        }
+    )
 
 
 def documents_records(*, company: Company) -> list[Record]:
@@ -95,89 +129,105 @@ def documents_records(*, company: Company) -> list[Record]:
 
 
 def posted_receipts_records(*, company: Company) -> list[Record]:
+    """ARRRH as metadata type PostedReceipt. A deposit is the simulator's batch: its serial and
+    number are the batch number and each entry is a line of it."""
+    shape = shape_of("AR", "ARPostedReceipts")
     return [
-        {
-            "CustomerNumber": receipt.customer_number,
-            "CheckReceiptNumber": receipt.check_receipt_number,
-            "BatchNumber": receipt.batch_number,
-            "EntryNumber": receipt.entry_number,
-            "BankCode": receipt.bank_code,
-            "ReceiptDate": odata_date(receipt.receipt_date),
-            "EntryDescription": receipt.description,
-            "EntryReference": receipt.entry_reference,
-            "CustomerReceiptAmount": receipt.amount,
-            "CustomerUnappliedAmount": receipt.unapplied,
-        }
-        for receipt in PostedReceipt.objects.filter(company=company).order_by("customer_number", "pk")
+        shape.complete(
+            {
+                "BankCode": receipt.bank_code,
+                "CustomerNumber": receipt.customer_number,
+                "CheckReceiptNumber": receipt.check_receipt_number,
+                "DepositSerialNumber": receipt.batch_number,
+                "DepositLineNumber": receipt.entry_number,
+                "ReceiptDate": odata_date(receipt.receipt_date),
+                "DepositNumber": receipt.batch_number,
+                "CustomerReceiptAmount": receipt.amount,
+                "BankReceiptAmount": receipt.amount,  # receipts are refused unless both currencies match
+                "FunctionalReceiptAmount": receipt.amount,
+                "PaymentCode": receipt.payment_code,
+                "CurrencyCode": receipt.currency,
+                "BatchNumber": receipt.batch_number,
+                "EntryNumber": receipt.entry_number,
+                "DocumentType": receipt.document_type,
+                "DocumentNumber": receipt.document_number,
+            }
+        )
+        for receipt in PostedReceipt.objects.filter(company=company).order_by(
+            "bank_code", "customer_number", "check_receipt_number", "batch_number", "entry_number"
+        )
     ]
 
 
-def batches_records(*, company: Company, kind: str) -> list[Record]:
-    return [
-        {**batch.payload, "BatchStatus": batch.status}
-        for batch in Batch.objects.filter(company=company, kind=kind).order_by("number")
-    ]
+def batch_record(batch: Batch) -> Record:
+    shape = shape_of(*_BATCH_RESOURCE[batch.kind])
+    return shape.complete({**batch.payload, BATCH_STATUS_FIELD[batch.kind]: batch.status})
+
+
+def batches_records(*, company: Company, kinds: tuple[str, ...]) -> list[Record]:
+    batches = Batch.objects.filter(company=company, kind__in=kinds).order_by("kind", "number")
+    return [batch_record(batch) for batch in batches]
 
 
 def orders_records(*, company: Company) -> list[Record]:
-    return [order.payload for order in Order.objects.filter(company=company).order_by("uniquifier")]
+    shape = shape_of("OE", "OEOrders")
+    return [
+        shape.complete(order.payload)
+        for order in Order.objects.filter(company=company).order_by("uniquifier")
+    ]
 
 
 def accounts_records(*, company: Company) -> list[Record]:
+    shape = shape_of("GL", "GLAccounts")
     return [
-        {
-            "UnformattedAccount": account.number,
-            "AccountNumber": account.number,
-            "Description": account.description,
-            "AccountType": account.account_type,
-            "NormalBalanceDRCR": account.normal_balance,
-            "Status": "Active",
-        }
+        shape.complete(
+            {
+                "UnformattedAccount": account.number,
+                "AccountNumber": account.number,
+                "Description": account.description,
+                "AccountType": account.account_type,
+                "NormalBalanceDRCR": account.normal_balance,
+                "Status": "Active",
+            }
+        )
         for account in GLAccount.objects.filter(company=company).order_by("number")
     ]
 
 
-def items_records(*, company: Company) -> list[Record]:
-    return [
+def item_record(item: Item) -> Record:
+    return shape_of("IC", "ICItems").complete(
         {
+            **item.properties,
             "ItemNumber": item.number,
             "UnformattedItemNumber": item.number,
             "Description": item.description,
-            "StockItem": True,
             "StockingUnitOfMeasure": item.unit,
-            "Status": "Active",
         }
-        for item in Item.objects.filter(company=company).order_by("number")
-    ]
-
-
-def item_locations_records(*, company: Company) -> list[Record]:
-    # ICLocationDetails (ICILOC) is not in the reference's samples [U]; the quantity names follow ICILOC.
-    rows = (
-        ItemLocation.objects.filter(item__company=company)
-        .select_related("item")
-        .order_by("item__number", "location")
     )
-    return [
-        {
-            "ItemNumber": row.item.number,
-            "Location": row.location,
-            "QuantityOnHand": row.on_hand,
-            "QuantityCommitted": row.committed,
-            "QuantityAvailable": row.on_hand - row.committed,
-        }
-        for row in rows
-    ]
 
 
-def banks_records(*, company: Company) -> list[Record]:
-    # BankAccountNumber is left out: the simulator keeps no bank account numbers at all.
-    return [
+def items_records(*, company: Company) -> list[Record]:
+    return [item_record(item) for item in Item.objects.filter(company=company).order_by("number")]
+
+
+def bank_record(bank: Bank) -> Record:
+    # BankAccountNumber stays blank: the simulator keeps no bank account numbers at all.
+    return shape_of("BK", "BKBanks").complete(
         {
+            **bank.properties,
             "BankCode": bank.code,
             "Description": bank.description,
             "BankAccount": bank.gl_account,
             "StatementCurrency": bank.currency,
         }
-        for bank in Bank.objects.filter(company=company).order_by("code")
-    ]
+    )
+
+
+def banks_records(*, company: Company) -> list[Record]:
+    return [bank_record(bank) for bank in Bank.objects.filter(company=company).order_by("code")]
+
+
+def lookup_records(*, company: Company, module: str, resource: str) -> list[Record]:
+    shape = shape_of(module, resource)
+    lookups = LookupRecord.objects.filter(company=company, resource=f"{module}/{resource}").order_by("key")
+    return [shape.complete(lookup.payload) for lookup in lookups]

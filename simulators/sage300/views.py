@@ -10,15 +10,18 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.sage.sage300.codec import dumps, loads
 from simulators.faults import Fault, fault_after_write, fault_before
 from simulators.models import System
 from simulators.sage300.errors import WebApiError, invalid_payload, not_found
 from simulators.sage300.models import Company
 from simulators.sage300.odata import feed_build, key_parse, select_apply
 from simulators.sage300.resources import RESOURCES, Resource
+from simulators.sage300.schema import EDMX, Shape
+from simulators.sage300.wire import dumps, loads
 
 _RESOURCE = re.compile(r"^(?P<name>[A-Za-z]+)(?:\((?P<key>.*)\))?$")
+# `$metadata` is the AR module's only: Sage publishes no other module's.
+_METADATA = {"AR": EDMX}
 
 
 def _json(body: Any, *, status: int = 200) -> HttpResponse:
@@ -50,21 +53,38 @@ def _fault_response(company: Company) -> HttpResponse:
     return HttpResponse("The service is unavailable.", status=503, content_type="text/plain")
 
 
-def _entry(resource: Resource, records: list[dict], key: dict[str, str] | list[str]) -> dict:
-    named = key if isinstance(key, dict) else dict(zip(resource.key, key, strict=False))
-    if not named or set(named) - set(resource.key):
-        raise WebApiError(400, "InvalidEntityKey", f"The key must name {', '.join(resource.key)}.")
+def _named_key(shape: Shape, key: dict[str, str] | list[str]) -> dict[str, str]:
+    """`('1200')` or `(CustomerNumber='1200')`; composite keys need every part, named or in key order."""
+    named = key if isinstance(key, dict) else dict(zip(shape.key, key, strict=False))
+    if not shape.key or set(named) != set(shape.key) or len(named) != len(key):
+        raise WebApiError(400, "InvalidEntityKey", f"The key must name {', '.join(shape.key) or 'nothing'}.")
+    return named
+
+
+def _entry(records: list[dict], key: dict[str, str]) -> dict:
     for record in records:
-        if all(str(record.get(name)) == value for name, value in named.items()):
+        if all(str(record.get(name)) == value for name, value in key.items()):
             return record
-    raise not_found(f"The record ({', '.join(f'{k}={v}' for k, v in named.items())}) was not found.")
+    raise not_found("A Record cannot be found for the specified entity key")
 
 
-def _body(request: HttpRequest) -> Any:
+def _body(request: HttpRequest, shape: Shape) -> dict[str, Any]:
     try:
-        return loads(request.body or b"{}")
+        body = loads(request.body or b"{}")
     except ValueError:
         raise invalid_payload("The request body is not valid JSON.") from None
+    return shape.check(body)
+
+
+def _action(request: HttpRequest, company: Company, resource: Resource, action: str) -> tuple[int, Any]:
+    """`('$template')` answers the type's default payload; `('$process')` runs the process and, as
+    Sage documents, answers no body. Any other action is InvalidAction."""
+    if action == "$template" and (resource.create or resource.process):
+        return 200, resource.shape.complete(resource.template or {})
+    if action != "$process" or resource.process is None:
+        raise WebApiError(400, "InvalidAction", f"The action '{action}' is not supported.")
+    resource.process(company=company, payload=_body(request, resource.shape))
+    return 204, None
 
 
 def _dispatch(request: HttpRequest, company: Company, module: str, target: str) -> tuple[int, Any]:
@@ -73,11 +93,14 @@ def _dispatch(request: HttpRequest, company: Company, module: str, target: str) 
     if resource is None:
         raise WebApiError(404, "ResourceNotFound", f"The resource '{module}/{target}' does not exist.")
     key = key_parse(match["key"]) if match["key"] else None
-    params = {name: request.GET[name] for name in request.GET}
-    if request.method == "GET" and resource.records:
+    method = request.method
+    if method == "POST" and isinstance(key, list) and len(key) == 1 and key[0].startswith("$"):
+        return _action(request, company, resource, key[0])
+    if method == "GET" and resource.records:
         records = resource.records(company=company)
+        params = {name: request.GET[name] for name in request.GET}
         if key is not None:
-            entry = _entry(resource, records, key)
+            entry = _entry(records, _named_key(resource.shape, key))
             return 200, {
                 "@odata.context": _context(request, match["name"], "/$entity"),
                 **select_apply(entry, params.get("$select", "")),
@@ -90,20 +113,18 @@ def _dispatch(request: HttpRequest, company: Company, module: str, target: str) 
             page_size=company.page_size,
             legacy=company.legacy_odata,
         )
-    if request.method == "POST" and key is not None and (resource.process or resource.create):
-        if key == ["$template"]:
-            return 200, resource.template or {}
-        if key != ["$process"] or resource.process is None:
-            raise WebApiError(400, "InvalidAction", f"The action '{match['key']}' is not supported.")
-        return 200, resource.process(company=company, payload=_body(request))
-    if request.method == "POST" and key is None and resource.create:
-        return 201, resource.create(company=company, payload=_body(request))
-    if request.method == "PATCH" and isinstance(key, list) and len(key) == 1 and resource.update:
-        resource.update(company=company, key=key[0], payload=_body(request))
+    if method == "POST" and key is None and resource.create:
+        return 201, resource.create(company=company, payload=_body(request, resource.shape))
+    writers = {"PATCH": resource.update, "PUT": resource.replace, "DELETE": resource.delete}
+    if key is not None and writers.get(method):
+        named = _named_key(resource.shape, key)
+        if method == "DELETE":
+            resource.delete(company=company, key=named)
+        else:
+            writers[method](company=company, key=named, payload=_body(request, resource.shape))
+        # No body: Sage's Postman instructions for PUT and DELETE; for PATCH, OData's default answer [U].
         return 204, None
-    raise WebApiError(
-        405, "MethodNotAllowed", f"{request.method} is not allowed on {module}/{match['name']}."
-    )
+    raise WebApiError(405, "MethodNotAllowed", f"{method} is not allowed on {module}/{match['name']}.")
 
 
 def _context(request: HttpRequest, entity_set: str, suffix: str) -> str:
@@ -124,6 +145,8 @@ def web_api(request: HttpRequest, company: str, module: str, resource: str) -> H
     if request.content_type != "application/json":
         # The real server fails deep inside ASP.NET without the header: a bare 500 in that framework's shape.
         return _json({"Message": "An error has occurred."}, status=500)
+    if resource == "$metadata" and request.method == "GET" and module.upper() in _METADATA:
+        return HttpResponse(_METADATA[module.upper()].read_bytes(), content_type="application/xml")
     try:
         with transaction.atomic():
             status, body = _dispatch(request, record, module.upper(), resource)

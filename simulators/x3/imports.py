@@ -1,13 +1,17 @@
 """The `AOWSIMPORT` sub-program: import files of the PAY (customer payments) and GACC (journal
 entries) templates. Each document is imported on its own, in its own savepoint, and logged in
-`O_MESSA`; a refused document does not stop the ones after it (X3 REALTIME import)."""
+`O_MESSA`; a refused document does not stop the ones after it (X3 REALTIME import).
+
+The file format is Sage's, as its online help documents AOWSIMPORT's `I_FILE` ("Import export SOAP web
+service"): records joined by the separator the caller names in `I_RECORDSEP`, fields separated by `;`, the
+file closed by an `END` record. The wording of the `O_MESSA` log lines is ours: no published answer shows
+X3's."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import DatabaseError, transaction
 
-from integrations.sage.x3.importfile import FIELD_SEPARATOR, TEMPLATES
 from simulators.x3.models import (
     X3Account,
     X3Folder,
@@ -29,6 +33,17 @@ from simulators.x3.services import (
 
 Record = dict[str, str]
 
+FIELD_SEPARATOR = ";"
+END_RECORD = "END"
+
+# The import templates as this folder has them set up (GESAOE): per record kind (H header, L line), the
+# fields in the order a record carries them. A template is a customer's set-up, not a Sage standard;
+# PAY writes customer payments (PAYMENTH/PAYMENTD), GACC journal entries (GACCENTRY/GACCENTRYD).
+_LAYOUTS = {
+    "PAY": {"H": "PAYTYP BPR ACCDAT CUR AMTCUR REF DES BAN", "L": "VCRTYP VCRNUM AMTLIN"},
+    "GACC": {"H": "TYP ACCDAT CUR REF DESVCR", "L": "ACCNUM BPR SNS AMTCUR DES"},
+}
+
 
 @dataclass
 class ImportDocument:
@@ -46,14 +61,14 @@ class ImportRun:
 
 
 def _documents(template: str, text: str, separator: str) -> list[ImportDocument]:
-    layout = TEMPLATES[template]
+    layout = _LAYOUTS[template]
     documents: list[ImportDocument] = []
     for raw in text.split(separator or "\n"):
         values = raw.strip().split(FIELD_SEPARATOR)
         kind = values[0]
-        if kind in ("", "END"):
+        if kind in ("", END_RECORD):
             continue
-        names = layout.get(kind)
+        names = layout[kind].split() if kind in layout else None
         record = dict(zip(names or (), values[1:], strict=False))
         if kind == "H":
             documents.append(ImportDocument(header=record))
@@ -70,7 +85,9 @@ def _invoice_locked(*, folder: X3Folder, number: str) -> X3Invoice:
     try:
         invoice = X3Invoice.objects.select_for_update(nowait=True).filter(folder=folder, num=number).first()
     except DatabaseError:
-        raise X3Refusal(f"Invoice {number} : Record in use by another user") from None
+        # X3's generic message for a record another user holds ("Locked record", online help: generic
+        # messages, FCT/ERR_GEN).
+        raise X3Refusal(f"Invoice {number} : Locked record") from None
     if invoice is None:
         raise X3Refusal(f"Invoice {number} : Record does not exist")
     return invoice

@@ -46,7 +46,8 @@ class X3Customer(FolderScoped):
 
     bpcnum = models.CharField(max_length=15)
     bpcnam = models.CharField(max_length=70)
-    bcgcod = models.CharField(max_length=5, blank=True)
+    # Customer category code; 10 holds the accepted-save fixture's "RETAIL" (X3's length is per folder).
+    bcgcod = models.CharField(max_length=10, blank=True)
     bpcsta = models.PositiveSmallIntegerField(default=2)  # 2 active, 1 inactive
     cur = models.CharField(max_length=3, default="USD")
     addlig1 = models.CharField(max_length=50, blank=True)

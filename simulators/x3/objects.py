@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from integrations.sage.x3.adxml import AdxObject
+from simulators.x3.adx import Param
 from simulators.x3.models import (
     X3Customer,
     X3Folder,
@@ -23,19 +23,19 @@ from simulators.x3.services import (
 )
 
 
-def _customer_fields(obj: AdxObject) -> dict[str, object]:
-    addresses = obj.tables.get("BPAC_1") or [{}]
+def _customer_fields(param: Param) -> dict[str, object]:
+    addresses = param.lines("BPAC_1") or [{}]
     address = next((a for a in addresses if a.get("BPAADDFLG") == "2"), addresses[0])
     lines = address.get("BPAADDLIG") or []
     lines = lines if isinstance(lines, list) else [lines]
-    status = obj.value("BPC0_1", "BPCSTA") or "2"
+    status = param.text("BPC0_1", "BPCSTA") or "2"
     if status not in ("1", "2"):
         raise X3Refusal(f"BPCSTA : Invalid value {status}")
     return {
-        "bpcnam": obj.value("BPRC_1", "BPRNAM")[:70],
-        "bcgcod": obj.value("BPC0_1", "BCGCOD"),
+        "bpcnam": param.text("BPRC_1", "BPRNAM")[:70],
+        "bcgcod": param.text("BPC0_1", "BCGCOD")[:10],
         "bpcsta": int(status),
-        "cur": obj.value("BPRC_1", "CUR") or "USD",
+        "cur": param.text("BPRC_1", "CUR") or "USD",
         "addlig1": (lines[0] if lines else "")[:50],
         "addlig2": (lines[1] if len(lines) > 1 else "")[:50],
         "cty": str(address.get("CTY", ""))[:40],
@@ -47,20 +47,20 @@ def _customer_fields(obj: AdxObject) -> dict[str, object]:
     }
 
 
-def customer_save(*, folder: X3Folder, obj: AdxObject) -> X3Customer:
+def customer_save(*, folder: X3Folder, param: Param) -> X3Customer:
     """`save` on BPC: create; a blank BPCNUM takes the next number of the BPC counter."""
-    mandatory({"BPRNAM": obj.value("BPRC_1", "BPRNAM")}, "BPRNAM")
-    fields = _customer_fields(obj)
+    mandatory({"BPRNAM": param.text("BPRC_1", "BPRNAM")}, "BPRNAM")
+    fields = _customer_fields(param)
     with transaction.atomic():
-        number = obj.value("BPC0_1", "BPCNUM") or counter_next(folder=folder, code="BPC", prefix="C")
+        number = param.text("BPC0_1", "BPCNUM") or counter_next(folder=folder, code="BPC", prefix="C")
         if X3Customer.objects.filter(folder=folder, bpcnum=number).exists():
             raise X3Refusal(f"Customer {number} : Record already exists")
         return X3Customer.objects.create(folder=folder, bpcnum=number, **fields)
 
 
-def customer_modify(*, folder: X3Folder, bpcnum: str, obj: AdxObject) -> X3Customer:
-    mandatory({"BPRNAM": obj.value("BPRC_1", "BPRNAM")}, "BPRNAM")
-    fields = _customer_fields(obj)
+def customer_modify(*, folder: X3Folder, bpcnum: str, param: Param) -> X3Customer:
+    mandatory({"BPRNAM": param.text("BPRC_1", "BPRNAM")}, "BPRNAM")
+    fields = _customer_fields(param)
     with transaction.atomic():
         customer = customer_for(folder=folder, bpcnum=bpcnum)
         for name, value in fields.items():
@@ -80,17 +80,17 @@ def _allocate(*, item: X3Item, site: str, quantity: Decimal) -> Decimal:
     return allocated
 
 
-def sales_order_save(*, folder: X3Folder, obj: AdxObject) -> tuple[X3SalesOrder, list[str]]:
+def sales_order_save(*, folder: X3Folder, param: Param) -> tuple[X3SalesOrder, list[str]]:
     """`save` on SOH. Returns the order and the warnings (shortages) X3 shows as type-2 messages."""
-    header = obj.groups.get("SOH0_1", {})
+    header = param.group("SOH0_1")
     mandatory(header, "SALFCY", "BPCORD", "ORDDAT")
-    lines = obj.tables.get("SOH4_1") or []
+    lines = param.lines("SOH4_1")
     if not lines:
         raise X3Refusal("SOH4_1 : At least one line is required")
-    customer = customer_for(folder=folder, bpcnum=obj.value("SOH0_1", "BPCORD"))
-    order_date = parse_x3_date(obj.value("SOH0_1", "ORDDAT"), field="ORDDAT")
-    site = obj.value("SOH0_1", "SALFCY")
-    reference = obj.value("SOH0_1", "CUSORDREF")[:30]
+    customer = customer_for(folder=folder, bpcnum=param.text("SOH0_1", "BPCORD"))
+    order_date = parse_x3_date(param.text("SOH0_1", "ORDDAT"), field="ORDDAT")
+    site = param.text("SOH0_1", "SALFCY")
+    reference = param.text("SOH0_1", "CUSORDREF")[:30]
     warnings: list[str] = []
     with transaction.atomic():
         if reference:
@@ -100,7 +100,7 @@ def sales_order_save(*, folder: X3Folder, obj: AdxObject) -> tuple[X3SalesOrder,
             ).first()
             if previous is not None:
                 raise X3Refusal(f"CUSORDREF : Reference {reference} already used on order {previous.sohnum}")
-        order_type = obj.value("SOH0_1", "SOHTYP") or "SON"
+        order_type = param.text("SOH0_1", "SOHTYP") or "SON"
         order = X3SalesOrder.objects.create(
             folder=folder,
             sohnum=counter_next(folder=folder, code="SOH", prefix=f"{order_type}{site}"),
@@ -108,7 +108,7 @@ def sales_order_save(*, folder: X3Folder, obj: AdxObject) -> tuple[X3SalesOrder,
             salfcy=site,
             customer=customer,
             cusordref=reference,
-            cur=obj.value("SOH0_1", "CUR") or customer.cur,
+            cur=param.text("SOH0_1", "CUR") or customer.cur,
             orddat=order_date,
         )
         for number, line in enumerate(lines, start=1):

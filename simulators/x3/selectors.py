@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import F, Model, QuerySet
 
-from integrations.sage.x3.adxml import AdxObject, Fields
+from simulators.x3.adx import Fields, Result, Table, yes_no
 from simulators.x3.models import (
     X3Customer,
     X3Folder,
@@ -21,59 +21,69 @@ from simulators.x3.models import (
 from simulators.x3.services import X3Refusal
 from simulators.x3.where import FieldSpec
 
-
-def _x3_date(value: Any) -> str:
-    return value.strftime("%Y%m%d") if value else ""
+# DIM of each table in a <RESULT>: the capacity X3's screen gives it (set per folder through activity
+# codes), not its line count. Ours; the accepted-save fixture shows 99 for the customer's addresses.
+ADDRESS_LINES, DOCUMENT_LINES = 99, 300
 
 
 def _technical(instance: Model) -> Fields:
+    """The ADXTEC group X3 adds to every object it returns: last change stamp (YYYYMMDDhhmmss) and user."""
     return {"WW_MODSTAMP": instance.updated_at.strftime("%Y%m%d%H%M%S"), "WW_MODUSER": "WSUSER"}
 
 
-def customer_result(customer: X3Customer) -> AdxObject:
-    address = {
+def customer_result(customer: X3Customer) -> Result:
+    """BPC as the accepted-save fixture shows it: BPCSTA and BPAADDFLG on local menu 1 (No/Yes), the name
+    a LST of dimension 2, the address lines a LST of dimension 3."""
+    address: Fields = {
         "CODADR": "MAIN",
         "BPAADDLIG": [customer.addlig1, customer.addlig2, ""],
+        "POSCOD": customer.poscod,
         "CTY": customer.cty,
         "SAT": customer.sat,
-        "POSCOD": customer.poscod,
         "BPACRY": customer.cry,
         "TEL1": customer.tel1,
         "WEB1": customer.web1,
-        "BPAADDFLG": "2",
+        "BPAADDFLG": yes_no(2),  # the default address
     }
-    return AdxObject(
+    return Result(
         groups={
-            "BPC0_1": {"BPCNUM": customer.bpcnum, "BCGCOD": customer.bcgcod, "BPCSTA": str(customer.bpcsta)},
-            "BPRC_1": {"BPRNAM": [customer.bpcnam], "CUR": customer.cur},
+            "BPC0_1": {
+                "BPCNUM": customer.bpcnum,
+                "BCGCOD": customer.bcgcod,
+                "BPCSTA": yes_no(customer.bpcsta),
+            },
+            "BPRC_1": {"BPRNAM": [customer.bpcnam, ""], "CRN": "", "CUR": customer.cur},
             "ADXTEC": _technical(customer),
         },
-        tables={"BPAC_1": [address]},
+        tables={"BPAC_1": Table(capacity=ADDRESS_LINES, lines=[address])},
     )
 
 
-def order_result(order: X3SalesOrder) -> AdxObject:
-    header = {
+def order_result(order: X3SalesOrder) -> Result:
+    header: Fields = {
         "SALFCY": order.salfcy,
         "SOHTYP": order.sohtyp,
         "SOHNUM": order.sohnum,
         "BPCORD": order.customer.bpcnum,
         "CUSORDREF": order.cusordref,
         "CUR": order.cur,
-        "ORDDAT": _x3_date(order.orddat),
+        "ORDDAT": order.orddat,
     }
-    lines = [
+    lines: list[Fields] = [
         {
             "ITMREF": line.item.itmref,
             "ITMDES1": line.itmdes1,
-            "QTY": str(line.qty),
-            "GROPRI": str(line.gropri),
-            "ALLQTY": str(line.allqty),
-            "SHTQTY": str(line.shtqty),
+            "QTY": line.qty,
+            "GROPRI": line.gropri,
+            "ALLQTY": line.allqty,
+            "SHTQTY": line.shtqty,
         }
         for line in order.lines.select_related("item").order_by("linnum")
     ]
-    return AdxObject(groups={"SOH0_1": header, "ADXTEC": _technical(order)}, tables={"SOH4_1": lines})
+    return Result(
+        groups={"SOH0_1": header, "ADXTEC": _technical(order)},
+        tables={"SOH4_1": Table(capacity=DOCUMENT_LINES, lines=lines)},
+    )
 
 
 def _payment_line_target(payment: X3Payment, line: X3PaymentLine) -> Fields:
@@ -84,46 +94,52 @@ def _payment_line_target(payment: X3Payment, line: X3PaymentLine) -> Fields:
     return {"VCRTYP": "", "VCRNUM": ""}  # on account
 
 
-def payment_result(payment: X3Payment) -> AdxObject:
-    header = {
+def payment_result(payment: X3Payment) -> Result:
+    header: Fields = {
         "NUM": payment.num,
         "PAYTYP": payment.paytyp.paytyp,
         "BPR": payment.customer.bpcnum,
-        "ACCDAT": _x3_date(payment.accdat),
+        "ACCDAT": payment.accdat,
         "CUR": payment.cur,
-        "AMTCUR": str(payment.amtcur),
+        "AMTCUR": payment.amtcur,
         "REF": payment.ref,
         "DES": payment.des,
         "BAN": payment.ban,
-        "STA2": "9" if hasattr(payment, "reversed_by") else "1",
+        "STA2": 9 if hasattr(payment, "reversed_by") else 1,
     }
-    lines = [
-        {**_payment_line_target(payment, line), "AMTLIN": str(line.amtlin)}
+    lines: list[Fields] = [
+        {**_payment_line_target(payment, line), "AMTLIN": line.amtlin}
         for line in payment.lines.select_related("invoice").order_by("pk")
     ]
-    return AdxObject(groups={"PAY0_1": header, "ADXTEC": _technical(payment)}, tables={"PAY1_1": lines})
+    return Result(
+        groups={"PAY0_1": header, "ADXTEC": _technical(payment)},
+        tables={"PAY1_1": Table(capacity=DOCUMENT_LINES, lines=lines)},
+    )
 
 
-def journal_result(entry: X3JournalEntry) -> AdxObject:
-    header = {
+def journal_result(entry: X3JournalEntry) -> Result:
+    header: Fields = {
         "NUM": entry.num,
         "TYP": entry.typ,
-        "ACCDAT": _x3_date(entry.accdat),
+        "ACCDAT": entry.accdat,
         "CUR": entry.cur,
         "REF": entry.ref,
         "DESVCR": entry.desvcr,
     }
-    lines = [
+    lines: list[Fields] = [
         {
             "ACCNUM": line.account.accnum,
             "BPR": line.bpr,
-            "SNS": str(line.sns),
-            "AMTCUR": str(line.amtcur),
+            "SNS": line.sns,
+            "AMTCUR": line.amtcur,
             "DES": line.des,
         }
         for line in entry.lines.select_related("account").order_by("pk")
     ]
-    return AdxObject(groups={"HAE0_1": header, "ADXTEC": _technical(entry)}, tables={"HAE1_1": lines})
+    return Result(
+        groups={"HAE0_1": header, "ADXTEC": _technical(entry)},
+        tables={"HAE1_1": Table(capacity=DOCUMENT_LINES, lines=lines)},
+    )
 
 
 @dataclass(frozen=True)
@@ -132,7 +148,7 @@ class SoapObject:
 
     rows: Callable[[X3Folder], QuerySet]
     keys: dict[str, str]
-    result: Callable[[Any], AdxObject]
+    result: Callable[[Any], Result]
 
 
 SOAP_OBJECTS = {
@@ -172,7 +188,7 @@ def _soap_rows(
     return published, rows.order_by("pk")
 
 
-def soap_object_read(*, folder: X3Folder, public_name: str, keys: list[tuple[str, str]]) -> AdxObject:
+def soap_object_read(*, folder: X3Folder, public_name: str, keys: list[tuple[str, str]]) -> Result:
     published, rows = _soap_rows(folder=folder, public_name=public_name, keys=keys)
     found = rows.first() if keys else None
     if found is None:
@@ -183,15 +199,15 @@ def soap_object_read(*, folder: X3Folder, public_name: str, keys: list[tuple[str
 
 def soap_object_query(
     *, folder: X3Folder, public_name: str, keys: list[tuple[str, str]], list_size: int
-) -> AdxObject:
-    """`query`: one table line per match, with the object's header fields."""
+) -> Result:
+    """`query`: one table line per match, with the object's header fields; at most `listSize` lines."""
     published, rows = _soap_rows(folder=folder, public_name=public_name, keys=keys)
-    lines = []
-    for row in rows[: max(list_size, 1)]:
-        result = published.result(row)
-        header = next(iter(result.groups.values()))
+    size = max(list_size, 1)
+    lines: list[Fields] = []
+    for row in rows[:size]:
+        header = next(iter(published.result(row).groups.values()))
         lines.append({name: value for name, value in header.items() if not isinstance(value, list)})
-    return AdxObject(tables={f"{public_name}_LIST": lines})
+    return Result(tables={f"{public_name}_LIST": Table(capacity=size, lines=lines)})
 
 
 # --- api1 classes ---------------------------------------------------------------------------------
@@ -239,6 +255,7 @@ def _invoice_resource(invoice: X3Invoice) -> dict[str, Any]:
         "AMTATI": invoice.amtati,
         "PAYCUR": invoice.paycur,
         "OPNCUR": invoice.amtati - invoice.paycur,
+        "UPDDATTIM": invoice.updated_at,
     }
 
 
@@ -312,6 +329,8 @@ API1_CLASSES = {
             AMTATI=("amtati", D),
             PAYCUR=("paycur", D),
             OPNCUR=("opncur", D),
+            # Every X3 table carries the UPDDATTIM audit stamp; a payment's matching moves the invoice's.
+            UPDDATTIM=("updated_at", "datetime"),
         ),
         resource=_invoice_resource,
     ),

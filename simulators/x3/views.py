@@ -4,7 +4,9 @@ import base64
 import hmac
 import json
 import re
+import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,9 +17,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.sage.x3.adxml import AdxObject, adx_build
 from simulators.faults import Fault, fault_after_write, fault_before
 from simulators.models import System
+from simulators.x3.adx import Result, XmlUnreadable, result_text
 from simulators.x3.imports import import_run
 from simulators.x3.models import X3Folder
 from simulators.x3.objects import customer_modify, customer_save, sales_order_save
@@ -30,13 +32,22 @@ from simulators.x3.selectors import (
     soap_object_read,
 )
 from simulators.x3.services import X3Refusal, password_digest
-from simulators.x3.soap import SoapCall, soap_call_parse, soap_response
-from simulators.x3.where import WhereError, where_q
+from simulators.x3.soap import (
+    MESSAGE_ERROR,
+    MESSAGE_WARNING,
+    WSDL_OPERATIONS,
+    SoapCall,
+    SoapRequestError,
+    soap_answer,
+    soap_call_read,
+    soap_fault,
+)
+from simulators.x3.where import WhereError, key_q, where_q
 
 _RESOURCE = re.compile(r"^(?P<cls>[A-Z0-9_]+)(?:\('(?P<key>(?:[^']|'')*)'\))?$")
 _DECIMAL_MARK = "\u0000dec:"
-DEFAULT_COUNT = 20
-MAX_COUNT = 200
+DEFAULT_COUNT = 20  # Sage's query page: "this query returns the first 20 results" unless `count` says
+MAX_COUNT = 200  # ours: no published cap
 
 
 # --- shared answers ------------------------------------------------------------------------------
@@ -69,21 +80,20 @@ def _pool_busy(pool_alias: str) -> JsonResponse:
 
 
 # --- SOAP ----------------------------------------------------------------------------------------
+@dataclass
 class _Outcome:
-    def __init__(
-        self, obj: AdxObject | None = None, *, warnings: list[str] | None = None, wrote: bool = False
-    ):
-        self.obj = obj
-        self.warnings = warnings or []
-        self.wrote = wrote
+    result: Result
+    messages: list[tuple[int, str]] = field(default_factory=list)
+    wrote: bool = False
 
 
 def _soap_save(folder: X3Folder, call: SoapCall) -> _Outcome:
     if call.public_name == "BPC":
-        return _Outcome(customer_result(customer_save(folder=folder, obj=call.obj)), wrote=True)
+        return _Outcome(customer_result(customer_save(folder=folder, param=call.param)), wrote=True)
     if call.public_name == "SOH":
-        order, warnings = sales_order_save(folder=folder, obj=call.obj)
-        return _Outcome(order_result(order), warnings=warnings, wrote=True)
+        order, shortages = sales_order_save(folder=folder, param=call.param)
+        warnings = [(MESSAGE_WARNING, shortage) for shortage in shortages]
+        return _Outcome(order_result(order), messages=warnings, wrote=True)
     raise X3Refusal(f"Web service {call.public_name} does not allow save")
 
 
@@ -91,22 +101,28 @@ def _soap_modify(folder: X3Folder, call: SoapCall) -> _Outcome:
     keys = dict(call.keys)
     if call.public_name != "BPC" or "BPCNUM" not in keys:
         raise X3Refusal(f"Web service {call.public_name} does not allow modify with these keys")
-    customer = customer_modify(folder=folder, bpcnum=keys["BPCNUM"], obj=call.obj)
+    customer = customer_modify(folder=folder, bpcnum=keys["BPCNUM"], param=call.param)
     return _Outcome(customer_result(customer), wrote=True)
 
 
 def _soap_run(folder: X3Folder, call: SoapCall) -> _Outcome:
     if call.public_name != "AOWSIMPORT":
         raise X3Refusal(f"Sub-program web service {call.public_name} is not published")
-    inputs = call.obj.groups.get("GRP1", {})
     run = import_run(
         folder=folder,
-        template=str(inputs.get("I_MODIMP", "")),
-        file_text=str(inputs.get("I_FILE", "")),
-        separator=str(inputs.get("I_RECORDSEP", "")),
+        template=call.param.text("GRP1", "I_MODIMP"),
+        file_text=call.param.text("GRP1", "I_FILE"),
+        separator=call.param.text("GRP1", "I_RECORDSEP"),
     )
-    outputs = {"O_STATUS": "0" if run.errors else "1", "O_REQNUM": run.request, "O_MESSA": "\n".join(run.log)}
-    return _Outcome(AdxObject(groups={"GRP2": outputs}), warnings=run.errors, wrote=run.applied > 0)
+    # O_STATUS is an Integer in Sage's argument table of the import/export web services; which group
+    # carries the outputs of AOWSIMPORT is not shown there, GRP2 is ours.
+    outputs = {"O_STATUS": 0 if run.errors else 1, "O_REQNUM": run.request, "O_MESSA": "\n".join(run.log)}
+    # Import errors are the log's business: the sub-program itself ran, so status stays 1.
+    return _Outcome(
+        Result(groups={"GRP2": outputs}),
+        messages=[(MESSAGE_ERROR, error) for error in run.errors],
+        wrote=run.applied > 0,
+    )
 
 
 def _soap_read(folder: X3Folder, call: SoapCall) -> _Outcome:
@@ -130,21 +146,32 @@ _OPERATIONS = {
 
 
 def _soap_answer(
-    operation: str, *, status: int, messages: list[tuple[int, str]], result_xml: str
+    call: SoapCall, *, started: float, messages: list[tuple[int, str]], result: Result | None
 ) -> HttpResponse:
-    body = soap_response(operation, status=status, messages=messages, result_xml=result_xml)
+    """status 1 with the RESULT document, or status 0 (a refusal: `result` None) and nil resultXml."""
+    body = soap_answer(
+        call.operation,
+        status=0 if result is None else 1,
+        messages=messages,
+        result_xml=None if result is None else result_text(result),
+        started=started,
+    )
     return HttpResponse(body, content_type="text/xml; charset=utf-8")
 
 
 @csrf_exempt
 @require_POST
 def soap_endpoint(request: HttpRequest) -> HttpResponse:
+    started = time.monotonic()
     if "HTTP_SOAPACTION" not in request.META:
         return diagnoses(500, "Header 'soapAction' is missing")
     try:
-        call = soap_call_parse(request.body)
-    except ValueError as exc:
+        call = soap_call_read(request.body)
+    except (SoapRequestError, XmlUnreadable) as exc:
         return diagnoses(500, f"Invalid SOAP request: {exc}")
+    if call.operation not in WSDL_OPERATIONS:
+        fault = soap_fault(f"No such operation '{call.operation}'")
+        return HttpResponse(fault, status=500, content_type="text/xml; charset=utf-8")
     pool_alias = call.context.get("poolAlias", "")
     folder = X3Folder.objects.filter(pool_alias=pool_alias).first()
     if folder is None:
@@ -155,28 +182,16 @@ def soap_endpoint(request: HttpRequest) -> HttpResponse:
         return _pool_busy(pool_alias)
     handler = _OPERATIONS.get(call.operation)
     if handler is None:
-        return _soap_answer(
-            call.operation,
-            status=0,
-            messages=[(3, f"Operation {call.operation} not supported")],
-            result_xml="",
-        )
+        refusal = f"Web service {call.public_name} : operation {call.operation} is not available"
+        return _soap_answer(call, started=started, messages=[(MESSAGE_ERROR, refusal)], result=None)
     try:
         outcome = handler(folder, call)
     except X3Refusal as refusal:
-        return _soap_answer(
-            call.operation, status=0, messages=[(3, m) for m in refusal.messages], result_xml=""
-        )
+        messages = [(MESSAGE_ERROR, message) for message in refusal.messages]
+        return _soap_answer(call, started=started, messages=messages, result=None)
     if outcome.wrote:
         fault_after_write(system=System.SAGE_X3, account=pool_alias)
-    # Import errors are the log's business: the sub-program itself ran, so status stays 1.
-    message_type = 3 if call.operation == "run" else 2
-    return _soap_answer(
-        call.operation,
-        status=1,
-        messages=[(message_type, warning) for warning in outcome.warnings],
-        result_xml=adx_build(outcome.obj, root="RESULT") if outcome.obj else "",
-    )
+    return _soap_answer(call, started=started, messages=outcome.messages, result=outcome.result)
 
 
 # --- api1 REST -----------------------------------------------------------------------------------
@@ -214,17 +229,33 @@ def _entry(request: HttpRequest, folder: X3Folder, name: str, spec: Api1Class, r
     }
 
 
-def _order_by(text: str, spec: Api1Class) -> list[str]:
+def _order_by(text: str, spec: Api1Class) -> tuple[list[str], bool]:
+    """The ORM ordering of `orderBy`, and whether it is the class's key order (the default)."""
     ordering = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, direction = part.partition(" ")
         if name not in spec.fields:
             raise WhereError(f"Property {name} does not exist")
         ordering.append(("-" if direction.strip().lower() == "desc" else "") + spec.fields[name].path)
-    return ordering or [spec.fields[name].path for name in spec.key]
+    by_key = [spec.fields[name].path for name in spec.key]
+    return ordering or by_key, ordering in ([], by_key)
+
+
+def _next_params(request: HttpRequest, *, by_key: bool, last_key: str, start: int, count: int) -> str:
+    params = {name: value for name, value in request.GET.items() if name not in ("startIndex", "key")}
+    if by_key:
+        # Sage's documented paging (query page): the keys after this page's last, `key=gt.<key>`.
+        params["key"] = f"gt.{last_key}"
+    else:
+        # Another order cannot page by key: SData's startIndex, which the feed reports as $startIndex.
+        params["startIndex"] = str(start + count)
+    # Keep quotes literal in the link too, as X3 wants them.
+    return urlencode(params, safe=chr(39))
 
 
 def _query(request: HttpRequest, folder: X3Folder, name: str, spec: Api1Class) -> HttpResponse:
+    """A `$query` feed, shaped as Sage's query pages document it: `$resources`, `$url`, `$descriptor`,
+    `$startIndex`, `$itemsPerPage`, `$totalResults`, and `$links.$next.$url` while more remain."""
     where = request.GET.get("where", "")
     if "%27" in request.META.get("QUERY_STRING", "").upper():
         return diagnoses(400, "Invalid where clause: quotes must not be percent-encoded")
@@ -235,27 +266,26 @@ def _query(request: HttpRequest, folder: X3Folder, name: str, spec: Api1Class) -
         return diagnoses(400, "count and startIndex must be integers")
     try:
         rows = spec.rows(folder).filter(where_q(where, spec.fields))
-        rows = rows.order_by(*_order_by(request.GET.get("orderBy", ""), spec), "pk")
+        if request.GET.get("key"):
+            rows = rows.filter(key_q(request.GET["key"], [spec.fields[part] for part in spec.key]))
+        ordering, by_key = _order_by(request.GET.get("orderBy", ""), spec)
+        rows = rows.order_by(*ordering, "pk")
         total = rows.count()
     except WhereError as exc:
         return diagnoses(500, str(exc))
-    page = list(rows[start - 1 : start - 1 + count])
-    base = request.build_absolute_uri(request.path)
+    resources = [_entry(request, folder, name, spec, row) for row in rows[start - 1 : start - 1 + count]]
     feed: dict[str, Any] = {
         "$descriptor": f"{name}.$query",
         "$url": request.build_absolute_uri(),
         "$startIndex": start,
         "$itemsPerPage": count,
         "$totalResults": total,
-        "$resources": [_entry(request, folder, name, spec, row) for row in page],
+        "$resources": resources,
         "$links": {},
     }
     if start - 1 + count < total:
-        params = {key: value for key, value in request.GET.items() if key != "startIndex"}
-        # Keep quotes literal in the link too, as X3 wants them.
-        feed["$links"]["$next"] = {
-            "$url": f"{base}?{urlencode({**params, 'startIndex': start + count}, safe=chr(39))}"
-        }
+        query = _next_params(request, by_key=by_key, last_key=resources[-1]["$key"], start=start, count=count)
+        feed["$links"]["$next"] = {"$url": f"{request.build_absolute_uri(request.path)}?{query}"}
     return _json(feed)
 
 

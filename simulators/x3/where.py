@@ -14,6 +14,7 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<stamp>@[^@]*@)|(?P<num>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_]\w*)|(?P<punct>[(),]))"
 )
 _LOOKUPS = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
+_KEY_CONDITION = re.compile(r"^(?P<op>gt|ge|lt|le)\.(?P<key>.+)$")
 
 
 class WhereError(ValueError):
@@ -129,4 +130,20 @@ def where_q(text: str, fields: dict[str, FieldSpec]) -> Q:
     result = parser.expression()
     if parser.peek()[0] != "end":
         raise WhereError(f"Syntax error in where clause near '{parser.peek()[1]}'")
+    return result
+
+
+def key_q(condition: str, key: list[FieldSpec]) -> Q:
+    """api1's `key=<op>.<value>`: Sage's query page gives `key=gt.0143` ("the customers with a key greater
+    than 0143"), used with `count` to page through a large result. A composite key's parts are joined by
+    `~` and compared in order, the first part deciding."""
+    match = _KEY_CONDITION.match(condition)
+    values = match.group("key").split("~") if match else []
+    if match is None or len(values) != len(key):
+        raise WhereError(f"Invalid key condition {condition!r}")
+    operator = match.group("op")
+    strict = _LOOKUPS[operator[0] + "t"]  # ge -> gt, le -> lt: only the last part may be equal
+    result = Q(**{f"{key[-1].path}__{_LOOKUPS[operator]}": values[-1]})
+    for spec, value in reversed(list(zip(key[:-1], values[:-1], strict=True))):
+        result = Q(**{f"{spec.path}__{strict}": value}) | (Q(**{spec.path: value}) & result)
     return result

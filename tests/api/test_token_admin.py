@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from integrations.models import AuditEvent
 from payments.services.api_tokens import api_token_create
 from portal.roles import AUDITOR, INTEGRATION_ADMIN
-from tests.api.conftest import API_PERMISSIONS
+from tests.api.conftest import storefront_user
 from tests.factories import UserFactory
 from tests.staff import staff_user
 
@@ -36,9 +36,7 @@ def root():
 
 @pytest.fixture
 def shop():
-    user = UserFactory(username="storefront", is_staff=False)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=API_PERMISSIONS))
-    return user
+    return storefront_user()
 
 
 def token_clerk():

@@ -21,16 +21,14 @@ from rest_framework.test import APIClient
 from integrations.models import AuditEvent
 from payments.api.throttling import TokenRateThrottle
 from payments.services.api_tokens import ApiTokenRefused, api_token_create, api_token_revoke
-from tests.api.conftest import API_PERMISSIONS
+from tests.api.conftest import storefront_user
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def storefront(username: str = "storefront"):
-    user = UserFactory(username=username, is_staff=False)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=API_PERMISSIONS))
-    return user
+    return storefront_user(username)
 
 
 def api_get(key: str, path: str = "/api/v1/orders/NOPE/"):

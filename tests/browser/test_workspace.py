@@ -134,7 +134,7 @@ def test_reviewer_approves_a_flagged_payment_and_sees_it_posted(open_page, demo_
         action="approve",
         reason="customer confirmed the order by phone",
     )
-    assert "1 row(s)" in page.inner_text(".messagelist")
+    assert "approved and released to the ERP" in page.inner_text(".messagelist")
     postings_post_due(time_budget_seconds=30)  # what the one-minute schedule does
 
     page.goto(f"/admin/integrations/erpposting/?q={posting.reference}")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceDeclined
 from integrations.paytrace.types import BillingAddress, Card, Details
-from integrations.webhooks import webhook_signature_header
+from integrations.webhook_intake import webhook_signature_header
 
 TEST_VISA = Card(number="4012000098765439", expiration_month=12, expiration_year=2030, csc="999")
 

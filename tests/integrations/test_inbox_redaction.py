@@ -102,7 +102,7 @@ def test_a_sync_error_carrying_a_card_number_is_stored_masked():
 
 
 def test_rows_stored_before_masking_are_masked_by_the_migration():
-    migration = importlib.import_module("integrations.migrations.0006_stored_card_numbers_masked")
+    migration = importlib.import_module("integrations.migrations.0007_stored_card_numbers_masked")
     with writes_not_captured():
         event = WebhookEventFactory(
             payload={"data": {"transactionId": "1", "csc": "999", "note": "4111 1111 1111 1111"}},

@@ -137,9 +137,9 @@ def test_chargeback_posts_the_journal_entry_the_gl_rules_say(erp):
 
 
 def test_transient_fault_is_retried_to_success(erp):
-    FaultProfile.objects.create(system=erp.system, error_next=1)
     txn = payment(erp)
-    postings_plan_for_transaction(transaction=txn)
+    postings_plan_for_transaction(transaction=txn)  # reads the invoices from the ERP: before the fault
+    FaultProfile.objects.create(system=erp.system, error_next=1)
     postings_post_due(time_budget_seconds=30)
     posting = ErpPosting.objects.get()
     assert posting.status == Status.RETRYABLE
@@ -152,9 +152,9 @@ def test_transient_fault_is_retried_to_success(erp):
 
 
 def test_applied_but_timed_out_is_retried_without_a_duplicate(erp):
-    FaultProfile.objects.create(system=erp.system, applied_timeout_next=1, hang_seconds=3)
     txn = payment(erp)
-    postings_plan_for_transaction(transaction=txn)
+    postings_plan_for_transaction(transaction=txn)  # reads the invoices from the ERP: before the fault
+    FaultProfile.objects.create(system=erp.system, applied_timeout_next=1, hang_seconds=3)
     postings_post_due(time_budget_seconds=30)
     posting = ErpPosting.objects.get()
     assert posting.status == Status.RETRYABLE

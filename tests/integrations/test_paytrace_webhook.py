@@ -51,7 +51,7 @@ def test_stale_timestamp_is_401(client):
 def test_malformed_json_is_400_with_a_json_error(client):
     body = b"{not json"
     _, header = signed({})
-    from integrations.webhooks import webhook_signature_header
+    from integrations.webhook_intake import webhook_signature_header
 
     header = webhook_signature_header(
         body=body, secret="paysage-dev-webhook-secret", timestamp=int(time.time())
@@ -301,6 +301,7 @@ def test_every_malformed_signature_header_is_401_before_any_arithmetic(client, v
 UNPARSABLE_BODIES = {
     "100,000 levels deep": (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32 levels"),
     "100,000 objects deep": (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested deeper than 32 levels"),
+    "100,000 unclosed levels": (b"[" * 100_000, "nested deeper than 32 levels"),
     "UTF-16": ('{"id": "evt_16"}'.encode("utf-16"), "UTF-16"),
     "Latin-1": ('{"id": "évt"}'.encode("latin-1"), "not UTF-8"),
     "NaN": (b'{"id": "e", "type": "batch.settled", "data": {"amount": NaN}}', "NaN"),
@@ -346,3 +347,16 @@ def test_fast_path_answers_a_malformed_content_length_400_json(length):
     chunks = application(environ, lambda status, headers: answer.update(status=status))
     assert answer["status"] == "400 Bad Request"
     assert json.loads(b"".join(chunks))["error"]["code"] == "invalid_request"
+
+
+def test_the_endpoint_is_a_drf_view_whose_authentication_is_the_signature_and_whose_parser_reads_the_event():
+    from django.urls import resolve
+    from rest_framework.views import APIView
+
+    from integrations.webhook_api import PayTraceEventParser, PayTraceSignatureAuthentication
+
+    view = resolve(reverse("paytrace-webhook")).func.view_class
+    assert issubclass(view, APIView)
+    assert view.authentication_classes == [PayTraceSignatureAuthentication]
+    assert view.parser_classes == [PayTraceEventParser]
+    assert view.permission_classes == [] and view.throttle_classes == []

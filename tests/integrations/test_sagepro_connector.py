@@ -4,8 +4,8 @@ folder in a tmp_path with the simulator's scheduled import running beside it."""
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,30 +17,40 @@ from integrations.sage.base import (
     Address,
     CreditMemoData,
     CustomerData,
-    ErpConnector,
     ErpPermanentError,
     ErpTransientError,
     JournalEntryData,
     JournalLine,
-    ReceiptApplication,
-    ReceiptData,
     ReversalData,
     SalesOrderData,
     SalesOrderLine,
 )
+from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from integrations.sage.sagepro import SageProConnector
 from integrations.sage.sagepro.contract import error_from_body
-from simulators.models import FaultProfile
 from simulators.sagepro.drop import sandbox_sagepro_drop_process
 from simulators.sagepro.models import SproInvoice, SproSite, SproStock
 from simulators.sagepro.services import sandbox_sagepro_seed, sandbox_sagepro_site_ensure
 from tests.factories import ConnectionFactory
+from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults, receipt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 API_KEY = "sagepro-test-key"
 TODAY = timezone.now().date()
+FAULTS = SandboxFaults(system=System.SAGE_PRO, account="DEMO")
+FACTS = ErpFacts(
+    secret=API_KEY,
+    journal_accounts=("1000", "6100", "1050"),
+    unknown_account="1999",
+    payment_code="VISA",
+    bank_code="OPER",
+    cash_account="1050",
+    refund_account="4100",
+    order_defaults={"LOCTID": "WH1"},
+)
+_receipt = partial(receipt, FACTS)
 
 
 @pytest.fixture(autouse=True)
@@ -63,13 +73,31 @@ def _connector(**fields) -> SageProConnector:
     return connector
 
 
-@pytest.fixture
-def rest(site, sandbox_base) -> SageProConnector:
+def _rest(sandbox_base: str, **options) -> SageProConnector:
     return _connector(
         base_url=f"{sandbox_base}/sagepro",
         credentials={"api_key": API_KEY},
-        options={"timeout": 0.6, "receipt_batch_size": 2},
+        options={"timeout": 0.6, "receipt_batch_size": 2, **options},
     )
+
+
+def _csv(folder: Path, **options) -> SageProConnector:
+    return _connector(
+        base_url="file:///unused",
+        credentials={},
+        options={
+            "transport": "csv",
+            "drop_folder": str(folder),
+            "import_wait_seconds": 5,
+            "receipt_batch_size": 2,
+            **options,
+        },
+    )
+
+
+@pytest.fixture
+def rest(site, sandbox_base) -> SageProConnector:
+    return _rest(sandbox_base)
 
 
 @pytest.fixture
@@ -80,16 +108,7 @@ def drop(site, tmp_path) -> Path:
 
 @pytest.fixture
 def csv(drop) -> SageProConnector:
-    return _connector(
-        base_url="file:///unused",
-        credentials={},
-        options={
-            "transport": "csv",
-            "drop_folder": str(drop),
-            "import_wait_seconds": 5,
-            "receipt_batch_size": 2,
-        },
-    )
+    return _csv(drop)
 
 
 @contextmanager
@@ -126,18 +145,39 @@ def erp(request) -> Iterator[SageProConnector]:
         yield connector
 
 
-def _receipt(reference: str, customer: str, amount: str, *applications: tuple[str, str]) -> ReceiptData:
-    return ReceiptData(
-        reference=reference,
-        customer_number=customer,
-        amount=Decimal(amount),
-        currency="USD",
-        receipt_date=TODAY,
-        payment_code="VISA",
-        bank_code="OPER",
-        cash_account="1050",
-        applications=tuple(ReceiptApplication(invoice, Decimal(value)) for invoice, value in applications),
-    )
+class TestSageProRest(ConnectorSuite):
+    """The shared connector suite against the Sage Pro simulator's REST gateway."""
+
+    erp_facts, erp_faults = FACTS, FAULTS
+
+    @pytest.fixture
+    def make_erp(self, site, sandbox_base):
+        return partial(_rest, sandbox_base)
+
+    @pytest.fixture
+    def erp(self, rest) -> SageProConnector:
+        return rest
+
+
+class TestSageProCsv(ConnectorSuite):
+    """The shared connector suite against the Sage Pro simulator's drop folder and scheduled import."""
+
+    erp_facts = FACTS
+
+    @pytest.fixture
+    def make_erp(self, drop):
+        with scheduled_import(drop):
+            yield partial(_csv, drop)
+
+    @pytest.fixture
+    def erp(self, make_erp) -> SageProConnector:
+        return make_erp()
+
+    @pytest.fixture
+    def faults(self) -> None:
+        pytest.skip(
+            "a drop folder has no HTTP faults; its late import: test_csv_dropped_but_not_yet_imported"
+        )
 
 
 def _journal(reference: str, *lines: tuple[str, str, str]) -> JournalEntryData:
@@ -171,7 +211,6 @@ def test_customer_upsert_new_then_existing_and_lookups(erp):
         )
     )
     assert new.number.startswith("C2")
-    assert new.address.city == "Bozeman"
     again = erp.customer_upsert(customer=CustomerData(name="Granite Peak Gear Co", reference="PT-CUST-77"))
     assert again.number == new.number  # found by our reference, updated, not duplicated
     assert again.name == "Granite Peak Gear Co" and again.phone == "406-555-0107"  # blanks never wipe
@@ -184,21 +223,8 @@ def test_customer_upsert_new_then_existing_and_lookups(erp):
 
     assert [c.number for c in erp.customer_find_by_email(email="ops@granitepeak.example")] == [new.number]
     assert [c.number for c in erp.customer_find_by_name(name="birch & maple")] == ["C1002"]
-    assert erp.customer_get(number="C9999") is None
     changed = {c.number for c in erp.customers_changed(since=before)}
     assert {new.number, "C1001"} <= changed and "C1004" not in changed
-    assert len(list(erp.customers_changed(since=None))) == 7
-
-
-def test_connection_open_invoices_and_invoice_get(erp):
-    check = erp.connection_test()
-    assert check.ok, check.message
-    invoices = erp.invoices_open(customer_number="C1001")
-    assert [i.number for i in invoices] == ["INV-5001", "INV-5002"]  # oldest first
-    assert invoices[0].balance == Decimal("1250.00") and invoices[0].issued_on == TODAY - timedelta(days=45)
-    invoice = erp.invoice_get(number="INV-5003")
-    assert invoice.reference == "WEB-1002" and invoice.amount == Decimal("89.99")
-    assert erp.invoice_get(number="INV-0000") is None
 
 
 def test_sales_order_allocates_and_backorders_the_shortage(erp):
@@ -222,10 +248,8 @@ def test_sales_order_allocates_and_backorders_the_shortage(erp):
         "0",
         "3",
     )
-    levels = {level.sku: level for level in erp.stock_levels(skus=["TENT-2P", "MUG-TI"])}
-    assert levels["TENT-2P"].allocated == 2 and levels["TENT-2P"].available == 38
-    assert levels["MUG-TI"].available == 0
-    assert erp.document_find(document_type="sales_order", reference="WEB-2001").number == document.number
+    [mug] = erp.stock_levels(skus=["MUG-TI"])
+    assert mug.available == 0
 
     with pytest.raises(ErpPermanentError) as duplicate:
         erp.sales_order_create(order=order)
@@ -254,11 +278,6 @@ def test_batched_receipts_remainder_on_account_and_one_bad_row(erp):
     assert "C0000" in bad.error.message and bad.document is None
     assert third.document.raw["APPLS"] == [{"APPLINVNO": "INV-5002", "APPLAMT": "100.00"}]
     assert (_balance("INV-5001"), _balance("INV-5002")) == (Decimal("0.00"), Decimal("210.40"))
-    writes = [call for call in erp.transcript_take() if call["method"] in ("POST", "WRITE")]
-    assert len(writes) == 2  # receipt_batch_size=2: three receipts, two round trips
-
-    found = erp.document_find(document_type="receipt", reference="PT-9001")
-    assert found.number == first.document.number
     assert erp.document_find(document_type="reversal", reference="PT-9001") is None
 
     [duplicate] = erp.receipts_post(receipts=[_receipt("PT-9001", "C1001", "1500.00")])
@@ -323,28 +342,21 @@ def test_journal_entry_balanced_only(erp):
         entry=_journal("SETTLE-1", ("1000", "970.00", "0"), ("6100", "30.00", "0"), ("1050", "0", "1000.00"))
     )
     assert document.number.startswith("GL") and len(document.raw["LINES"]) == 3
-    assert erp.document_find(document_type="journal_entry", reference="SETTLE-1").number == document.number
     with pytest.raises(ErpPermanentError) as unbalanced:
         erp.journal_entry_post(entry=_journal("SETTLE-2", ("1000", "970.00", "0"), ("1050", "0", "1000.00")))
     assert unbalanced.value.code == "UNBALANCED" and "970.00" in unbalanced.value.message
     with pytest.raises(ErpPermanentError) as unknown:
         erp.journal_entry_post(entry=_journal("SETTLE-3", ("1999", "1.00", "0"), ("1050", "0", "1.00")))
     assert unknown.value.code == "UNKNOWN_ACCOUNT" and "1999" in unknown.value.message
-    assert erp.document_find(document_type="journal_entry", reference="SETTLE-3") is None
 
 
 # --- REST: transient faults --------------------------------------------------------------------------------
 
 
-def _faults(**fields) -> FaultProfile:
-    return FaultProfile.objects.create(system=System.SAGE_PRO, account="DEMO", **fields)
-
-
 def test_rest_unavailable_and_locked_are_transient_and_not_applied(rest, site):
-    faults = _faults()
     for status, code in ((503, "SERVICE_UNAVAILABLE"), (423, "TABLE_LOCKED")):
         SproSite.objects.filter(pk=site.pk).update(fault_status=status)
-        FaultProfile.objects.filter(pk=faults.pk).update(error_next=2)
+        FAULTS.inject(error_next=2)
         with pytest.raises(ErpTransientError) as raised:
             rest.journal_entry_post(entry=_journal("JE-LOCK", ("1000", "1.00", "0"), ("1050", "0", "1.00")))
         assert (raised.value.code, raised.value.http_status, raised.value.maybe_applied) == (
@@ -358,13 +370,13 @@ def test_rest_unavailable_and_locked_are_transient_and_not_applied(rest, site):
 
 
 def test_rest_timeouts_before_and_after_applying(rest):
-    faults = _faults(timeout_next=1, hang_seconds=1.0)
+    FAULTS.inject(timeout_next=1, hang_seconds=1.0)
     with pytest.raises(ErpTransientError) as raised:
         rest.journal_entry_post(entry=_journal("JE-SLOW", ("1000", "1.00", "0"), ("1050", "0", "1.00")))
     assert raised.value.code == "TIMEOUT" and raised.value.maybe_applied
     assert rest.document_find(document_type="journal_entry", reference="JE-SLOW") is None
 
-    FaultProfile.objects.filter(pk=faults.pk).update(applied_timeout_next=1)
+    FAULTS.inject(applied_timeout_next=1)
     results = rest.receipts_post(
         receipts=[
             _receipt("PT-7001", "C1004", "80.25", ("INV-5006", "80.25")),
@@ -410,11 +422,7 @@ def test_rest_auth_connection_errors_and_paging(site, sandbox_base):
 
 @pytest.mark.django_db  # no scheduled import thread here: the test's own transaction is enough
 def test_csv_dropped_but_not_yet_imported_is_found_after_the_import(drop, site):
-    connector = _connector(
-        base_url="file:///unused",
-        credentials={},
-        options={"transport": "csv", "drop_folder": str(drop), "import_wait_seconds": 0},
-    )
+    connector = _csv(drop, import_wait_seconds=0)
     [pending] = connector.receipts_post(
         receipts=[_receipt("PT-8001", "C1005", "45.00", ("INV-5007", "45.00"))]
     )
@@ -442,11 +450,7 @@ def test_csv_dropped_but_not_yet_imported_is_found_after_the_import(drop, site):
 
 @pytest.mark.django_db
 def test_csv_missing_folder_and_unknown_file(tmp_path, site):
-    connector = _connector(
-        base_url="file:///unused",
-        credentials={},
-        options={"transport": "csv", "drop_folder": str(tmp_path / "x")},
-    )
+    connector = _csv(tmp_path / "x")
     check = connector.connection_test()
     assert not check.ok and "in, out, export" in check.message
     for name in ("in", "out", "export"):

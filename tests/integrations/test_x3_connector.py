@@ -1,36 +1,32 @@
 """The Sage X3 connector end to end against the X3 sandbox over real HTTP."""
 
 import threading
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.db import connection as db_connection, transaction
-from django.utils import timezone
 
-from integrations.models import System
+from integrations.models import Connection, System
 from integrations.sage.base import (
     Address,
     CreditMemoData,
     CustomerData,
-    ErpConnector,
     ErpPermanentError,
     ErpTransientError,
     JournalEntryData,
     JournalLine,
-    ReceiptApplication,
-    ReceiptData,
-    ReversalData,
     SalesOrderData,
     SalesOrderLine,
 )
 from integrations.sage.registry import connector_for
 from integrations.sage.x3 import X3Connector
-from integrations.sage.x3.connector import X3Options
-from simulators.models import FaultProfile
 from simulators.x3.models import X3Invoice, X3Payment, X3Stock
 from simulators.x3.services import sandbox_x3_folder_ensure, sandbox_x3_seed
 from tests.factories import ConnectionFactory
+from tests.integrations.connectors.base import ConnectorSuite, ErpFacts, SandboxFaults, receipt, reversal
 
 # Flush only the apps these tests write to between live-server tests: it keeps the file fast.
 pytestmark = pytest.mark.django_db(
@@ -48,6 +44,11 @@ pytestmark = pytest.mark.django_db(
 
 FOLDER = POOL = "SEED"
 TODAY = date(2026, 11, 20)
+FAULTS = SandboxFaults(system=System.SAGE_X3, account=POOL)
+FACTS = ErpFacts(
+    secret="x3-secret", journal_accounts=("512000", "627000", "511000"), unknown_account="999999"
+)
+_receipt = partial(receipt, FACTS)
 
 
 @pytest.fixture
@@ -78,32 +79,27 @@ def x3(x3_url) -> X3Connector:
     return connector_for(_connection(x3_url))
 
 
-def _faults(**counters) -> FaultProfile:
-    return FaultProfile.objects.create(system=System.SAGE_X3, account=POOL, **counters)
+@pytest.fixture
+def make_erp(x3_url):
+    return lambda **options: connector_for(_connection(x3_url, **options))
 
 
-def _receipt(reference: str, customer: str, amount: str, *applications: tuple[str, str], code: str = "CARD"):
-    return ReceiptData(
-        reference=reference,
-        customer_number=customer,
-        amount=Decimal(amount),
-        currency="USD",
-        receipt_date=TODAY,
-        payment_code=code,
-        applications=tuple(ReceiptApplication(invoice, Decimal(value)) for invoice, value in applications),
-    )
+class TestX3Connector(ConnectorSuite):
+    """The shared connector suite against the X3 simulator."""
+
+    erp_facts, erp_faults = FACTS, FAULTS
+
+    @pytest.fixture
+    def erp(self, x3) -> X3Connector:
+        return x3
 
 
-def test_connector_satisfies_the_protocol_and_checks_both_surfaces(x3):
-    assert isinstance(x3, ErpConnector)
+def test_connection_test_checks_both_surfaces(x3):
     assert x3.system == "sage_x3"
     assert x3.receipt_batch_size == 20
     check = x3.connection_test()
     assert check.ok, check.message
-    calls = x3.transcript_take()
-    assert [c["method"] for c in calls] == ["GET", "POST"]
-    assert "x3-secret" not in str(calls)
-    assert x3.transcript_take() == []
+    assert [c["method"] for c in x3.transcript_take()] == ["GET", "POST"]
 
 
 def test_connection_test_reports_bad_credentials(x3_url):
@@ -114,7 +110,7 @@ def test_connection_test_reports_bad_credentials(x3_url):
     assert "401" in check.message
 
 
-def test_customer_upsert_new_then_existing_and_finders(x3):
+def test_x3_numbers_a_new_customer_and_stamps_its_changes(x3):
     created = x3.customer_upsert(
         customer=CustomerData(
             name="Glacier Gear Co",
@@ -126,27 +122,9 @@ def test_customer_upsert_new_then_existing_and_finders(x3):
         )
     )
     assert created.number.startswith("C")
-    assert created.name == "Glacier Gear Co"
-    assert created.address.city == "Seattle"
-
-    updated = x3.customer_upsert(
-        customer=CustomerData(number=created.number, name="Glacier Gear Company", email="ap@glacier.example")
-    )
-    assert updated.number == created.number
-    assert updated.name == "Glacier Gear Company"
-
     by_email = x3.customer_find_by_email(email="ap@glacier.example")
-    assert [c.number for c in by_email] == [created.number]
     assert by_email[0].updated_at is not None and by_email[0].updated_at.tzinfo is not None
-    assert [c.number for c in x3.customer_find_by_name(name="Birch & Maple Cafe")] == ["C1002"]
-    assert x3.customer_find_by_name(name="Nobody's Business") == []
     assert x3.customer_get(number="C1001").email == "ap@acme-outdoor.example"
-    assert x3.customer_get(number="NOPE") is None
-
-    since = timezone.now() - timedelta(minutes=5)
-    changed = [c.number for c in x3.customers_changed(since=since)]
-    assert created.number in changed
-    assert len(list(x3.customers_changed(since=None))) >= 7
     assert x3.document_find(document_type="customer", reference=created.number).number == created.number
 
 
@@ -158,20 +136,13 @@ def test_customer_save_refusals_are_permanent_with_x3_message(x3):
     assert made.number == "C7777"
 
 
-def test_open_invoices_page_across_api1_pages_and_invoice_get(x3_url):
+def test_open_invoices_page_across_api1_pages(x3_url):
     x3 = X3Connector.from_connection(_connection(x3_url, page_size=1))
     invoices = x3.invoices_open(customer_number="C1001")
     assert [i.number for i in invoices] == ["INV-5001", "INV-5002"]  # oldest first
     assert invoices[0].balance == Decimal("1250.00") and isinstance(invoices[0].balance, Decimal)
     urls = [c["url"] for c in x3.transcript_take()]
     assert len(urls) == 2 and "startIndex=2" in urls[1] and "'C1001'" in urls[0]
-
-    invoice = x3.invoice_get(number="INV-5003")
-    assert invoice.customer_number == "C1002"
-    assert invoice.amount == Decimal("89.99")
-    assert invoice.reference == "WEB-1002"
-    assert invoice.due_on == invoice.issued_on + timedelta(days=30)
-    assert x3.invoice_get(number="INV-NOPE") is None
 
 
 def test_sales_order_allocates_stock_and_reports_shortage(x3):
@@ -199,7 +170,6 @@ def test_sales_order_allocates_stock_and_reports_shortage(x3):
     assert found.number == document.number
     with pytest.raises(ErpPermanentError, match="already used on order"):
         x3.sales_order_create(order=order)
-    assert x3.document_find(document_type="sales_order", reference="WEB-NONE") is None
 
 
 @pytest.mark.parametrize(
@@ -232,7 +202,7 @@ def test_batched_receipts_one_call_remainder_on_account_and_one_bad_record(x3):
     receipts = [
         _receipt("PT-1", "C1001", "1300.00", ("INV-5001", "1250.00")),  # 50.00 on account
         _receipt("PT-2", "C1003", "500.00", ("INV-5005", "500.00")),  # over-application: refused
-        _receipt("PT-3", "C1003", "4200.00", ("INV-5004", "4200.00"), code="ACH"),
+        replace(_receipt("PT-3", "C1003", "4200.00", ("INV-5004", "4200.00")), payment_code="ACH"),
         _receipt("PT-4", "C9999", "10.00"),  # unknown customer: refused
     ]
     results = x3.receipts_post(receipts=receipts)
@@ -251,31 +221,13 @@ def test_batched_receipts_one_call_remainder_on_account_and_one_bad_record(x3):
     assert x3.document_find(document_type="receipt", reference="PT-2") is None
 
 
-def test_receipts_are_chunked_by_batch_size(x3_url):
-    x3 = X3Connector.from_connection(_connection(x3_url, receipt_batch_size=2))
-    results = x3.receipts_post(receipts=[_receipt(f"PT-C{n}", "C1004", "10.00") for n in range(5)])
-    assert all(r.document for r in results)
-    assert len(x3.transcript_take()) == 3
-
-
 def test_partial_payment_leaves_invoice_open_then_reversal_restores_it(x3):
     (posted,) = x3.receipts_post(receipts=[_receipt("PT-10", "C1002", "40.00", ("INV-5003", "40.00"))])
     assert x3.invoice_get(number="INV-5003").balance == Decimal("49.99")
-    reversal = ReversalData(
-        reference="PT-10-VOID",
-        original_reference="PT-10",
-        original_document_number=posted.document.number,
-        customer_number="C1002",
-        amount=Decimal("40.00"),
-        currency="USD",
-        document_date=TODAY,
-    )
-    document = x3.receipt_reverse(reversal=reversal)
-    assert document.document_type == "reversal"
+    x3.receipt_reverse(reversal=reversal("PT-10-VOID", posted, customer="C1002", amount="40.00"))
     assert x3.invoice_get(number="INV-5003").balance == Decimal("89.99")
-    assert x3.document_find(document_type="reversal", reference="PT-10-VOID").number == document.number
     with pytest.raises(ErpPermanentError, match="Already cancelled"):
-        x3.receipt_reverse(reversal=ReversalData(**{**reversal.__dict__, "reference": "PT-10-VOID2"}))
+        x3.receipt_reverse(reversal=reversal("PT-10-VOID2", posted, customer="C1002", amount="40.00"))
 
 
 def test_credit_memo_and_journal_entry_via_gacc_import(x3):
@@ -291,7 +243,6 @@ def test_credit_memo_and_journal_entry_via_gacc_import(x3):
         )
     )
     assert memo.number.startswith("ODT")
-    assert x3.document_find(document_type="credit_memo", reference="PT-REF-1").number == memo.number
 
     entry = JournalEntryData(
         reference="BATCH-77",
@@ -304,8 +255,7 @@ def test_credit_memo_and_journal_entry_via_gacc_import(x3):
             JournalLine(account="511000", credit=Decimal("1000.00")),
         ),
     )
-    posted = x3.journal_entry_post(entry=entry)
-    assert x3.document_find(document_type="journal_entry", reference="BATCH-77").number == posted.number
+    assert x3.journal_entry_post(entry=entry).number.startswith("ODT")
 
     unknown = JournalEntryData(
         **{
@@ -322,14 +272,13 @@ def test_credit_memo_and_journal_entry_via_gacc_import(x3):
     unbalanced = JournalEntryData(**{**entry.__dict__, "reference": "BATCH-79", "lines": entry.lines[:2]})
     with pytest.raises(ErpPermanentError, match="not balanced"):
         x3.journal_entry_post(entry=unbalanced)
-    assert x3.document_find(document_type="journal_entry", reference="BATCH-79") is None
 
 
-def test_pool_busy_503_is_transient_and_not_applied(x3):
-    _faults(error_next=2)
+def test_pool_busy_says_so(x3):
+    FAULTS.inject(error_next=2)
     with pytest.raises(ErpTransientError, match="no X3 client available"):
         x3.customer_get(number="C1001")  # api1 answers the same way
-    with pytest.raises(ErpTransientError, match="no X3 client available") as caught:
+    with pytest.raises(ErpTransientError, match="no X3 client available"):
         x3.sales_order_create(
             order=SalesOrderData(
                 reference="WEB-503",
@@ -339,26 +288,11 @@ def test_pool_busy_503_is_transient_and_not_applied(x3):
                 lines=(SalesOrderLine(sku="STOVE-1", quantity=Decimal("1"), unit_price=Decimal("64.99")),),
             )
         )
-    assert caught.value.http_status == 503 and not caught.value.maybe_applied
-    assert x3.document_find(document_type="sales_order", reference="WEB-503") is None
 
 
-def test_timeout_before_apply_is_transient(x3_url):
+def test_an_applied_but_timed_out_journal_entry_is_found_by_our_reference(x3_url):
     x3 = X3Connector.from_connection(_connection(x3_url, timeout=0.5))
-    _faults(timeout_next=1, hang_seconds=1.0)
-    (result,) = x3.receipts_post(receipts=[_receipt("PT-T1", "C1004", "5.00")])
-    assert isinstance(result.error, ErpTransientError) and result.error.maybe_applied
-    assert x3.document_find(document_type="receipt", reference="PT-T1") is None
-
-
-def test_applied_but_timed_out_is_found_by_our_reference(x3_url):
-    x3 = X3Connector.from_connection(_connection(x3_url, timeout=0.5))
-    _faults(applied_timeout_next=2, hang_seconds=1.0)
-    (result,) = x3.receipts_post(receipts=[_receipt("PT-LATE", "C1004", "780.25", ("INV-5006", "780.25"))])
-    assert isinstance(result.error, ErpTransientError) and result.error.maybe_applied
-    found = x3.document_find(document_type="receipt", reference="PT-LATE")
-    assert found is not None and found.number.startswith("PAY")
-
+    FAULTS.inject(applied_timeout_next=1, hang_seconds=1.0)
     with pytest.raises(ErpTransientError):
         x3.journal_entry_post(
             entry=JournalEntryData(
@@ -395,18 +329,19 @@ def test_record_in_use_is_transient_and_the_rest_of_the_batch_posts(x3):
     finally:
         release.set()
         holder.join()
-    assert isinstance(results[0].error, ErpTransientError) and "in use" in results[0].error.message
+    # X3's generic message for a record another user holds (online help, generic messages).
+    assert isinstance(results[0].error, ErpTransientError) and "Locked record" in results[0].error.message
     assert results[1].document is not None
 
 
 def test_connection_refused_is_transient_and_not_applied():
-    x3 = X3Connector(
-        base_url="http://127.0.0.1:9/sandbox/x3",
-        username="u",
-        password="p",
-        folder=FOLDER,
-        pool_alias=POOL,
-        options=X3Options(timeout=1),
+    x3 = X3Connector.from_connection(
+        Connection(
+            system=System.SAGE_X3,
+            base_url="http://127.0.0.1:9/sandbox/x3",
+            credentials={"username": "u", "password": "p"},
+            options={"folder": FOLDER, "pool_alias": POOL, "timeout": 1},
+        )
     )
     with pytest.raises(ErpTransientError) as caught:
         x3.invoice_get(number="INV-5001")

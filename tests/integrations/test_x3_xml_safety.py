@@ -11,7 +11,8 @@ from integrations.sage.base import ErpPermanentError, ErpTransientError
 from integrations.sage.x3.adxml import AdxObject, XmlRefused, adx_build, adx_parse
 from integrations.sage.x3.client import X3Client
 from integrations.sage.x3.soap import CallContext, soap_envelope, soap_result_parse
-from simulators.x3.soap import soap_call_parse
+from simulators.x3.adx import XmlUnreadable
+from simulators.x3.soap import soap_call_read
 
 LONG_COMMENT = "<!--" + "padding " * 400 + "-->"  # well past the old check's first 2,048 characters
 HOSTILE = {
@@ -90,10 +91,10 @@ def test_the_x3_simulator_refuses_a_dtd_in_the_envelope_or_in_the_object_xml(cas
     clean = soap_envelope(operation="save", context=context, parts={"publicName": "BPC", "objectXml": ""})
     prologue = HOSTILE[case].rsplit("<PARAM", 1)[0]
     hostile = clean.replace("<soapenv:Envelope", prologue + "<soapenv:Envelope", 1)
-    with pytest.raises(XmlRefused):
-        soap_call_parse(hostile.encode())
+    with pytest.raises(XmlUnreadable, match="DTD or entity declaration is refused"):
+        soap_call_read(hostile.encode())
     carrying = soap_envelope(
         operation="save", context=context, parts={"publicName": "BPC", "objectXml": HOSTILE[case]}
     )
-    with pytest.raises(XmlRefused):
-        soap_call_parse(carrying.encode())
+    with pytest.raises(XmlUnreadable, match="DTD or entity declaration is refused"):
+        soap_call_read(carrying.encode())

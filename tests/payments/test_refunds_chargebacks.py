@@ -159,6 +159,47 @@ def test_import_chargebacks_records_good_rows_once_and_names_the_bad_ones(world,
     )
 
 
+def test_import_chargebacks_says_which_row_column_and_why_and_already_recorded_on_a_rerun(
+    world, tmp_path, capsys
+):
+    sale = paid(world, customer="C1006", amount="999.00", invoice="INV-5008", settle=True)
+    report = tmp_path / "disputes.csv"
+    report.write_text(
+        "transaction_id,amount,date,reason\n"
+        f"{sale.transaction_id},100.00,2026-11-20,not received\n"
+        f"{sale.transaction_id},12,5O,2026-11-20,typo\n"
+        f"{sale.transaction_id},1.00,20/11/2026,day first\n"
+        ",1.00,2026-11-20,no id\n"
+    )
+    with pytest.raises(CommandError) as failure:
+        call_command("import_chargebacks", str(report))
+    message = str(failure.value)
+    assert "ConversionSyntax" not in message and "<class" not in message
+    assert "line 3: bad date in column date: '5O'" in message  # the comma shifted the columns
+    assert "line 4: bad date in column date: '20/11/2026' is not a date written YYYY-MM-DD" in message
+    assert "line 5: no transaction in column transaction_id" in message
+    first = capsys.readouterr().out
+    assert f"{sale.transaction_id}-1 recorded" in first and "1 of 4 chargebacks recorded" in first
+    with pytest.raises(CommandError):
+        call_command("import_chargebacks", str(report))
+    again = capsys.readouterr().out
+    assert "already recorded (nothing changed)" in again and "0 of 4 chargebacks recorded" in again
+    assert "1 already recorded before" in again
+    assert Transaction.objects.filter(transaction_type="chargeback").count() == 1
+
+
+def test_import_chargebacks_names_a_bad_amount_for_people(world, tmp_path):
+    sale = paid(world, customer="C1006", amount="999.00", invoice="INV-5008", settle=True)
+    report = tmp_path / "disputes.csv"
+    report.write_text(f"transaction_id,amount,date,reason\n{sale.transaction_id},12.5O,2026-11-20,typo\n")
+    with pytest.raises(CommandError) as failure:
+        call_command("import_chargebacks", str(report))
+    assert "line 2: bad amount in column amount: '12.5O' is not a number (write it like 100.00" in str(
+        failure.value
+    )
+    assert "<class" not in str(failure.value)
+
+
 def test_reconcile_over_the_sandboxes_books_fees_and_shows_each_planted_difference(world, capsys):
     from integrations.paytrace.types import Card
 

@@ -105,10 +105,13 @@ def test_failures_and_the_lockout_are_audited():
     assert "guess" not in str(list(AuditEvent.objects.values_list("data", flat=True)))
 
 
-def test_a_card_number_typed_as_username_is_masked_in_the_audit():
+def test_a_card_number_typed_as_username_is_masked_in_the_audit_and_in_axes_records():
     _login(Client(), "4111111111111111", "whatever-it-is")
     event = AuditEvent.objects.get(action="login.failed")
     assert "4111111111111111" not in event.data["username"]
+    attempt = AccessAttempt.objects.get()
+    assert attempt.username == "************1111"
+    assert "4111111111111111" not in attempt.post_data + attempt.get_data
 
 
 def test_unknown_usernames_are_locked_out_too():

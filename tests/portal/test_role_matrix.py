@@ -40,6 +40,7 @@ CONFIGURATION = frozenset(
 DECISIONS = {
     "integrations.erpposting": {"replay_dead_letters", "cancel_postings"},
     "integrations.webhookevent": {"reprocess_events"},
+    "integrations.alert": {"acknowledge_alerts"},
     "customers.duplicatecandidate": {"same_customer", "different_customers"},
     "payments.riskassessment": {"approve", "reject", "reject_and_refund"},
     "payments.transaction": {"refund_or_void"},

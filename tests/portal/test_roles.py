@@ -106,3 +106,27 @@ def test_roles_cover_every_model_permission_after_migrate():
     )
     assert "view_transaction" in view_perms
     assert codenames(AUDITOR) >= {p for p in view_perms if p in {"view_order", "view_settlementbatch"}}
+
+
+def test_a_review_queue_declared_by_its_app_is_decided_by_reviewers_without_touching_the_roles(monkeypatch):
+    from portal import review_queues
+    from portal.roles import roles_sync
+
+    assert "change_synccursor" not in codenames(FINANCE_REVIEWER)
+    monkeypatch.setattr(review_queues, "_QUEUES", dict(review_queues._QUEUES))
+    review_queues.review_queue_register(
+        review_queues.ReviewQueue("integrations.synccursor", "Stuck syncs", {"last_error__gt": ""})
+    )
+    roles_sync(group_model=Group, permission_model=Permission)
+    assert "change_synccursor" in codenames(FINANCE_REVIEWER)
+    assert "change_synccursor" not in codenames(INTEGRATION_ADMIN)
+
+
+def test_every_review_queue_names_a_model_and_its_waiting_items_query():
+    from portal.review_queues import review_queues
+
+    titles = {queue.title for queue in review_queues()}
+    expected = ("Flagged payments", "Dead letters", "Failed webhook events", "Reconciliation exceptions")
+    assert titles >= {*expected, "Duplicate customers", "Unacknowledged alerts"}
+    for queue in review_queues():
+        assert queue.items_waiting().count() >= 0

@@ -1,5 +1,5 @@
 """The Sage 300 Web API over HTTP: Basic sign-on, the mandatory JSON Content-Type, OData paging, and the
-server's errors turned into `ErpTransientError` / `ErpPermanentError` carrying Sage's own `code`."""
+server's errors read the way Sage 300 writes them (`Sage300Errors`), carrying Sage's own `code`."""
 
 import json
 from collections.abc import Iterator
@@ -8,8 +8,9 @@ from urllib.parse import quote, urljoin
 
 import requests
 
-from integrations.http import HttpTransport, TransportError
-from integrations.sage.base import ErpError, ErpPermanentError, ErpTransientError
+from integrations.http import HttpTransport
+from integrations.sage.base import ErpPermanentError
+from integrations.sage.errors import ErpErrors, ErrorParts
 from integrations.sage.sage300.codec import dumps, loads
 from portal.pci import redact
 
@@ -76,16 +77,20 @@ def _error_parts(response: requests.Response) -> tuple[str, str]:
     return "", str(body)[:500]
 
 
-def error_from(response: requests.Response, *, write: bool) -> ErpError:
-    code, message = _error_parts(response)
-    status = response.status_code
-    message = message or f"HTTP {status}"
-    details = {"code": code, "http_status": status, "raw": redact(message)}
-    if code in TRANSIENT_CODES or status == 429 or (status >= 500 and code not in PERMANENT_CODES):
-        return ErpTransientError(
-            message, maybe_applied=write and status in _MAYBE_APPLIED_STATUSES, **details
-        )
-    return ErpPermanentError(message, **details)
+class Sage300Errors(ErpErrors):
+    transient_codes = TRANSIENT_CODES
+    permanent_codes = PERMANENT_CODES
+
+    def response_parts(self, response: requests.Response) -> ErrorParts:
+        code, message = _error_parts(response)
+        message = message or f"HTTP {response.status_code}"
+        return ErrorParts(code=code, message=message, raw=redact(message))
+
+    def maybe_applied(self, *, status: int, write: bool) -> bool:
+        return write and status in _MAYBE_APPLIED_STATUSES
+
+
+ERRORS = Sage300Errors()
 
 
 class Sage300Client:
@@ -96,17 +101,12 @@ class Sage300Client:
         data = dumps(body).encode() if body is not None else None
         recorded = len(self.transport.transcript)
         try:
-            response = self.transport.request(method, path, data=data)
-        except TransportError as exc:
-            raise ErpTransientError(str(exc), maybe_applied=exc.maybe_applied, code="TransportError") from exc
+            return ERRORS.request(self.transport, method, path, data=data)
         finally:
             if body is not None and len(self.transport.transcript) > recorded:
                 # The transport only saw encoded bytes (requests cannot encode Decimal): keep the attempt
                 # log structured and JSON-storable, decoded the way the transport decodes responses.
                 self.transport.transcript[-1].request = redact(json.loads(data))
-        if response.status_code >= 400:
-            raise error_from(response, write=method != "GET")
-        return response
 
     def get(self, path: str) -> Record:
         return loads(self._call("GET", path).content)

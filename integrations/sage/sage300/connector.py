@@ -10,13 +10,11 @@ Choices, and why:
 """
 
 import itertools
+from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from integrations.http import DEFAULT_TIMEOUT_SECONDS, HttpTransport
-from integrations.models import Connection
 from integrations.sage.base import (
     BatchItemResult,
     ConnectionCheck,
@@ -33,6 +31,7 @@ from integrations.sage.base import (
     SalesOrderData,
     StockLevel,
 )
+from integrations.sage.connector import ConnectorSettings, ErpConnector, chunked
 from integrations.sage.sage300 import documents, payloads
 from integrations.sage.sage300.client import Sage300Client, entry_path, literal
 from integrations.sage.sage300.documents import (
@@ -45,10 +44,22 @@ from integrations.sage.sage300.documents import (
     DocumentType,
     batch_description,
 )
-from integrations.sage.sage300.receipts import receipt_reverse, receipts_post
+from integrations.sage.sage300.receipts import receipt_batch_post, receipt_reverse
 
-STOCK = "IC/ICLocationDetails"
+# Sage 300's Endpoint Reference lists no resource with stock per item and location (the
+# `IC/ICLocationDetails` this connector used to read is in no Sage reference): items come from the
+# documented IC/ICItems, which holds no quantities.
+ITEMS = "IC/ICItems"
 _STOCK_SKUS_PER_CALL = 20  # keeps the $filter (and the URL) short
+INVOICE_TYPES = "(DocumentType eq 'Invoice' or DocumentType eq 'DebitNote')"
+
+
+def changed_after(field: str, since: datetime) -> str:
+    """A change stamp that is a date (DateLastMaintained, LastActivityDate): everything after the day
+    before, so a change later the same day is never missed. `gt`, because the Developer Reference
+    documents eq ne gt lt le and no ge."""
+    day = (since.astimezone(UTC).date() - timedelta(days=1)).isoformat()
+    return f"{field} gt datetime'{day}T00:00:00'"
 
 
 def prefix_any_case(field: str, value: str) -> str:
@@ -61,49 +72,26 @@ def prefix_any_case(field: str, value: str) -> str:
     return " or ".join(f"startswith({field},{literal(variant)})" for variant in variants)
 
 
-class Sage300Connector:
+class Sage300Connector(ErpConnector):
     system = "sage_300"
 
-    def __init__(
-        self,
-        *,
-        client: Sage300Client,
-        company: str,
-        receipt_batch_size: int = 20,
-        bank_code: str = "",
-        location: str = "",
-        customer_group: str = "",
-    ):
-        self.client = client
-        self.company = company
-        self.receipt_batch_size = max(1, receipt_batch_size)
-        self.bank_code = bank_code
-        self.location = location
-        self.customer_group = customer_group
-        self._bank_accounts: dict[str, str] = {}
-
-    @classmethod
-    def from_connection(cls, connection: Connection) -> "Sage300Connector":
-        options = connection.options or {}
-        credentials = connection.credentials or {}
-        company = str(options.get("company") or "").upper()
-        if not company:
-            raise ValueError(f"{connection} has no Sage 300 company in its options")
-        transport = HttpTransport(
-            base_url=f"{connection.base_url.rstrip('/')}/-/{company}",
-            timeout=float(options.get("timeout") or DEFAULT_TIMEOUT_SECONDS),
+    def __init__(self, *, settings: ConnectorSettings):
+        options = settings.options
+        self.company = str(options.get("company") or "").upper()
+        if not self.company:
+            raise ValueError(f"{settings.name} has no Sage 300 company in its options")
+        transport = settings.http(
+            base_url=f"{settings.base_url.rstrip('/')}/-/{self.company}",
             # Sage 300 answers 500 to any request without this header, GETs included.
             headers={"Content-Type": "application/json", "Accept": "application/json"},
-            auth=(credentials.get("username", ""), credentials.get("password", "")),
+            auth=settings.basic_auth,
         )
-        return cls(
-            client=Sage300Client(transport),
-            company=company,
-            receipt_batch_size=int(options.get("receipt_batch_size") or 20),
-            bank_code=str(options.get("bank_code") or ""),
-            location=str(options.get("location") or ""),
-            customer_group=str(options.get("customer_group") or ""),
-        )
+        super().__init__(settings=settings, transport=transport)
+        self.client = Sage300Client(transport)
+        self.bank_code = str(options.get("bank_code") or "")
+        self.location = str(options.get("location") or "")
+        self.customer_group = str(options.get("customer_group") or "")
+        self._bank_accounts: dict[str, str] = {}
 
     def connection_test(self) -> ConnectionCheck:
         try:
@@ -162,10 +150,7 @@ class Sage300Connector:
         return self._customers_matching("CustomerName", name)
 
     def customers_changed(self, *, since: datetime | None) -> Iterator[ErpCustomer]:
-        # DateLastMaintained is a date: ask from the start of that day, so a change later the same day is
-        # never missed; seeing a customer twice is harmless to an upsert.
-        day = since.astimezone(UTC).date().isoformat() if since else None
-        query = f"DateLastMaintained ge datetime'{day}T00:00:00'" if day else None
+        query = changed_after("DateLastMaintained", since) if since else None
         for record in self.client.feed(CUSTOMERS, query=query):
             yield payloads.customer_from(record)
 
@@ -174,8 +159,7 @@ class Sage300Connector:
     def invoices_open(self, *, customer_number: str) -> list[ErpInvoice]:
         query = (
             f"CustomerNumber eq {literal(customer_number)} and "
-            "(DocumentType eq 'Invoice' or DocumentType eq 'DebitNote') and "
-            "CurrentBalanceInCustomerCurrency gt 0"
+            f"{INVOICE_TYPES} and CustomerCurrencyAmountDue gt 0"
         )
         invoices = [
             payloads.invoice_from(record) for record in self.client.feed(POSTED_DOCUMENTS, query=query)
@@ -187,6 +171,13 @@ class Sage300Connector:
         record = next(self.client.feed(POSTED_DOCUMENTS, query=query, top=1), None)
         return payloads.invoice_from(record) if record else None
 
+    def invoices_changed(self, *, since: datetime | None) -> Iterator[ErpInvoice]:
+        # PostedDocument's LastActivityDate (AR $metadata) moves when a document is posted, paid, credited
+        # or adjusted: the open-item ledger's own change stamp.
+        query = INVOICE_TYPES + (f" and {changed_after('LastActivityDate', since)}" if since else "")
+        for record in self.client.feed(POSTED_DOCUMENTS, query=query):
+            yield payloads.invoice_from(record)
+
     # Documents
 
     def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument:
@@ -194,10 +185,17 @@ class Sage300Connector:
         record = self.client.post(ORDERS, payloads.sales_order_body(order, location=location))
         return ErpDocument(DocumentType.SALES_ORDER, record["OrderNumber"], order.reference, raw=record)
 
-    def receipts_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:
-        return receipts_post(
-            self.client, receipts=receipts, batch_size=self.receipt_batch_size, bank_code=self.bank_code
-        )
+    def receipt_batches(self, *, receipts: list[ReceiptData]) -> list[list[int]]:
+        """A CA batch has one bank: receipts are grouped by bank, then `receipt_batch_size` at a time."""
+        by_bank: dict[str, list[int]] = defaultdict(list)
+        for index, receipt in enumerate(receipts):
+            by_bank[receipt.bank_code or self.bank_code].append(index)
+        size = self.receipt_batch_size
+        return [batch for indexes in by_bank.values() for batch in chunked(items=indexes, size=size)]
+
+    def receipt_batch_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:
+        bank_code = receipts[0].bank_code or self.bank_code  # one bank per batch: `receipt_batches`
+        return receipt_batch_post(self.client, receipts=receipts, bank_code=bank_code)
 
     def receipt_reverse(self, *, reversal: ReversalData) -> ErpDocument:
         return receipt_reverse(self.client, reversal=reversal, bank_account=self._bank_account)
@@ -229,6 +227,10 @@ class Sage300Connector:
     # Inventory
 
     def stock_levels(self, *, skus: list[str]) -> list[StockLevel]:
+        """Which of `skus` Sage knows, at the connection's location. The Web API publishes no stock
+        quantities (see ITEMS), so on_hand and allocated read 0: callers may rely on an item's presence
+        only, as the storefront's SKU check does. Sage itself refuses or backorders an order it cannot
+        fill."""
         levels = []
         for start in range(0, len(skus), _STOCK_SKUS_PER_CALL):
             query = " or ".join(
@@ -236,14 +238,8 @@ class Sage300Connector:
             )
             levels += [
                 StockLevel(
-                    sku=record["ItemNumber"],
-                    location=record["Location"],
-                    on_hand=Decimal(record["QuantityOnHand"]),
-                    allocated=Decimal(record["QuantityCommitted"]),
+                    sku=record["ItemNumber"], location=self.location, on_hand=Decimal(0), allocated=Decimal(0)
                 )
-                for record in self.client.feed(STOCK, query=query)
+                for record in self.client.feed(ITEMS, query=query)
             ]
         return levels
-
-    def transcript_take(self) -> list[dict[str, Any]]:
-        return self.client.transport.transcript_take()

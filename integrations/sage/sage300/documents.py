@@ -32,15 +32,14 @@ def batch_description(kind: str, reference: str) -> str:
     return f"Paysage {kind} {reference}"[: payloads.DESCRIPTION_LENGTH]
 
 
-def batch_post(client: Sage300Client, process: str, batch: Record, *, batch_type: str = "") -> None:
-    """Post one batch: the range from it to itself, never every batch that happens to be ready."""
+def batch_post(client: Sage300Client, process: str, *, batch_type: str = "") -> None:
+    """Post the batch just entered. "Postallbatches" is the only PostAllBatches value any Sage artefact
+    documents (SampleIntegration's `ARPostInvoices('$process')`); the value that would post a range
+    (PostBatchFrom..PostBatchTo) is published nowhere. So this posts every batch of the kind that is
+    ReadyToPost: ours, and any that finance marked ready to post, which is what that status asks for.
+    `$process` answers no body."""
     body: Record = {"BatchType": batch_type} if batch_type else {}
-    # PostAllBatches' range value is not in the reference [U]; the range bounds are.
-    body.update(
-        PostAllBatches="Postrangeofbatches",
-        PostBatchFrom=batch["BatchNumber"],
-        PostBatchTo=batch["BatchNumber"],
-    )
+    body["PostAllBatches"] = "Postallbatches"
     client.post(process, body)
 
 
@@ -49,7 +48,7 @@ def batch_enter_and_post(
 ) -> Record:
     batch = client.post(path, body)
     try:
-        batch_post(client, process, batch, batch_type=batch_type)
+        batch_post(client, process, batch_type=batch_type)
     except ErpError as error:
         # The batch is in Sage, ready to post: the retry's document_find finds it and posts it.
         raise ErpTransientError(
@@ -63,7 +62,7 @@ def batch_enter_and_post(
 
 def _posting_finish(client: Sage300Client, batch: Record, process: str, *, batch_type: str = "") -> None:
     if batch.get("BatchStatus") == "ReadyToPost":
-        batch_post(client, process, batch, batch_type=batch_type)
+        batch_post(client, process, batch_type=batch_type)
 
 
 def receipt_document(batch_number: object, entry: Record) -> ErpDocument:

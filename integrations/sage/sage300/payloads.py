@@ -20,7 +20,6 @@ from integrations.sage.base import (
 )
 
 Record = dict[str, Any]
-NEW_ORDER = "*** NEW ***"
 CUSTOMER_NUMBER_LENGTH = 12  # ARCUS.IDCUST
 DOCUMENT_NUMBER_LENGTH = 22  # AROBL.IDINVC
 DESCRIPTION_LENGTH = 60
@@ -98,12 +97,14 @@ def customer_from(record: Record) -> ErpCustomer:
 
 
 def invoice_from(record: Record) -> ErpInvoice:
+    """An ARPostedDocuments record (metadata type PostedDocument): the document's amount and its open
+    balance in the customer's currency."""
     return ErpInvoice(
         number=record["DocumentNumber"],
         customer_number=record["CustomerNumber"],
         currency=record.get("CurrencyCode") or "",
-        amount=Decimal(record.get("OriginalAmountInCustomerCurrency") or 0),
-        balance=Decimal(record.get("CurrentBalanceInCustomerCurrency") or 0),
+        amount=Decimal(record.get("CustomerCurrencyInvoiceAmount") or 0),
+        balance=Decimal(record.get("CustomerCurrencyAmountDue") or 0),
         issued_on=date_from(record.get("DocumentDate")) or date.min,
         due_on=date_from(record.get("DueDate")),
         reference=record.get("OrderNumber") or record.get("PONumber") or "",
@@ -117,11 +118,13 @@ def sales_order_body(order: SalesOrderData, *, location: str) -> Record:
         detail: Record = {"LineType": "Item", "Item": line.sku}
         if location:
             detail["Location"] = location
-        # The storefront's price is what was charged: override the price list.
+        # The storefront's price is what was charged: override the price list. No Sage artefact shows
+        # these two names (Sage publishes no OE metadata and its OEOrders samples take list prices); they
+        # are the ones third-party clients of the Web API send.
         detail.update(QuantityOrdered=line.quantity, PriceOverride=True, OrderUnitPrice=line.unit_price)
         lines.append(detail)
+    # No OrderNumber: Sage's OEOrders samples send none and the server numbers the order.
     return {
-        "OrderNumber": NEW_ORDER,
         "CustomerNumber": order.customer_number,
         "OrderDate": sage_date(order.order_date),
         "OrderReference": order.reference,
@@ -133,7 +136,9 @@ def sales_order_body(order: SalesOrderData, *, location: str) -> Record:
 def receipt_entry(receipt: ReceiptData) -> Record:
     """One receipt: the PayTrace transaction id goes in CheckReceiptNumber (the receipt's own number in
     Sage) and in EntryReference; what is not applied stays on account. A receipt with nothing to apply
-    is entered as UnappliedCash, because Sage refuses a plain Receipt without applications."""
+    is entered as UnappliedCash, because Sage refuses a plain Receipt without applications. (Sage's
+    samples show only the ReceiptTransactionType Prepayment; Receipt and UnappliedCash are the Receipt
+    Entry types by name, unproven on the wire.)"""
     return {
         "CustomerNumber": receipt.customer_number,
         "CheckReceiptNumber": receipt.reference,
@@ -196,9 +201,12 @@ def credit_note_batch_body(memo: CreditMemoData, *, description: str) -> Record:
 
 
 def journal_batch_body(entry: JournalEntryData, *, description: str) -> Record:
+    """Ready to post: GL batches carry `Status` (Sage's GLJournalBatches sample; the AR batches'
+    BatchStatus is not a GL property), and ReadyToPost is a GL JournalBatchStatus member. That a POST
+    may set it is inferred from the AR batches, not shown for GL by any artefact."""
     return {
         "Description": description,
-        "BatchStatus": "ReadyToPost",
+        "Status": "ReadyToPost",
         "JournalHeaders": [
             {
                 "SourceLedger": "GL",
@@ -220,9 +228,10 @@ def journal_batch_body(entry: JournalEntryData, *, description: str) -> Record:
 
 
 def reversal_lines(receipt: Record, *, amount: Decimal) -> list[tuple[str, Decimal]]:
-    """Which documents a reversal gives back, and how much: the part left on account first, then the
-    applications from the last one back, until `amount` is reached."""
-    pieces = [(receipt["CheckReceiptNumber"], Decimal(receipt.get("CustomerUnappliedAmount") or 0))]
+    """Which documents a reversal gives back, and how much: the part left on account first (the
+    unapplied-cash document Sage numbers with the entry's DocumentNumber), then the applications from
+    the last one back, until `amount` is reached."""
+    pieces = [(receipt["DocumentNumber"], Decimal(receipt.get("CustomerUnappliedAmount") or 0))]
     pieces += [
         (line["DocumentNumber"], Decimal(line["CustomerReceiptAmount"]))
         for line in reversed(receipt.get("AppliedReceiptsAdjustments") or [])

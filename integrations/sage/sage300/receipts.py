@@ -1,13 +1,12 @@
 """Receipts into Sage 300: several per CA batch, one bad entry isolated, and reversal by AD adjustment.
 
-Receipts go in as one CA batch per `batch_size` receipts (per bank), marked `BatchStatus: ReadyToPost`,
-then that batch alone is posted with `ARPostReceiptsAndAdjustments('$process')`. ReadyToPost only flags
-a batch; balances move when it is posted, and finance expects a paid invoice to show as paid. Two calls
-per batch keep the ERP calls per payment far under the 1.1 target.
+Receipts go in as one CA batch per `receipt_batch_size` receipts of one bank, marked `BatchStatus:
+ReadyToPost`, then that batch alone is posted with `ARPostReceiptsAndAdjustments('$process')`. ReadyToPost
+only flags a batch; balances move when it is posted, and finance expects a paid invoice to show as paid.
+Two calls per batch keep the ERP calls per payment far under the 1.1 target.
 """
 
 import re
-from collections import defaultdict
 from collections.abc import Callable
 
 from integrations.sage.base import (
@@ -97,18 +96,11 @@ def _refused(
     return results
 
 
-def receipts_post(
-    client: Sage300Client, *, receipts: list[ReceiptData], batch_size: int, bank_code: str
+def receipt_batch_post(
+    client: Sage300Client, *, receipts: list[ReceiptData], bank_code: str
 ) -> list[BatchItemResult]:
-    """One result per receipt, in the order given."""
-    by_bank: dict[str, list[int]] = defaultdict(list)
-    for index, receipt in enumerate(receipts):
-        by_bank[receipt.bank_code or bank_code].append(index)
-    results: dict[int, BatchItemResult] = {}
-    for bank, indexes in by_bank.items():
-        for start in range(0, len(indexes), batch_size):
-            chunk = [(index, receipts[index]) for index in indexes[start : start + batch_size]]
-            results.update(_batch(client, chunk, bank_code=bank))
+    """One CA batch (its receipts share `bank_code`): one result per receipt, in the order given."""
+    results = _batch(client, list(enumerate(receipts)), bank_code=bank_code)
     return [results[index] for index in range(len(receipts))]
 
 

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
-from integrations.http import DEFAULT_TIMEOUT_SECONDS
-from integrations.models import Connection
 from integrations.sage.base import (
     BatchItemResult,
     ConnectionCheck,
@@ -20,18 +18,17 @@ from integrations.sage.base import (
     ErpError,
     ErpInvoice,
     ErpPermanentError,
-    ErpTransientError,
     JournalEntryData,
     ReceiptData,
     ReversalData,
     SalesOrderData,
     StockLevel,
 )
+from integrations.sage.connector import ConnectorSettings, ErpConnector
 from integrations.sage.sagepro import contract
 from integrations.sage.sagepro.csvdrop import CsvDropFolder
 from integrations.sage.sagepro.rest import RestGateway
 
-DEFAULT_RECEIPT_BATCH_SIZE = 50
 DEFAULT_IMPORT_WAIT_SECONDS = 30.0
 
 
@@ -51,19 +48,14 @@ class SageProTransport(Protocol):
     def transcript_take(self) -> list[dict[str, Any]]: ...
 
 
-class SageProConnector:
+class SageProConnector(ErpConnector):
     system = "sage_pro"
+    default_receipt_batch_size = 50
+    transport: SageProTransport
 
-    def __init__(self, *, transport: SageProTransport, receipt_batch_size: int = DEFAULT_RECEIPT_BATCH_SIZE):
-        self.transport = transport
-        self.receipt_batch_size = max(receipt_batch_size, 1)
-
-    @classmethod
-    def from_connection(cls, connection: Connection) -> "SageProConnector":
-        """Options: transport rest (default) | csv; rest: timeout, page_size, credentials api_key or
-        username + password; csv: drop_folder, import_wait_seconds; both: receipt_batch_size."""
-        options = connection.options or {}
-        credentials = connection.credentials or {}
+    def __init__(self, *, settings: ConnectorSettings):
+        """Options: transport rest (default, see `RestGateway`) | csv: drop_folder, import_wait_seconds."""
+        options = settings.options
         kind = options.get("transport", "rest")
         transport: SageProTransport
         if kind == "csv":
@@ -72,20 +64,10 @@ class SageProConnector:
                 wait_seconds=float(options.get("import_wait_seconds", DEFAULT_IMPORT_WAIT_SECONDS)),
             )
         elif kind == "rest":
-            transport = RestGateway(
-                base_url=connection.base_url,
-                api_key=credentials.get("api_key", ""),
-                username=credentials.get("username", ""),
-                password=credentials.get("password", ""),
-                timeout=float(options.get("timeout", DEFAULT_TIMEOUT_SECONDS)),
-                page_size=int(options.get("page_size", 100)),
-            )
+            transport = RestGateway(settings=settings)
         else:
             raise ValueError(f"Sage Pro transport must be rest or csv, not {kind!r}")
-        return cls(
-            transport=transport,
-            receipt_batch_size=int(options.get("receipt_batch_size", DEFAULT_RECEIPT_BATCH_SIZE)),
-        )
+        super().__init__(settings=settings, transport=transport)
 
     def _create_one(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
         answer = self.transport.create(resource, [record])[0]
@@ -138,34 +120,25 @@ class SageProConnector:
         record = self.transport.entry("invoices", number)
         return contract.invoice_from_record(record) if record else None
 
+    def invoices_changed(self, *, since: datetime | None) -> Iterator[ErpInvoice]:
+        """`/api/invoices?doctype=IN&updated_since=` on the gateway; the same filter over
+        `export/invoices.csv` on the drop folder."""
+        filters = {"doctype": "IN", **({"updated_since": since.isoformat()} if since else {})}
+        return (contract.invoice_from_record(r) for r in self.transport.entries("invoices", **filters))
+
     def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument:
         record = self._create_one("orders", contract.order_record(order))
         return contract.document_from_record("sales_order", record)
 
-    def receipts_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:
-        """Up to `receipt_batch_size` receipts per round trip; each answered on its own. After a chunk
-        fails transiently (Sage Pro down or locked) the rest are not sent and say so."""
-        results: list[BatchItemResult] = []
-        outage: ErpTransientError | None = None
-        for start in range(0, len(receipts), self.receipt_batch_size):
-            chunk = receipts[start : start + self.receipt_batch_size]
-            answers: list[dict[str, Any] | ErpError]
-            if outage is not None:
-                answers = [ErpTransientError(f"not sent after: {outage}", code="NOT_SENT")] * len(chunk)
-            else:
-                try:
-                    answers = self.transport.create("payments", [contract.receipt_record(r) for r in chunk])
-                except ErpTransientError as exc:
-                    outage, answers = exc, [exc] * len(chunk)
-                except ErpError as exc:
-                    answers = [exc] * len(chunk)
-            for receipt, answer in zip(chunk, answers, strict=True):
-                if isinstance(answer, ErpError):
-                    results.append(BatchItemResult(reference=receipt.reference, error=answer))
-                else:
-                    document = contract.document_from_record("receipt", answer)
-                    results.append(BatchItemResult(reference=receipt.reference, document=document))
-        return results
+    def receipt_batch_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:
+        """One round trip, each receipt answered on its own."""
+        answers = self.transport.create("payments", [contract.receipt_record(r) for r in receipts])
+        return [
+            BatchItemResult(receipt.reference, error=answer)
+            if isinstance(answer, ErpError)
+            else BatchItemResult(receipt.reference, document=contract.document_from_record("receipt", answer))
+            for receipt, answer in zip(receipts, answers, strict=True)
+        ]
 
     def receipt_reverse(self, *, reversal: ReversalData) -> ErpDocument:
         rcptno = reversal.original_document_number
@@ -201,6 +174,3 @@ class SageProConnector:
         if not skus:
             return []
         return [contract.stock_from_record(r) for r in self.transport.entries("items", item=",".join(skus))]
-
-    def transcript_take(self) -> list[dict[str, Any]]:
-        return self.transport.transcript_take()

@@ -23,7 +23,8 @@ Records (the same field names in JSON and in CSV columns)
   journalentries  BATCH (key), TRANDATE, REFERENCE (ours, unique), DESCRIPT, LINES [{GLACNT, DEBIT, CREDIT,
                   DESCRIPT}]; accounts must be in the chart and the batch balanced.
   items           read-only stock: ITEM, DESCRIP, PRICE, LOCTID, ONHAND, ALLOC (one row per location)
-Money and quantities travel as decimal strings ("125.00"), dates as YYYY-MM-DD.
+Money and quantities travel as decimal strings ("125.00"), dates as YYYY-MM-DD. Every record but an item
+also carries UPDATED (ISO 8601 UTC, read-only), the field `updated_since` filters on.
 
 Transport 1: the REST gateway (`base_url` = the gateway root, e.g. http://host/sandbox/sagepro)
   Auth: header `X-Api-Key: <api key>`, or HTTP Basic with the site id and the api key as password.
@@ -53,7 +54,8 @@ Transport 2: the CSV drop folder (option `drop_folder`)
            flattened, one row per child with the parent's columns repeated: ARCASH rows with the same
            CUSTNO + CHECKNO + PAYAMT are one receipt (APPLINVNO, APPLAMT per row, blank = on account);
            SOORD rows with one PONUM are one order (ITEM, LOCTID, QTYORD, PRICE); GLTRAN rows with one
-           REFERENCE are one batch (GLACNT, DEBIT, CREDIT, DESCRIPT).
+           REFERENCE are one batch (GLACNT, DEBIT, CREDIT, DESCRIPT). A journal line's DESCRIPT and its
+           batch's share one column, which holds the line's: over CSV a batch's own DESCRIPT is not kept.
   out/     Sage Pro's scheduled import answers `<same stem>.result.csv`: ROW (first data row of the
            document, 1-based), REFERENCE, STATUS (OK | ERROR), DOCNO, CODE, MESSAGE (same codes as above).
   archive/ imported files.
@@ -83,14 +85,13 @@ from integrations.sage.base import (
     ErpDocument,
     ErpError,
     ErpInvoice,
-    ErpPermanentError,
-    ErpTransientError,
     JournalEntryData,
     ReceiptData,
     ReversalData,
     SalesOrderData,
     StockLevel,
 )
+from integrations.sage.errors import ErpErrors, ErrorParts
 from portal.money import money_quantize
 
 TRANSIENT_CODES = frozenset({"SERVICE_UNAVAILABLE", "TABLE_LOCKED", "RATE_LIMITED", "IMPORT_PENDING"})
@@ -143,27 +144,40 @@ DOCUMENT_RESOURCES = {
 }
 
 
+class SageProErrors(ErpErrors):
+    """One mapping for both transports: locks, throttling, unavailability and pending imports are
+    transient; everything else Sage Pro refuses is permanent."""
+
+    transient_codes = TRANSIENT_CODES
+    transient_statuses = TRANSIENT_STATUSES
+
+
+ERRORS = SageProErrors()
+
+
 def error_for(
     code: str, message: str, *, http_status: int | None = None, raw: Any = None, maybe_applied: bool = False
 ) -> ErpError:
-    """One mapping for both transports: locks, throttling, unavailability and pending imports are
-    transient; everything else Sage Pro refuses is permanent."""
-    if code in TRANSIENT_CODES or http_status in TRANSIENT_STATUSES or (http_status or 0) >= 500:
-        return ErpTransientError(
-            message, code=code, http_status=http_status, raw=raw, maybe_applied=maybe_applied
-        )
-    return ErpPermanentError(message, code=code, http_status=http_status, raw=raw)
+    return ERRORS.error(message, code=code, http_status=http_status, raw=raw, maybe_applied=maybe_applied)
 
 
-def error_from_body(body: Any, *, http_status: int | None = None, maybe_applied: bool = False) -> ErpError:
-    """Map the gateway's `{"error": {code, message, field}}` (or its bare inner object) to our errors."""
+def error_parts(body: Any, *, http_status: int | None = None) -> ErrorParts:
+    """Read the gateway's `{"error": {code, message, field}}` (or its bare inner object)."""
     error = body.get("error", body) if isinstance(body, dict) else {}
     error = error if isinstance(error, dict) else {}
     code = error.get("code") or (f"HTTP_{http_status}" if http_status else "UNKNOWN")
     message = error.get("message") or (str(body)[:300] if body else f"HTTP {http_status} without a body")
     if error.get("field"):
         message = f"{error['field']}: {message}"
-    return error_for(code, message, http_status=http_status, raw=body, maybe_applied=maybe_applied)
+    return ErrorParts(code=code, message=message, raw=body)
+
+
+def error_from_body(body: Any, *, http_status: int | None = None, maybe_applied: bool = False) -> ErpError:
+    """Map the gateway's error body to our errors."""
+    parts = error_parts(body, http_status=http_status)
+    return error_for(
+        parts.code, parts.message, http_status=http_status, raw=parts.raw, maybe_applied=maybe_applied
+    )
 
 
 def document_matches(document_type: str, record: dict[str, Any]) -> bool:

@@ -8,53 +8,47 @@ from urllib.parse import quote
 
 import requests
 
-from integrations.http import HttpTransport, TransportError
-from integrations.sage.base import ErpError, ErpTransientError
-from integrations.sage.sagepro.contract import error_from_body
+from integrations.http import TransportError
+from integrations.sage.base import ErpError
+from integrations.sage.connector import ConnectorSettings
+from integrations.sage.errors import ErrorParts
+from integrations.sage.sagepro.contract import SageProErrors, error_from_body, error_parts
 
-# Answered before anything is written (contract): a retry cannot double-post.
-NOT_APPLIED_STATUSES = frozenset({423, 429, 503})
+
+class RestErrors(SageProErrors):
+    """The contract's codes, as the gateway answers them over HTTP."""
+
+    # Answered before anything is written (contract): a retry cannot double-post.
+    not_applied_statuses = frozenset({423, 429, 503})
+
+    def response_parts(self, response: requests.Response) -> ErrorParts:
+        return error_parts(_json(response), http_status=response.status_code)
+
+    def transport_error_code(self, error: TransportError) -> str:
+        return "CONNECTION_ERROR" if str(error).startswith("connection error") else "TIMEOUT"
+
+    def transport_maybe_applied(self, error: TransportError, *, write: bool) -> bool:
+        return write and error.maybe_applied
+
+
+ERRORS = RestErrors()
 
 
 class RestGateway:
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        api_key: str = "",
-        username: str = "",
-        password: str = "",
-        timeout: float,
-        page_size: int = 100,
-    ):
+    def __init__(self, *, settings: ConnectorSettings):
+        """Options: timeout, page_size; credentials: api_key, or username + password."""
+        api_key = str(settings.credentials.get("api_key", ""))
         headers = {"Accept": "application/json"}
         if api_key:
             headers["X-Api-Key"] = api_key
-        self.http = HttpTransport(
-            base_url=base_url,
-            timeout=timeout,
-            headers=headers,
-            auth=None if api_key else (username, password),
-        )
-        self.page_size = page_size
+        self.http = settings.http(headers=headers, auth=None if api_key else settings.basic_auth)
+        self.page_size = int(settings.options.get("page_size", 100))
 
     def _call(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         """Return the JSON of a 2xx answer; 404 on a GET returns None; anything else raises `ErpError`."""
-        write = method != "GET"
-        try:
-            response = self.http.request(method, path, json=body, params=params)
-        except TransportError as exc:
-            code = "CONNECTION_ERROR" if str(exc).startswith("connection error") else "TIMEOUT"
-            raise ErpTransientError(str(exc), code=code, maybe_applied=write and exc.maybe_applied) from exc
-        content = _json(response)
-        if response.ok:
-            return content
-        if response.status_code == 404 and not write:
-            return None
-        maybe_applied = (
-            write and response.status_code >= 500 and response.status_code not in NOT_APPLIED_STATUSES
-        )
-        raise error_from_body(content, http_status=response.status_code, maybe_applied=maybe_applied)
+        read = method == "GET"
+        response = ERRORS.request(self.http, method, path, missing_ok=read, json=body, params=params)
+        return None if response is None else _json(response)
 
     def ping(self) -> str:
         site = self._call("GET", "api/site")

@@ -1,5 +1,5 @@
 """Wire layer of the X3 connector: SOAP calls and api1 REST reads over one `HttpTransport`, with
-every failure turned into `ErpTransientError` / `ErpPermanentError`."""
+every failure read the way X3 writes it (`X3Errors`)."""
 
 import json
 import re
@@ -11,8 +11,9 @@ from urllib.parse import quote
 
 import requests
 
-from integrations.http import HttpTransport, TransportError
+from integrations.http import HttpTransport
 from integrations.sage.base import ErpError, ErpPermanentError, ErpTransientError
+from integrations.sage.errors import ErpErrors, ErrorParts
 from integrations.sage.x3.adxml import XmlRefused
 from integrations.sage.x3.soap import (
     MESSAGE_ERROR,
@@ -25,12 +26,33 @@ from integrations.sage.x3.soap import (
     soap_result_parse,
 )
 
-# X3 says "record in use / being modified / locked" and Syracuse says a pool has no free client:
-# both clear up on their own, so they are worth a retry even though they arrive as status 0.
-_TRANSIENT_TEXT = re.compile(
-    r"in use|being modified|locked|lock |pool .*(busy|full|no client)|no .*client available|timeout", re.I
+# The one list of X3 refusal texts that clear up on their own (a lock, a record another user is changing, a
+# busy pool, a timeout): worth a retry although they arrive as status 0. X3 writes its messages in the
+# call's codeLang, so each is listed in English and in French. Where each wording comes from:
+_TRANSIENT_WORDINGS = (
+    # Sage X3 online help, "Generic messages" (FCT/ERR_GEN): "Locked record" (a record locked by another
+    # user) and "Change In Progress on another workstation" (another user is modifying it).
+    r"\block(ed)?\b",
+    r"change in progress",
+    # The same two cases in French: "Fiche verrouillée", and "Fiche en cours de modification" (the text
+    # reported in public X3 integration code; the French help page describes the case, not its wording).
+    r"verrouill",
+    r"en cours de modification",
+    # Other English phrasings of a held record; no published X3 text shows them, kept as cheap insurance.
+    r"\bin use\b",
+    r"being modified",
+    r"en cours d'utilisation",
+    # Syracuse's classic SOAP pool with no free X3 client (a pool has a max size); the wording is our
+    # simulator's, Syracuse's own text is not published.
+    r"pool .*(busy|full|no client)",
+    r"no .*client available",
+    # Timeouts, English and French ("délai d'attente dépassé"): a bare "délai" is also payment terms, no.
+    r"\btime[- ]?out\b|\btimed out\b",
+    r"d[ée]lai d'attente|d[ée]lai .*d[ée]pass[ée]",
 )
+_TRANSIENT_TEXT = re.compile("|".join(_TRANSIENT_WORDINGS), re.I)
 _TRANSIENT_SEVERITIES = {"transient"}
+MESSAGE_CODE = "status0"  # an X3 refusal: HTTP 200 carrying status 0 and X3's messages
 
 
 def _json_decimal(text: str) -> Any:
@@ -48,6 +70,37 @@ def _diagnoses_message(body: Any) -> tuple[str, str]:
     return "; ".join(m for m in messages if m), severity
 
 
+class X3Errors(ErpErrors):
+    transient_statuses = frozenset({408, 429})
+    transport_code = "transport"
+
+    def response_parts(self, response: requests.Response) -> ErrorParts:
+        """api1 and Syracuse explain an error in an SData `$diagnoses` body."""
+        try:
+            body = _json_decimal(response.text)
+        except ValueError:
+            body = None
+        message = _diagnoses_message(body)[0]
+        message = message or f"HTTP {response.status_code}: {response.text[:200].strip()}"
+        return ErrorParts(code=str(response.status_code), message=message, raw=body)
+
+    def is_transient(self, *, code: str, status: int | None, message: str, raw: Any) -> bool:
+        """Besides the HTTP rules: a diagnosis marked transient, and refusals that clear up on their own
+        (locks, busy pools) although they arrive as status 0."""
+        return (
+            _diagnoses_message(raw)[1] == "transient"
+            or (code == MESSAGE_CODE and _TRANSIENT_TEXT.search(message) is not None)
+            or super().is_transient(code=code, status=status, message=message, raw=raw)
+        )
+
+    def maybe_applied(self, *, status: int, write: bool) -> bool:
+        # A 5xx may come after X3 applied a write; only a lookup can tell.
+        return status not in (502, 503)
+
+
+ERRORS = X3Errors()
+
+
 def where_literal(value: str) -> str:
     """An SData string literal: single quotes, doubled inside."""
     return "'" + value.replace("'", "''") + "'"
@@ -59,30 +112,11 @@ class X3Client:
     folder: str
     context: CallContext
 
-    # --- errors -------------------------------------------------------------------------------
-    def _transport_error(self, exc: TransportError) -> ErpTransientError:
-        return ErpTransientError(str(exc), code="transport", maybe_applied=exc.maybe_applied)
-
-    def http_error(self, response: requests.Response) -> ErpError:
-        try:
-            body = _json_decimal(response.text)
-        except ValueError:
-            body = None
-        message, severity = _diagnoses_message(body)
-        message = message or f"HTTP {response.status_code}: {response.text[:200].strip()}"
-        status = response.status_code
-        kwargs = {"code": str(status), "http_status": status, "raw": body}
-        if severity == "transient" or status >= 500 or status in (408, 429):
-            # A 5xx on a write may come after X3 applied it; only a lookup can tell.
-            return ErpTransientError(message, maybe_applied=status not in (502, 503), **kwargs)
-        return ErpPermanentError(message, **kwargs)
-
+    # --- errors ---------------------------------------------------------------------------------
     @staticmethod
     def message_error(message: str, *, raw: str = "") -> ErpError:
         """The error an X3 refusal message stands for: locks and busy pools pass, the rest stays."""
-        if _TRANSIENT_TEXT.search(message):
-            return ErpTransientError(message, code="status0", raw=raw)
-        return ErpPermanentError(message, code="status0", raw=raw)
+        return ERRORS.error(message, code=MESSAGE_CODE, raw=raw)
 
     @classmethod
     def result_error(cls, result: AdxResult) -> ErpError:
@@ -94,17 +128,13 @@ class X3Client:
     def soap(self, operation: str, parts: dict[str, Part]) -> AdxResult:
         """One SOAP call. HTTP and transport failures raise; the business result is returned."""
         envelope = soap_envelope(operation=operation, context=self.context, parts=parts)
-        try:
-            response = self.transport.request(
-                "POST",
-                SOAP_PATH,
-                data=envelope.encode(),
-                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
-            )
-        except TransportError as exc:
-            raise self._transport_error(exc) from exc
-        if response.status_code != 200:
-            raise self.http_error(response)
+        response = ERRORS.request(
+            self.transport,
+            "POST",
+            SOAP_PATH,
+            data=envelope.encode(),
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+        )
         try:
             return soap_result_parse(response.text)
         except XmlRefused as exc:  # no retry will make such a document acceptable
@@ -124,14 +154,11 @@ class X3Client:
 
     def rest_get(self, url: str) -> dict[str, Any] | None:
         """GET one api1 URL; None on 404 (no such key)."""
-        try:
-            response = self.transport.request("GET", url, headers={"Accept": "application/json"})
-        except TransportError as exc:
-            raise self._transport_error(exc) from exc
-        if response.status_code == 404:
+        response = ERRORS.request(
+            self.transport, "GET", url, missing_ok=True, headers={"Accept": "application/json"}
+        )
+        if response is None:
             return None
-        if response.status_code != 200:
-            raise self.http_error(response)
         try:
             return _json_decimal(response.text)
         except ValueError as exc:

@@ -1,13 +1,12 @@
 """`ErpConnector` for Sage X3: writes through classic SOAP (`save` on BPC/SOH, `run` of AOWSIMPORT
 with the PAY and GACC import templates), reads through the api1 REST API and SOAP `query`/`read`."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from integrations.http import HttpTransport
 from integrations.sage.base import (
     Address,
     BatchItemResult,
@@ -26,6 +25,7 @@ from integrations.sage.base import (
     SalesOrderData,
     StockLevel,
 )
+from integrations.sage.connector import ConnectorSettings, ErpConnector
 from integrations.sage.x3.adxml import AdxObject, Fields, adx_build
 from integrations.sage.x3.client import X3Client, where_literal
 from integrations.sage.x3.importfile import (
@@ -50,6 +50,11 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 
+def _updated_after(since: datetime | None) -> str:
+    """An api1 `where` on the UPDDATTIM audit stamp (none: everything)."""
+    return f"UPDDATTIM gt @{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}@" if since else ""
+
+
 def _amount(value: Decimal) -> str:
     return format(value, "f")
 
@@ -59,8 +64,6 @@ class X3Options:
     """What a Connection's `options` may tune, with the defaults of a standard X3 set-up."""
 
     language: str = "ENG"
-    timeout: float = 15.0
-    receipt_batch_size: int = 20
     page_size: int = 20  # api1 `count`
     site: str = ""  # SALFCY when the order's defaults do not say
     order_type: str = "SON"
@@ -75,48 +78,25 @@ class X3Options:
     refund_account: str = "709000"
 
     @classmethod
-    def from_dict(cls, options: dict[str, Any]) -> "X3Options":
-        """Keys that are not options (folder, pool_alias, other systems' settings) are ignored."""
+    def from_dict(cls, options: Mapping[str, Any]) -> "X3Options":
+        """Keys that are not X3's own options (folder, pool_alias, the timeout and batch size every ERP
+        takes, other systems' settings) are ignored."""
         names = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in options.items() if key in names})
 
 
-class X3Connector:
+class X3Connector(ErpConnector):
     system = "sage_x3"
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        username: str,
-        password: str,
-        folder: str,
-        pool_alias: str,
-        options: X3Options | None = None,
-    ):
-        self.options = options or X3Options()
-        transport = HttpTransport(
-            base_url=base_url, timeout=float(self.options.timeout), auth=(username, password)
+    def __init__(self, *, settings: ConnectorSettings):
+        self.options = X3Options.from_dict(settings.options)
+        transport = settings.http(auth=settings.basic_auth)
+        super().__init__(settings=settings, transport=transport)
+        folder = settings.options["folder"]
+        context = CallContext(
+            code_lang=self.options.language, pool_alias=settings.options.get("pool_alias", folder)
         )
-        context = CallContext(code_lang=self.options.language, pool_alias=pool_alias)
         self.client = X3Client(transport=transport, folder=folder, context=context)
-
-    @property
-    def receipt_batch_size(self) -> int:
-        return int(self.options.receipt_batch_size)
-
-    @classmethod
-    def from_connection(cls, connection: Any) -> "X3Connector":
-        options = dict(connection.options or {})
-        credentials = connection.credentials or {}
-        return cls(
-            base_url=connection.base_url,
-            username=credentials.get("username", ""),
-            password=credentials.get("password", ""),
-            folder=options["folder"],
-            pool_alias=options.get("pool_alias", options["folder"]),
-            options=X3Options.from_dict(options),
-        )
 
     # --- mapping ------------------------------------------------------------------------------
     @staticmethod
@@ -211,8 +191,7 @@ class X3Connector:
         return list(self._customers_where(f"BPCNAM eq {where_literal(name)}"))
 
     def customers_changed(self, *, since: datetime | None) -> Iterator[ErpCustomer]:
-        where = f"UPDDATTIM gt @{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}@" if since else ""
-        return self._customers_where(where, order_by="UPDDATTIM asc,BPCNUM asc")
+        return self._customers_where(_updated_after(since), order_by="UPDDATTIM asc,BPCNUM asc")
 
     def invoices_open(self, *, customer_number: str) -> list[ErpInvoice]:
         where = f"BPCINV eq {where_literal(customer_number)} and OPNCUR gt 0"
@@ -224,6 +203,17 @@ class X3Connector:
     def invoice_get(self, *, number: str) -> ErpInvoice | None:
         resource = self.client.details("SINVOICE", number)
         return self._invoice_from_resource(resource) if resource else None
+
+    def invoices_changed(self, *, since: datetime | None) -> Iterator[ErpInvoice]:
+        """SINVOICE by its UPDDATTIM audit stamp: a payment matched to the invoice's open item
+        (GACCDUDATE) or a credit note against it moves the stamp with the open amount (OPNCUR)."""
+        feed = self.client.feed(
+            "SINVOICE",
+            where=_updated_after(since),
+            order_by="UPDDATTIM asc,NUM asc",
+            count=self.options.page_size,
+        )
+        return (self._invoice_from_resource(resource) for resource in feed)
 
     def stock_levels(self, *, skus: list[str]) -> list[StockLevel]:
         if not skus:
@@ -416,16 +406,11 @@ class X3Connector:
             document.append(import_line("PAY", "L", {"AMTLIN": _amount(receipt.unapplied)}))
         return document
 
-    def receipts_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:
-        """Several payments per AOWSIMPORT call (up to `receipt_batch_size`); X3 imports each one on
-        its own, so one bad record fails alone and the others are posted."""
-        results: list[BatchItemResult] = []
-        size = max(self.receipt_batch_size, 1)
-        for start in range(0, len(receipts), size):
-            chunk = receipts[start : start + size]
-            documents = [self._payment_document(receipt) for receipt in chunk]
-            results += self._import("PAY", documents, [r.reference for r in chunk], RECEIPT)
-        return results
+    def receipt_batch_post(self, *, receipts: list[ReceiptData]) -> list[BatchItemResult]:
+        """Several payments in one AOWSIMPORT call; X3 imports each one on its own, so one bad record
+        fails alone and the others are posted."""
+        documents = [self._payment_document(receipt) for receipt in receipts]
+        return self._import("PAY", documents, [r.reference for r in receipts], RECEIPT)
 
     def receipt_reverse(self, *, reversal: ReversalData) -> ErpDocument:
         """A payment of the opposite sign that names the original: X3's own payment cancellation
@@ -526,6 +511,3 @@ class X3Connector:
             defaults=entry.defaults,
         )
         return self._import_one("GACC", document, entry.reference, JOURNAL_ENTRY)
-
-    def transcript_take(self) -> list[dict[str, Any]]:
-        return self.client.transport.transcript_take()

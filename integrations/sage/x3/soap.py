@@ -99,6 +99,23 @@ def soap_envelope(*, operation: str, context: CallContext, parts: dict[str, Part
     return ET.tostring(envelope, encoding="unicode", xml_declaration=True)
 
 
+def _message_items(body: ET.Element, returned: ET.Element) -> list[ET.Element]:
+    """The `CAdxMessage` elements of a result. X3 answers RPC/encoded: each item of the `messages` array
+    is a `<messages href="#idN"/>` pointing at a `multiRef id="idN"` element elsewhere in the Body
+    (tests/contracts/data/x3/reconstructed/save_refusal_multiref.xml); an inline item is read in place."""
+    referenced = {element.get("id"): element for element in body.iter() if element.get("id")}
+    items = []
+    for item in returned.findall("messages/messages"):
+        reference = item.get("href")
+        if reference is None:
+            items.append(item)
+        elif reference.startswith("#") and reference[1:] in referenced:
+            items.append(referenced[reference[1:]])
+        else:
+            raise SoapFormatError(f"message reference {reference} points at nothing in the answer")
+    return items
+
+
 def soap_result_parse(text: str) -> AdxResult:
     """Raises SoapFormatError for what is not a CAdxResultXml, XmlRefused for a DTD or an entity in the
     envelope or in its resultXml."""
@@ -122,7 +139,7 @@ def soap_result_parse(text: str) -> AdxResult:
         AdxMessage(
             type=int(item.findtext("type") or MESSAGE_ERROR), message=(item.findtext("message") or "").strip()
         )
-        for item in returned.findall("messages/messages")
+        for item in _message_items(body, returned)
     ]
     result_xml = returned.findtext("resultXml") or ""
     try:

@@ -13,7 +13,7 @@ from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.errors import PayTraceError
 from integrations.selectors import ConnectionMissing, connection_active_get
 from payments.models import Transaction
-from payments.services.chargebacks import ChargebackInvalid, chargeback_record
+from payments.services.chargebacks import ChargebackInvalid, ChargebackRecorded, chargeback_record
 from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
 
@@ -39,29 +39,48 @@ class Command(BaseCommand):
         if rows and set(COLUMNS) - set(rows[0]):
             raise CommandError(f"{csv_path} needs the columns {', '.join(COLUMNS)}")
         client = PayTraceClient.from_connection(connection)
-        errors = []
+        errors, recorded, repeated = [], 0, 0
         for number, row in enumerate(rows, start=2):  # line 1 is the header
             try:
-                chargeback = self._row(
+                outcome = self._row(
                     connection=connection, client=client, row=row, source=f"{csv_path.name}:{number}"
                 )
             except (RowInvalid, ChargebackInvalid, PayTraceError) as exc:
                 errors.append(f"line {number}: {exc}")
-            else:
-                self.stdout.write(f"  [{number - 1}/{len(rows)}] {chargeback.transaction_id}")
+                continue
+            recorded += outcome.created
+            repeated += not outcome.created
+            said = "recorded" if outcome.created else "already recorded (nothing changed)"
+            self.stdout.write(f"  [{number - 1}/{len(rows)}] {outcome.transaction.transaction_id} {said}")
         self.stdout.write(
-            self.style.SUCCESS(f"{len(rows) - len(errors)} of {len(rows)} chargebacks recorded.")
+            self.style.SUCCESS(
+                f"{recorded} of {len(rows)} chargebacks recorded, {repeated} already recorded before"
+                f", {len(errors)} not imported."
+            )
         )
         if errors:
             raise CommandError("some rows were not imported (fix them and run again):\n" + "\n".join(errors))
 
-    def _row(self, *, connection, client, row: dict, source: str) -> Transaction:
+    def _row(self, *, connection, client, row: dict, source: str) -> ChargebackRecorded:
         transaction_id = (row.get("transaction_id") or "").strip()
+        if not transaction_id:
+            raise RowInvalid("no transaction in column transaction_id")
+        amount_text, day_text = (row.get("amount") or "").strip(), (row.get("date") or "").strip()
         try:
-            amount = Decimal(row["amount"].strip()) if (row.get("amount") or "").strip() else None
-            day = date.fromisoformat((row.get("date") or "").strip())
-        except (InvalidOperation, ValueError) as exc:
-            raise RowInvalid(f"bad amount or date ({exc})") from exc
+            amount = Decimal(amount_text) if amount_text else None
+        except InvalidOperation:
+            raise RowInvalid(
+                f"bad amount in column amount: {amount_text!r} is not a number (write it like 100.00,"
+                " or leave it empty for the whole sale)"
+            ) from None
+        if amount is not None and not amount.is_finite():
+            raise RowInvalid(f"bad amount in column amount: {amount_text!r} is not an amount")
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise RowInvalid(
+                f"bad date in column date: {day_text!r} is not a date written YYYY-MM-DD (like 2026-11-20)"
+            ) from None
         sale = Transaction.objects.filter(connection=connection, transaction_id=transaction_id).first()
         if sale is None:
             raw = (

@@ -1,42 +1,87 @@
-"""Serve the portal and a django-q2 cluster beside it; Ctrl-C stops both."""
+"""Serve the portal and a django-q2 cluster beside it; Ctrl-C (SIGINT) or SIGTERM stops both.
+
+The demo's connections follow the address served: with the simulators on (SANDBOX), the demo connections
+still pointing at this portal's simulators are moved to it before the children start."""
 
 import signal
 import subprocess
 import sys
 import time
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+CHILD_STOP_SECONDS = 15
+
+
+class _Stop(Exception):
+    """SIGTERM: leave the wait loop and stop the children, as Ctrl-C does."""
+
+
+def _raise_stop(signum, frame):
+    raise _Stop
+
+
+def serve_base_url(*, addrport: str) -> str:
+    """The URL the portal calls itself at for `runserver`'s address: a port alone, or a host to listen on
+    such as 0.0.0.0, is reached on the loopback."""
+    host, _, port = addrport.rpartition(":")
+    if not port.isdigit():
+        raise CommandError(
+            f"{addrport!r} is not an address: write a port (8001) or host:port (127.0.0.1:8001)"
+        )
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::", "0"):  # noqa: S104 (read, not bound: these mean "every interface")
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 class Command(BaseCommand):
-    help = "Run the web portal (runserver) and a django-q2 cluster together until interrupted."
+    help = "Run the web portal (runserver) and a django-q2 cluster together until interrupted or terminated."
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args, addrport: str, **options):
+        base_url = serve_base_url(addrport=addrport)
+        if settings.SANDBOX:
+            from portal.demo import demo_connections_follow
+
+            for name in demo_connections_follow(base_url=base_url):
+                self.stdout.write(f"Demo connection {name} now at {base_url}.")
         manage = [sys.executable, "manage.py"]
-        processes = [
-            subprocess.Popen([*manage, "qcluster"]),  # noqa: S603 (our own interpreter and script)
-            subprocess.Popen([*manage, "runserver", addrport, "--noreload"]),  # noqa: S603
-        ]
-        self.stdout.write(
-            self.style.SUCCESS(f"Portal at http://{addrport}/ (admin: /admin/). Ctrl-C stops it.")
-        )
+        previous = signal.signal(signal.SIGTERM, _raise_stop)
+        processes = []
         try:
+            processes.append(subprocess.Popen([*manage, "qcluster"]))  # noqa: S603 (our own interpreter and script)
+            processes.append(subprocess.Popen([*manage, "runserver", addrport, "--noreload"]))  # noqa: S603
+            self.stdout.write(
+                self.style.SUCCESS(f"Portal at {base_url}/ (admin: /admin/). Ctrl-C or SIGTERM stops it.")
+            )
             while all(process.poll() is None for process in processes):
                 time.sleep(0.5)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Stop):
             pass
         finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-        failed = [process.args[-1] for process in processes if process.returncode not in (0, -2, 130, None)]
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the stopping short
+            _children_stop(processes)
+            signal.signal(signal.SIGTERM, previous)
+        failed = [
+            process.args[-1] for process in processes if process.returncode not in (0, -2, -15, 130, None)
+        ]
         if failed:
             self.stderr.write(f"stopped: {', '.join(map(str, failed))} exited with an error")
+
+
+def _children_stop(processes: list[subprocess.Popen]) -> None:
+    """SIGINT first (both children stop cleanly on it: qcluster lets its workers finish their task), then
+    a kill for one that does not stop in time."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=CHILD_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

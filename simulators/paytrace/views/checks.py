@@ -13,7 +13,7 @@ from simulators.paytrace.services.checks import (
     pt_check_refund,
     pt_check_void,
 )
-from simulators.paytrace.wire import transaction_answer
+from simulators.paytrace.wire import check_answer
 
 
 def _by_account(call: Call, *, hold: bool) -> dict[str, Any]:
@@ -21,7 +21,7 @@ def _by_account(call: Call, *, hold: bool) -> dict[str, Any]:
     txn = pt_check_create(
         account=call.account, hold=hold, amount=call.amount(), account_last4=last4, origin=call.origin()
     )
-    return transaction_answer(txn)
+    return check_answer(txn)
 
 
 def _by_customer(call: Call, *, hold: bool) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def _by_customer(call: Call, *, hold: bool) -> dict[str, Any]:
         account_last4=customer_bank_last4(customer),
         origin=call.origin(customer_id=customer.customer_id, billing_address=customer.billing_address),
     )
-    return transaction_answer(txn)
+    return check_answer(txn)
 
 
 sale_by_account = pt_endpoint(writes=True)(partial(_by_account, hold=False))
@@ -49,13 +49,13 @@ def fund(call: Call) -> dict[str, Any]:
         check_transaction_id=call.body.get("check_transaction_id"),
         amount=call.amount_optional(),
     )
-    return transaction_answer(txn, response_code=124)
+    return check_answer(txn, response_code=124)
 
 
 @pt_endpoint(writes=True)
 def void(call: Call) -> dict[str, Any]:
     txn = pt_check_void(account=call.account, check_transaction_id=call.body.get("check_transaction_id"))
-    return transaction_answer(txn, response_code=124)
+    return check_answer(txn, response_code=124)
 
 
 @pt_endpoint(writes=True)
@@ -66,4 +66,4 @@ def refund_by_transaction(call: Call) -> dict[str, Any]:
         amount=call.amount_optional(),
         from_ip=call.from_ip,
     )
-    return transaction_answer(txn)
+    return check_answer(txn)

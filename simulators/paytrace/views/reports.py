@@ -13,6 +13,10 @@ from simulators.paytrace.selectors import (
 )
 from simulators.paytrace.wire import EXPORT_OK, batch_summary, transaction_record
 
+# Transaction exports answer with `external_transaction_id` (PayTrace's export help page; no artefact), so
+# their errors carry it too (api_errors).
+export_endpoint = pt_endpoint(writes=False, external_id=True)
+
 
 def _records(call: Call, transactions: Any) -> dict[str, Any]:
     include_bin = bool(call.body.get("include_bin"))
@@ -20,7 +24,7 @@ def _records(call: Call, transactions: Any) -> dict[str, Any]:
     return {**EXPORT_OK, "transactions": records, "external_transaction_id": ""}
 
 
-@pt_endpoint(writes=False)
+@export_endpoint
 def export_by_id(call: Call) -> dict[str, Any]:
     txn = pt_transaction_get(
         account=call.account, transaction_id=call.body.get("transaction_id"), kinds=tuple(PtTransaction.Kind)
@@ -28,7 +32,7 @@ def export_by_id(call: Call) -> dict[str, Any]:
     return _records(call, [txn])
 
 
-@pt_endpoint(writes=False)
+@export_endpoint
 def export_by_date_range(call: Call) -> dict[str, Any]:
     found = pt_transactions_in_range(
         account=call.account,
@@ -58,7 +62,7 @@ def batch_export_one(call: Call) -> dict[str, Any]:
     return {**EXPORT_OK, "batch": batch_summary(batch)}
 
 
-@pt_endpoint(writes=False)
+@export_endpoint
 def batch_transaction_list(call: Call) -> dict[str, Any]:
     batch = pt_batch_get(account=call.account, number=call.body.get("batch_number"))
     transactions = batch.transactions.select_related("account", "original").order_by("pk")

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from simulators.paytrace.api_errors import PtApiError
 from simulators.paytrace.endpoint import Call, address_of, pt_endpoint
 from simulators.paytrace.instruments import amount_parse, bank_fields_last4, card_parse
 from simulators.paytrace.models import PtCustomer
@@ -13,7 +14,7 @@ from simulators.paytrace.services.customers import (
     pt_customer_update,
 )
 from simulators.paytrace.services.recurrences import pt_recurrence_create, pt_recurrence_delete
-from simulators.paytrace.wire import EXPORT_OK, customer_record
+from simulators.paytrace.wire import EXPORT_OK, customer_record, masked_card_number
 
 CONTACT_FIELDS = ("email", "phone", "fax")
 
@@ -27,7 +28,7 @@ def _profile_answer(customer: PtCustomer, *, code: int, verb: str) -> dict[str, 
         "customer_id": customer.customer_id,
     }
     if customer.last4 and verb != "deleted":
-        answer["masked_card_number"] = f"xxxxxxxxxxxx{customer.last4}"
+        answer["masked_card_number"] = masked_card_number(customer)
     return answer
 
 
@@ -46,15 +47,21 @@ def customer_create(call: Call) -> dict[str, Any]:
     card = None
     if call.body.get("credit_card") or not account_last4:
         card = card_parse(call.body.get("credit_card"), csc=call.body.get("csc"), today=call.local_today())
-    customer = pt_customer_create(
-        account=call.account,
-        customer_id=call.text("customer_id"),
-        card=card,
-        account_last4=account_last4,
-        billing_address=address_of(call.body.get("billing_address")),
-        shipping_address=address_of(call.body.get("shipping_address")),
-        **{key: call.text(key) for key in CONTACT_FIELDS},
-    )
+    try:
+        customer = pt_customer_create(
+            account=call.account,
+            customer_id=call.text("customer_id"),
+            card=card,
+            account_last4=account_last4,
+            billing_address=address_of(call.body.get("billing_address")),
+            shipping_address=address_of(call.body.get("shipping_address")),
+            **{key: call.text(key) for key in CONTACT_FIELDS},
+        )
+    except PtApiError as refused:
+        if card is not None:
+            # A refused profile still names the card it was given: AM failed_customer_creation_response.
+            refused.extra["masked_card_number"] = masked_card_number(card)
+        raise
     return _profile_answer(customer, code=160, verb="created")
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from simulators.sage300.errors import field_invalid, invalid_payload
 from simulators.sage300.models import Bank, Company, Counter, Customer, GLAccount
 
-FISCAL_YEARS_BACK = 5  # the fiscal calendar holds this many past years and the next one
+FISCAL_YEARS_BACK = 5  # unless the company says otherwise, the fiscal calendar holds these past years
 
 
 def counter_next(*, company: Company, name: str) -> int:
@@ -23,17 +23,13 @@ def counter_next(*, company: Company, name: str) -> int:
     return counter.value
 
 
-def payload_check(*, payload: Any, allowed: frozenset[str], entity: str) -> dict[str, Any]:
-    """OData refuses properties the entity type does not have, instead of ignoring a misspelt field."""
-    if not isinstance(payload, dict):
-        raise invalid_payload(f"The payload for {entity} must be a JSON object.")
-    unknown = sorted(set(payload) - allowed)
-    if unknown:
-        raise invalid_payload(f"The property '{unknown[0]}' does not exist on type '{entity}'.")
-    return payload
+def today() -> date:
+    return timezone.now().date()
 
 
-def date_parse(value: Any, *, field: str, required: bool = True) -> date | None:
+def date_parse(value: Any, *, company: Company, field: str, required: bool = True) -> date | None:
+    """A date as the samples send it (`2020-01-15` or `2020-06-20T00:00:00Z`) that falls in the fiscal
+    calendar: from the company's first fiscal year (or five years back) to next year."""
     if value in (None, ""):
         if required:
             raise field_invalid(f"{field} is required.")
@@ -43,7 +39,8 @@ def date_parse(value: Any, *, field: str, required: bool = True) -> date | None:
     except ValueError:
         raise invalid_payload(f"'{value}' is not a valid date for {field}.") from None
     this_year = timezone.now().year
-    if not this_year - FISCAL_YEARS_BACK <= parsed.year <= this_year + 1:
+    first = company.first_fiscal_year or this_year - FISCAL_YEARS_BACK
+    if not first <= parsed.year <= this_year + 1:
         raise field_invalid(f"{field} {parsed.isoformat()} is not in a fiscal period of the fiscal calendar.")
     return parsed
 
@@ -83,6 +80,8 @@ def bank_require(*, company: Company, code: Any) -> Bank:
 
 
 def batch_status_parse(value: Any) -> str:
+    """The two statuses a client may give a batch (AR BatchStatus / GL JournalBatchStatus members in the
+    SDK's enumeration resources); the others are the server's own doing."""
     status = value or "Open"
     if status not in ("Open", "ReadyToPost"):
         raise field_invalid(f'Batch status "{status}" cannot be set; use Open or ReadyToPost.')

@@ -11,6 +11,7 @@ from simulators.sage300.models import (
     GLAccount,
     Item,
     ItemLocation,
+    LookupRecord,
     OpenDocument,
 )
 
@@ -45,8 +46,9 @@ def sandbox_sage300_company_ensure(
 
 @transaction.atomic
 def sandbox_sage300_seed(*, company: str) -> Company:
-    """Demo customers, items with stock at WH1, GL accounts, banks and open invoices; running it again
-    creates nothing twice and leaves balances and stock as the company's activity left them."""
+    """Demo customers, items with stock at WH1 (an ICLocations record), GL accounts, banks and open
+    invoices; running it again creates nothing twice and leaves balances and stock as the company's
+    activity left them."""
     record = Company.objects.get(code=company.upper())
     today = timezone.now().date()
     for number, description, account_type, normal_balance in GL_ACCOUNTS:
@@ -83,6 +85,20 @@ def sandbox_sage300_seed(*, company: str) -> Company:
                 "date_last_maintained": today,
             },
         )
+    for location in sorted({demo.location for demo in demo_data.ITEMS}):
+        # ICLocations as Sage's sample posts one: LocationKey, Name, LocationType.
+        LookupRecord.objects.get_or_create(
+            company=record,
+            resource="IC/ICLocations",
+            key=location,
+            defaults={
+                "payload": {
+                    "LocationKey": location,
+                    "Name": f"Warehouse {location}",
+                    "LocationType": "Physical",
+                }
+            },
+        )
     for demo in demo_data.ITEMS:
         item, _ = Item.objects.get_or_create(
             company=record,
@@ -106,6 +122,7 @@ def sandbox_sage300_seed(*, company: str) -> Company:
                 "original_amount": demo.amount,
                 "balance": demo.amount,
                 "order_number": demo.reference,
+                "last_activity_date": demo.issued_on(today),
             },
         )
     return record

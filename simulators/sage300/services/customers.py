@@ -1,61 +1,48 @@
-"""ARCustomers writes (view AR0024 ARCUS)."""
+"""ARCustomers writes (view AR0024 ARCUS, metadata type Customer): POST, PATCH, PUT and DELETE, the
+verbs the Endpoint Reference lists for master data. Every property of the type is accepted (the view
+already refused the names it lacks); what the simulator does not act on is kept as sent and answered
+back."""
 
 from typing import Any
 
-from django.utils import timezone
-
 from simulators.sage300.errors import WebApiError, field_invalid, not_found
-from simulators.sage300.models import Company, Customer
-from simulators.sage300.selectors import Record, customer_record
-from simulators.sage300.services.common import payload_check
+from simulators.sage300.models import Company, Customer, OpenDocument
+from simulators.sage300.schema import shape_of
+from simulators.sage300.selectors import CUSTOMER_COLUMNS, Record, customer_record
+from simulators.sage300.services.common import today
 
-_FIELDS = {
-    "CustomerName": "name",
-    "ShortName": "short_name",
-    "Status": "status",
-    "Email": "email",
-    "PhoneNumber": "phone",
-    "AddressLine1": "address_line1",
-    "AddressLine2": "address_line2",
-    "City": "city",
-    "StateProvince": "state",
-    "ZipPostalCode": "postal_code",
-    "Country": "country",
-    "CurrencyCode": "currency",
-}
-# Real ARCustomers properties the simulator accepts without modelling them.
-_ACCEPTED = frozenset(
-    (
-        "CustomerNumber GroupCode NationalAccount OnHold AccountSet BillingCycle InterestProfile "
-        "PrintStatements AccountType Terms TaxGroup CreditLimitCustomerCurrency CustomerPriceList "
-        "ContactName AddressLine3 AddressLine4 FaxNumber DateLastMaintained "
-        "BalanceDueInCustomerCurrency AllowBackorderQuantities CustomerOptionalFieldValues"
-    ).split()
-) | frozenset(_FIELDS)
 _LIMITS = {"CustomerNumber": 12, "CustomerName": 60, "ShortName": 10, "Email": 50, "PhoneNumber": 30}
+# The server's own figures: a client may send them back (e.g. a record it read), they never stick.
+_SERVER_SET = frozenset(("CustomerNumber", "BalanceDueInCustomerCurrency", "DateLastMaintained"))
 
 
-def _apply(customer: Customer, payload: dict[str, Any]) -> None:
+def _apply(customer: Customer, payload: dict[str, Any], *, replace: bool = False) -> None:
     for name, limit in _LIMITS.items():
         if len(str(payload.get(name) or "")) > limit:
             raise field_invalid(f"{name} is longer than {limit} characters.")
-    for name, attribute in _FIELDS.items():
-        if name in payload:
-            setattr(customer, attribute, str(payload[name] or ""))
-    if "AllowBackorderQuantities" in payload:
-        customer.allow_backorders = payload["AllowBackorderQuantities"] in ("Yes", True)
+    properties = dict(customer.properties)
+    if replace:
+        # PUT is delete-then-insert: detail collections the payload leaves out are purged.
+        for collection in shape_of("AR", "ARCustomers").rows:
+            properties.pop(collection, None)
+    for name, value in payload.items():
+        if name in CUSTOMER_COLUMNS:
+            setattr(customer, CUSTOMER_COLUMNS[name], str(value or ""))
+        elif name == "AllowBackorderQuantities":
+            customer.allow_backorders = value in ("Yes", True)
+        elif name not in _SERVER_SET:
+            properties[name] = value
+    customer.properties = properties
     if customer.status not in ("Active", "Inactive"):
         raise field_invalid(f'Status "{customer.status}" is not valid.')
     if len(customer.currency) != 3:
         raise field_invalid(f'Currency code "{customer.currency}" does not exist.')
-    if not customer.name.strip():
-        raise field_invalid("Customer name is required.")
+    # Sage's own samples create customers without a name (the Postman "Create a Record"): none required.
     customer.short_name = customer.short_name or customer.name[:10]
-    customer.date_last_maintained = timezone.now().date()
+    customer.date_last_maintained = today()
 
 
-def customer_create(*, company: Company, payload: Any) -> Record:
-    payload_check(payload=payload, allowed=_ACCEPTED, entity="Customer")
+def customer_create(*, company: Company, payload: dict[str, Any]) -> Record:
     number = str(payload.get("CustomerNumber") or "").strip()
     if not number:
         raise field_invalid("Customer number is required.")
@@ -67,12 +54,33 @@ def customer_create(*, company: Company, payload: Any) -> Record:
     return customer_record(customer)
 
 
-def customer_update(*, company: Company, key: str, payload: Any) -> None:
-    payload_check(payload=payload, allowed=_ACCEPTED, entity="Customer")
-    customer = Customer.objects.filter(company=company, number=key).select_for_update().first()
+def _customer_locked(*, company: Company, key: dict[str, str], payload: dict[str, Any]) -> Customer:
+    number = key["CustomerNumber"]
+    customer = Customer.objects.filter(company=company, number=number).select_for_update().first()
     if customer is None:
-        raise not_found(f'Customer "{key}" does not exist.')
-    if payload.get("CustomerNumber") not in (None, key):
+        raise not_found(f'Customer "{number}" does not exist.')
+    if payload.get("CustomerNumber") not in (None, number):
         raise field_invalid("The customer number of an existing customer cannot be changed.")
+    return customer
+
+
+def customer_update(*, company: Company, key: dict[str, str], payload: dict[str, Any]) -> None:
+    """PATCH: the properties sent change, nothing else does."""
+    customer = _customer_locked(company=company, key=key, payload=payload)
     _apply(customer, payload)
     customer.save()
+
+
+def customer_replace(*, company: Company, key: dict[str, str], payload: dict[str, Any]) -> None:
+    """PUT: as PATCH for the header; the detail collections become what the payload holds."""
+    customer = _customer_locked(company=company, key=key, payload=payload)
+    _apply(customer, payload, replace=True)
+    customer.save()
+
+
+def customer_delete(*, company: Company, key: dict[str, str]) -> None:
+    customer = _customer_locked(company=company, key=key, payload={})
+    # The simulator's rule, no artefact says how Sage words it: a customer with documents stays.
+    if OpenDocument.objects.filter(company=company, customer_number=customer.number).exists():
+        raise WebApiError(409, "RecordInvalid", f'Customer "{customer.number}" has transactions.')
+    customer.delete()

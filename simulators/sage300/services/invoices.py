@@ -1,13 +1,13 @@
-"""ARInvoiceBatches (AR0031): entering invoices, debit and credit notes, and posting them into AROBL.
-A credit note applied to a document (ApplytoDocument) reduces it; what is left is a credit on account."""
+"""ARInvoiceBatches (AR0031, metadata type InvoiceBatch): entering invoices, debit notes, credit notes
+and interest charges, and posting them into AROBL. A credit note applied to a document
+(ApplytoDocument) reduces it; what is left is a credit on account."""
 
+from datetime import date
 from typing import Any
-
-from django.utils import timezone
 
 from simulators.sage300.errors import field_invalid
 from simulators.sage300.models import Batch, Company, OpenDocument
-from simulators.sage300.selectors import Record
+from simulators.sage300.selectors import Record, batch_record
 from simulators.sage300.services.common import (
     account_require,
     amount_parse,
@@ -15,8 +15,9 @@ from simulators.sage300.services.common import (
     counter_next,
     customer_require,
     date_parse,
-    payload_check,
+    today,
 )
+from simulators.sage300.services.masters import lookup_get
 from simulators.sage300.services.open_items import (
     ZERO,
     balance_move,
@@ -26,96 +27,105 @@ from simulators.sage300.services.open_items import (
     unposted_payloads,
 )
 
-_INVOICE_BATCH = frozenset(("BatchNumber BatchDate BatchStatus Description Invoices").split())
-_INVOICE = frozenset(
-    (
-        "BatchNumber EntryNumber CustomerNumber DocumentNumber DocumentType TransactionType "
-        "InvoiceType DocumentDate DueDate InvoiceDescription OrderNumber PONumber ApplytoDocument "
-        "CurrencyCode Terms AccountSet InvoiceDetails InvoicePaymentSchedules"
-    ).split()
-)
-_INVOICE_DETAIL = frozenset(
-    (
-        "BatchNumber EntryNumber LineNumber DistributionCode RevenueAccount Description ExtendedAmountWithTIP"
-    ).split()
-)
-_PAYMENT_SCHEDULE = frozenset(("BatchNumber EntryNumber PaymentNumber AmountDue DueDate").split())
-_DOCUMENT_PREFIX = {"Invoice": "IN", "DebitNote": "DN", "CreditNote": "CN"}
+_DOCUMENT_PREFIX = {"Invoice": "IN", "DebitNote": "DN", "CreditNote": "CN", "Interest": "IT"}
+# Sage's ARInvoiceBatches sample enters its fourth document, an interest charge (TransactionType
+# InterestCharge), as DocumentType "4": the member's number, read here as the member.
+_DOCUMENT_TYPE_NUMBERS = {"4": "Interest"}
 
 
-def invoice_batch_create(*, company: Company, payload: Any) -> Record:
-    payload_check(payload=payload, allowed=_INVOICE_BATCH, entity="InvoiceBatch")
+def _detail(*, company: Company, detail: dict[str, Any], number: int, entry_number: int, line: int) -> dict:
+    if detail.get("DistributionCode") and not lookup_get(
+        company=company,
+        module="AR",
+        resource="ARDistributionCodes",
+        values={"DistributionCodeKey": detail["DistributionCode"]},
+    ):
+        raise field_invalid(f'Distribution code "{detail["DistributionCode"]}" does not exist.')
+    if detail.get("RevenueAccount"):
+        account_require(company=company, number=detail["RevenueAccount"])
+    return {
+        **detail,
+        "BatchNumber": number,
+        "EntryNumber": entry_number,
+        "LineNumber": line * 20,
+        "ExtendedAmountWithTIP": amount_parse(
+            detail.get("ExtendedAmountWithTIP"), field="ExtendedAmountWithTIP"
+        ),
+    }
+
+
+def _invoice(
+    *, company: Company, entry: dict[str, Any], number: int, entry_number: int, batch_date: date, taken: set
+) -> dict[str, Any]:
+    customer = customer_require(company=company, number=entry.get("CustomerNumber"))
+    document_type = str(entry.get("DocumentType") or "Invoice")
+    document_type = _DOCUMENT_TYPE_NUMBERS.get(document_type, document_type)
+    if document_type not in _DOCUMENT_PREFIX:
+        raise field_invalid(f'Document type "{document_type}" is not valid.')
+    document_number = str(entry.get("DocumentNumber") or "") or (
+        f"{_DOCUMENT_PREFIX[document_type]}{counter_next(company=company, name='ar_document'):010d}"
+    )
+    key = (customer.number, document_number)
+    if (
+        key in taken
+        or OpenDocument.objects.filter(
+            company=company, customer_number=customer.number, document_number=document_number
+        ).exists()
+    ):
+        raise field_invalid(f'Document number "{document_number}" already exists for "{customer.number}".')
+    taken.add(key)
+    if entry.get("ApplytoDocument"):
+        document_require(company=company, customer_number=customer.number, number=entry["ApplytoDocument"])
+    dates = {
+        name: date_parse(entry.get(name), company=company, field=name, required=False)
+        for name in ("DocumentDate", "DueDate", "AsOfDate", "PostingDate")
+    }
+    document_date = dates["DocumentDate"] or batch_date
+    details = [
+        _detail(company=company, detail=detail, number=number, entry_number=entry_number, line=line)
+        for line, detail in enumerate(entries_require(entry, "InvoiceDetails"), start=1)
+    ]
+    # One payment per document: schedules are kept as sent, the balance is the documents' total.
+    total = sum((detail["ExtendedAmountWithTIP"] for detail in details), ZERO)
+    if total <= 0:
+        raise field_invalid(f'Document "{document_number}" total must be greater than zero.')
+    return {
+        **entry,
+        "BatchNumber": number,
+        "EntryNumber": entry_number,
+        "CustomerNumber": customer.number,
+        "DocumentNumber": document_number,
+        "DocumentType": document_type,
+        "DocumentDate": document_date.isoformat(),
+        "DueDate": (dates["DueDate"] or document_date).isoformat(),
+        "CurrencyCode": customer.currency,
+        "InvoiceDetails": details,
+        "DocumentTotalIncludingTax": total,
+    }
+
+
+def invoice_batch_create(*, company: Company, payload: dict[str, Any]) -> Record:
     status = batch_status_parse(payload.get("BatchStatus"))
-    batch_date = date_parse(payload.get("BatchDate") or timezone.now().date().isoformat(), field="Batch date")
+    batch_date = date_parse(
+        payload.get("BatchDate") or today().isoformat(), company=company, field="Batch date"
+    )
     taken = {
         (entry["CustomerNumber"], entry["DocumentNumber"])
         for pending in unposted_payloads(company=company, kind=Batch.Kind.AR_INVOICE)
         for entry in pending["Invoices"]
     }
     number = counter_next(company=company, name="ar_invoice_batch")
-    invoices = []
-    for entry_number, raw in enumerate(entries_require(payload, "Invoices"), start=1):
-        entry = payload_check(payload=raw, allowed=_INVOICE, entity="Invoice")
-        customer = customer_require(company=company, number=entry.get("CustomerNumber"))
-        document_type = entry.get("DocumentType") or "Invoice"
-        if document_type not in _DOCUMENT_PREFIX:
-            raise field_invalid(f'Document type "{document_type}" is not valid.')
-        document_number = str(entry.get("DocumentNumber") or "") or (
-            f"{_DOCUMENT_PREFIX[document_type]}{counter_next(company=company, name='ar_document'):010d}"
+    invoices = [
+        _invoice(
+            company=company,
+            entry=entry,
+            number=number,
+            entry_number=entry_number,
+            batch_date=batch_date,
+            taken=taken,
         )
-        key = (customer.number, document_number)
-        if (
-            key in taken
-            or OpenDocument.objects.filter(
-                company=company, customer_number=customer.number, document_number=document_number
-            ).exists()
-        ):
-            raise field_invalid(
-                f'Document number "{document_number}" already exists for "{customer.number}".'
-            )
-        taken.add(key)
-        if entry.get("ApplytoDocument"):
-            document_require(
-                company=company, customer_number=customer.number, number=entry["ApplytoDocument"]
-            )
-        document_date = date_parse(entry.get("DocumentDate") or batch_date.isoformat(), field="Document date")
-        details = []
-        for line_number, detail in enumerate(entries_require(entry, "InvoiceDetails"), start=1):
-            payload_check(payload=detail, allowed=_INVOICE_DETAIL, entity="InvoiceDetail")
-            if detail.get("RevenueAccount"):
-                account_require(company=company, number=detail["RevenueAccount"])
-            amount = amount_parse(detail.get("ExtendedAmountWithTIP"), field="ExtendedAmountWithTIP")
-            details.append(
-                {
-                    **detail,
-                    "BatchNumber": number,
-                    "EntryNumber": entry_number,
-                    "LineNumber": line_number * 20,
-                    "ExtendedAmountWithTIP": amount,
-                }
-            )
-        for schedule in entry.get("InvoicePaymentSchedules") or []:
-            # One payment per document here: schedules are checked for shape, the balance is the total.
-            payload_check(payload=schedule, allowed=_PAYMENT_SCHEDULE, entity="InvoicePaymentSchedule")
-        total = sum((detail["ExtendedAmountWithTIP"] for detail in details), ZERO)
-        if total <= 0:
-            raise field_invalid(f'Document "{document_number}" total must be greater than zero.')
-        due_date = date_parse(entry.get("DueDate"), field="Due date", required=False) or document_date
-        invoices.append(
-            {
-                **entry,
-                "BatchNumber": number,
-                "EntryNumber": entry_number,
-                "CustomerNumber": customer.number,
-                "DocumentNumber": document_number,
-                "DocumentType": document_type,
-                "DocumentDate": document_date.isoformat(),
-                "DueDate": due_date.isoformat(),
-                "CurrencyCode": customer.currency,
-                "InvoiceDetails": details,
-                "DocumentTotalIncludingTax": total,
-            }
-        )
+        for entry_number, entry in enumerate(entries_require(payload, "Invoices"), start=1)
+    ]
     record = {
         "BatchNumber": number,
         "BatchDate": batch_date.isoformat(),
@@ -124,10 +134,10 @@ def invoice_batch_create(*, company: Company, payload: Any) -> Record:
         "BatchTotal": sum((entry["DocumentTotalIncludingTax"] for entry in invoices), ZERO),
         "Invoices": invoices,
     }
-    Batch.objects.create(
+    batch = Batch.objects.create(
         company=company, kind=Batch.Kind.AR_INVOICE, number=number, status=status, payload=record
     )
-    return {**record, "BatchStatus": status}
+    return batch_record(batch)
 
 
 def invoice_batch_post(*, company: Company, batch: Batch) -> None:

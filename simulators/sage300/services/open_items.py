@@ -4,6 +4,8 @@ move only within zero and the original amount, and what unposted batches already
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from simulators.sage300.errors import WebApiError, field_invalid
 from simulators.sage300.models import Batch, Company, OpenDocument
 
@@ -42,7 +44,8 @@ def balance_move(*, company: Company, customer_number: str, number: str, change:
     if not low <= document.balance + change <= high:
         raise WebApiError(409, "RecordInvalid", f'Posting would take document "{number}" past its balance.')
     document.balance += change
-    document.save(update_fields=["balance"])
+    document.last_activity_date = timezone.localdate()
+    document.save(update_fields=["balance", "last_activity_date"])
 
 
 def open_document_add(
@@ -70,7 +73,9 @@ def open_document_add(
         balance=amount if balance is None else balance,
         order_number=entry.get("OrderNumber") or "",
         po_number=entry.get("PONumber") or "",
+        check_receipt_number=entry.get("CheckReceiptNumber") or "",
         description=(entry.get("InvoiceDescription") or entry.get("EntryDescription") or "")[:60],
         batch_number=batch.number,
         entry_number=entry["EntryNumber"],
+        last_activity_date=timezone.localdate(),
     )

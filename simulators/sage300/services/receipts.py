@@ -1,5 +1,7 @@
-"""ARReceiptAndAdjustmentBatches (AR0041): CA receipts applied to documents (the remainder stays on
-account as unapplied cash) and AD adjustments moving a document's balance against a GL account.
+"""ARReceiptAndAdjustmentBatches (AR0041, metadata type ReceiptAndAdjustmentBatch): CA receipts applied
+to documents (the remainder stays on account as unapplied cash), CA prepayments (a credit on account,
+as Sage's `_Prepayment` sample enters one) and AD adjustments moving a document's balance against a GL
+account (Sage's `_Adjustment` sample).
 
 A receipt can never take a document below zero, counting what unposted batches already apply to it.
 """
@@ -8,11 +10,9 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-
 from simulators.sage300.errors import field_invalid
 from simulators.sage300.models import Batch, Company, PostedReceipt
-from simulators.sage300.selectors import Record
+from simulators.sage300.selectors import Record, batch_record
 from simulators.sage300.services.common import (
     account_require,
     amount_parse,
@@ -21,8 +21,9 @@ from simulators.sage300.services.common import (
     counter_next,
     customer_require,
     date_parse,
-    payload_check,
+    today,
 )
+from simulators.sage300.services.masters import lookup_get
 from simulators.sage300.services.open_items import (
     ZERO,
     balance_move,
@@ -32,35 +33,10 @@ from simulators.sage300.services.open_items import (
     unposted_payloads,
 )
 
-_RECEIPT_BATCH = frozenset(
-    (
-        "BatchRecordType BatchNumber BatchDate Description BankCode DefaultBankCurrency "
-        "BatchStatus NumberOfEntries BatchTotal ReceiptsAdjustments"
-    ).split()
-)
-_RECEIPT = frozenset(
-    (
-        "BatchType BatchNumber EntryNumber CustomerNumber CheckReceiptNumber DocumentNumber "
-        "ReceiptDateAdjustmentDate EntryDescription EntryReference BankReceiptAmount "
-        "CustomerReceiptAmount TotalCustomerAmountApplied CustomerUnappliedAmount "
-        "ReceiptTransactionType PaymentCode BankCode DocumentType AppliedReceiptsAdjustments "
-        "MiscellaneousReceipts"
-    ).split()
-)
-_APPLIED = frozenset(
-    (
-        "BatchType BatchNumber EntryNumber LineNumber CustomerNumber DocumentNumber PaymentNumber "
-        "CustomerReceiptAmount CustomerDiscountAmountTaken TransactionType DocumentAmountDue "
-        "AdjustmentGLDistributions Description Reference"
-    ).split()
-)
-_DISTRIBUTION = frozenset(
-    (
-        "BatchType BatchNumber EntryNumber LineNumber SequenceNumber TransactionType "
-        "DistributionAmount DistributionCode DistributionGLAccount"
-    ).split()
-)
-_RECEIPT_TYPES = ("Receipt", "UnappliedCash", "Prepayment")
+# ReceiptTransactionType values: Sage's sample shows Prepayment; Receipt and UnappliedCash follow the
+# receipt types of Sage 300's Receipt Entry [U]. The document each one leaves on account is numbered
+# with the default prefixes of AR Options' document numbering [U].
+_DOCUMENT_PREFIX = {"Receipt": "PY", "UnappliedCash": "UC", "Prepayment": "PP"}
 _KIND_BY_RECORD_TYPE = {"CA": Batch.Kind.AR_RECEIPT, "AD": Batch.Kind.AR_ADJUSTMENT}
 
 
@@ -68,13 +44,55 @@ def _pending_applied(*, company: Company) -> dict[tuple[str, str], Decimal]:
     pending: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for batch in unposted_payloads(company=company, kind=Batch.Kind.AR_RECEIPT):
         for entry in batch["ReceiptsAdjustments"]:
+            if entry["ReceiptTransactionType"] == "Prepayment":
+                continue
             for line in entry["AppliedReceiptsAdjustments"]:
                 pending[(entry["CustomerNumber"], line["DocumentNumber"])] += line["CustomerReceiptAmount"]
     return pending
 
 
-def _receipt_entry(*, company: Company, raw: Any, pending: dict, bank_currency: str) -> dict[str, Any]:
-    entry = payload_check(payload=raw, allowed=_RECEIPT, entity="ReceiptAdjustment")
+def _applied_line(
+    *, company: Company, customer_number: str, line: dict[str, Any], index: int, pending: dict, reference: str
+) -> dict[str, Any]:
+    applied = amount_parse(line.get("CustomerReceiptAmount"), field="Applied amount")
+    document = document_require(
+        company=company, customer_number=customer_number, number=line.get("DocumentNumber")
+    )
+    key = (customer_number, document.document_number)
+    available = document.balance - pending[key]
+    if applied <= 0 or applied > available:
+        raise field_invalid(
+            f'Receipt "{reference}": applied amount {applied} exceeds the balance {available} '
+            f'of document "{document.document_number}".'
+        )
+    pending[key] += applied
+    return {
+        **line,
+        "LineNumber": index * 20,
+        "CustomerNumber": customer_number,
+        "DocumentNumber": document.document_number,
+        "PaymentNumber": line.get("PaymentNumber") or 1,
+        "CustomerReceiptAmount": applied,
+        "DocumentAmountDue": document.balance,
+    }
+
+
+def _prepayment_line(*, customer_number: str, line: dict[str, Any], index: int) -> dict[str, Any]:
+    """A prepayment is applied to a document that need not be posted yet (Sage's sample names none)."""
+    applied = amount_parse(line.get("CustomerReceiptAmount"), field="Applied amount")
+    if applied <= 0:
+        raise field_invalid("A prepayment's applied amount must be greater than zero.")
+    return {
+        **line,
+        "LineNumber": index * 20,
+        "CustomerNumber": customer_number,
+        "CustomerReceiptAmount": applied,
+    }
+
+
+def _receipt_entry(
+    *, company: Company, entry: dict[str, Any], pending: dict, bank_currency: str
+) -> dict[str, Any]:
     customer = customer_require(company=company, number=entry.get("CustomerNumber"))
     if customer.currency != bank_currency:
         raise field_invalid(
@@ -90,34 +108,21 @@ def _receipt_entry(*, company: Company, raw: Any, pending: dict, bank_currency: 
     if amount <= 0:
         raise field_invalid("Receipt amount must be greater than zero.")
     transaction_type = entry.get("ReceiptTransactionType") or "Receipt"
-    if transaction_type not in _RECEIPT_TYPES:
+    if transaction_type not in _DOCUMENT_PREFIX:
         raise field_invalid(f'Receipt transaction type "{transaction_type}" is not valid.')
-    lines = []
-    for line_number, raw_line in enumerate(entry.get("AppliedReceiptsAdjustments") or [], start=1):
-        line = payload_check(payload=raw_line, allowed=_APPLIED, entity="AppliedReceiptAdjustment")
-        document = document_require(
-            company=company, customer_number=customer.number, number=line.get("DocumentNumber")
+    lines = [
+        _prepayment_line(customer_number=customer.number, line=line, index=index)
+        if transaction_type == "Prepayment"
+        else _applied_line(
+            company=company,
+            customer_number=customer.number,
+            line=line,
+            index=index,
+            pending=pending,
+            reference=reference,
         )
-        applied = amount_parse(line.get("CustomerReceiptAmount"), field="Applied amount")
-        key = (customer.number, document.document_number)
-        available = document.balance - pending[key]
-        if applied <= 0 or applied > available:
-            raise field_invalid(
-                f'Receipt "{reference}": applied amount {applied} exceeds the balance {available} '
-                f'of document "{document.document_number}".'
-            )
-        pending[key] += applied
-        lines.append(
-            {
-                **line,
-                "LineNumber": line_number * 20,
-                "CustomerNumber": customer.number,
-                "DocumentNumber": document.document_number,
-                "PaymentNumber": 1,
-                "CustomerReceiptAmount": applied,
-                "DocumentAmountDue": document.balance,
-            }
-        )
+        for index, line in enumerate(entry.get("AppliedReceiptsAdjustments") or [], start=1)
+    ]
     if transaction_type == "Receipt" and not lines:
         # The community-reported gotcha: a plain Receipt needs an application; cash on account is
         # entered as UnappliedCash (or Prepayment).
@@ -127,12 +132,15 @@ def _receipt_entry(*, company: Company, raw: Any, pending: dict, bank_currency: 
         raise field_invalid(
             f'Receipt "{reference}": amount applied {applied_total} exceeds the receipt {amount}.'
         )
+    number = entry.get("DocumentNumber") or _document_number(company=company, receipt_type=transaction_type)
+    receipt_date = entry.get("ReceiptDateAdjustmentDate") or today().isoformat()
     return {
         **entry,
         "CustomerNumber": customer.number,
         "CheckReceiptNumber": reference,
+        "DocumentNumber": number,
         "ReceiptDateAdjustmentDate": date_parse(
-            entry.get("ReceiptDateAdjustmentDate") or timezone.now().date().isoformat(), field="Receipt date"
+            receipt_date, company=company, field="Receipt date"
         ).isoformat(),
         "ReceiptTransactionType": transaction_type,
         "BankReceiptAmount": amount,
@@ -143,33 +151,41 @@ def _receipt_entry(*, company: Company, raw: Any, pending: dict, bank_currency: 
     }
 
 
-def _adjustment_entry(*, company: Company, raw: Any) -> dict[str, Any]:
-    entry = payload_check(payload=raw, allowed=_RECEIPT, entity="ReceiptAdjustment")
+def _document_number(*, company: Company, receipt_type: str) -> str:
+    return f"{_DOCUMENT_PREFIX[receipt_type]}{counter_next(company=company, name='ar_receipt_document'):010d}"
+
+
+def _distribution(*, company: Company, distribution: dict[str, Any], index: int, sequence: int) -> dict:
+    code, account = distribution.get("DistributionCode"), distribution.get("DistributionGLAccount")
+    if not code and not account:
+        raise field_invalid("An adjustment distribution needs a distribution code or a GL account.")
+    if code and not lookup_get(
+        company=company, module="AR", resource="ARDistributionCodes", values={"DistributionCodeKey": code}
+    ):
+        raise field_invalid(f'Distribution code "{code}" does not exist.')
+    if account:
+        account_require(company=company, number=account)
+    return {
+        **distribution,
+        "LineNumber": index * 20,
+        "SequenceNumber": sequence,
+        "DistributionAmount": amount_parse(distribution.get("DistributionAmount"), field="Amount"),
+    }
+
+
+def _adjustment_entry(*, company: Company, entry: dict[str, Any]) -> dict[str, Any]:
     customer = customer_require(company=company, number=entry.get("CustomerNumber"))
     lines = []
-    for line_number, raw_line in enumerate(entries_require(entry, "AppliedReceiptsAdjustments"), start=1):
-        line = payload_check(payload=raw_line, allowed=_APPLIED, entity="AppliedReceiptAdjustment")
+    for index, line in enumerate(entries_require(entry, "AppliedReceiptsAdjustments"), start=1):
         document = document_require(
             company=company, customer_number=customer.number, number=line.get("DocumentNumber")
         )
-        distributions = []
-        for sequence, raw_distribution in enumerate(
-            entries_require(line, "AdjustmentGLDistributions"), start=1
-        ):
-            distribution = payload_check(
-                payload=raw_distribution, allowed=_DISTRIBUTION, entity="GLDistribution"
+        distributions = [
+            _distribution(company=company, distribution=distribution, index=index, sequence=sequence)
+            for sequence, distribution in enumerate(
+                entries_require(line, "AdjustmentGLDistributions"), start=1
             )
-            account_require(company=company, number=distribution.get("DistributionGLAccount"))
-            distributions.append(
-                {
-                    **distribution,
-                    "LineNumber": line_number * 20,
-                    "SequenceNumber": sequence,
-                    "DistributionAmount": amount_parse(
-                        distribution.get("DistributionAmount"), field="Amount"
-                    ),
-                }
-            )
+        ]
         # A credit to the GL account (negative distribution) debits the customer: the balance grows.
         change = -sum((distribution["DistributionAmount"] for distribution in distributions), ZERO)
         low, high = sorted((ZERO, document.original_amount))
@@ -181,46 +197,47 @@ def _adjustment_entry(*, company: Company, raw: Any) -> dict[str, Any]:
         lines.append(
             {
                 **line,
-                "LineNumber": line_number * 20,
+                "LineNumber": index * 20,
                 "CustomerNumber": customer.number,
                 "DocumentNumber": document.document_number,
                 "AdjustmentGLDistributions": distributions,
             }
         )
+    adjustment_date = entry.get("ReceiptDateAdjustmentDate") or today().isoformat()
     return {
         **entry,
         "CustomerNumber": customer.number,
         "DocumentNumber": entry.get("DocumentNumber")
         or f"AD{counter_next(company=company, name='ar_adjustment'):010d}",
         "ReceiptDateAdjustmentDate": date_parse(
-            entry.get("ReceiptDateAdjustmentDate") or timezone.now().date().isoformat(),
-            field="Adjustment date",
+            adjustment_date, company=company, field="Adjustment date"
         ).isoformat(),
         "AppliedReceiptsAdjustments": lines,
     }
 
 
-def receipt_batch_create(*, company: Company, payload: Any) -> Record:
-    payload_check(payload=payload, allowed=_RECEIPT_BATCH, entity="ReceiptAndAdjustmentBatch")
+def receipt_batch_create(*, company: Company, payload: dict[str, Any]) -> Record:
+    """`BatchRecordType` CA or AD is required on POST (the Endpoint Reference's special protocol)."""
     record_type = payload.get("BatchRecordType")
     if record_type not in _KIND_BY_RECORD_TYPE:
         raise field_invalid(f'Batch record type "{record_type}" is not valid; use CA or AD.')
     status = batch_status_parse(payload.get("BatchStatus"))
-    batch_date = date_parse(payload.get("BatchDate") or timezone.now().date().isoformat(), field="Batch date")
-    kind = _KIND_BY_RECORD_TYPE[record_type]
+    batch_date = date_parse(
+        payload.get("BatchDate") or today().isoformat(), company=company, field="Batch date"
+    )
     header: dict[str, Any] = {"BatchRecordType": record_type, "BatchDate": batch_date.isoformat()}
     if record_type == "CA":
         bank = bank_require(company=company, code=payload.get("BankCode"))
         header.update(BankCode=bank.code, DefaultBankCurrency=bank.currency)
         pending = _pending_applied(company=company)
         entries = [
-            _receipt_entry(company=company, raw=raw, pending=pending, bank_currency=bank.currency)
-            for raw in entries_require(payload, "ReceiptsAdjustments")
+            _receipt_entry(company=company, entry=entry, pending=pending, bank_currency=bank.currency)
+            for entry in entries_require(payload, "ReceiptsAdjustments")
         ]
     else:
         entries = [
-            _adjustment_entry(company=company, raw=raw)
-            for raw in entries_require(payload, "ReceiptsAdjustments")
+            _adjustment_entry(company=company, entry=entry)
+            for entry in entries_require(payload, "ReceiptsAdjustments")
         ]
     number = counter_next(company=company, name=f"ar_{record_type}_batch")
     for entry_number, entry in enumerate(entries, start=1):
@@ -235,28 +252,30 @@ def receipt_batch_create(*, company: Company, payload: Any) -> Record:
         "BatchTotal": sum((entry.get("CustomerReceiptAmount", ZERO) for entry in entries), ZERO),
         "ReceiptsAdjustments": entries,
     }
-    Batch.objects.create(company=company, kind=kind, number=number, status=status, payload=record)
-    return {**record, "BatchStatus": status}
+    batch = Batch.objects.create(
+        company=company, kind=_KIND_BY_RECORD_TYPE[record_type], number=number, status=status, payload=record
+    )
+    return batch_record(batch)
 
 
 def receipt_batch_post(*, company: Company, batch: Batch) -> None:
     for entry in batch.payload["ReceiptsAdjustments"]:
-        for line in entry["AppliedReceiptsAdjustments"]:
+        prepayment = entry["ReceiptTransactionType"] == "Prepayment"
+        for line in [] if prepayment else entry["AppliedReceiptsAdjustments"]:
             balance_move(
                 company=company,
                 customer_number=entry["CustomerNumber"],
                 number=line["DocumentNumber"],
                 change=-line["CustomerReceiptAmount"],
             )
-        unapplied = entry["CustomerUnappliedAmount"]
-        if unapplied > 0:
-            on_account = {**entry, "DocumentNumber": entry["CheckReceiptNumber"]}
+        on_account = entry["CustomerReceiptAmount"] if prepayment else entry["CustomerUnappliedAmount"]
+        if on_account > 0:
             open_document_add(
                 company=company,
                 batch=batch,
-                entry=on_account,
-                document_type="UnappliedCash",
-                amount=-unapplied,
+                entry=entry,
+                document_type="Prepayment" if prepayment else "UnappliedCash",
+                amount=-on_account,
             )
         PostedReceipt.objects.create(
             company=company,
@@ -264,12 +283,13 @@ def receipt_batch_post(*, company: Company, batch: Batch) -> None:
             entry_number=entry["EntryNumber"],
             customer_number=entry["CustomerNumber"],
             check_receipt_number=entry["CheckReceiptNumber"],
-            entry_reference=entry.get("EntryReference") or "",
-            description=(entry.get("EntryDescription") or "")[:60],
+            document_number=entry["DocumentNumber"],
+            document_type=entry["ReceiptTransactionType"],
             bank_code=batch.payload["BankCode"],
+            payment_code=entry.get("PaymentCode") or "",
+            currency=batch.payload["DefaultBankCurrency"],
             receipt_date=entry["ReceiptDateAdjustmentDate"],
             amount=entry["CustomerReceiptAmount"],
-            unapplied=unapplied,
         )
 
 

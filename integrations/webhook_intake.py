@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
@@ -25,12 +24,11 @@ from integrations.paytrace.events import EVENT_TYPES
 from portal.json_input import JsonInputError, json_input_parse
 from portal.lifecycle import status_transition
 from portal.pci import json_payload_redact, redact
-from portal.queue import task_enqueue
+from portal.queue import task_wake
 
 SIGNATURE_HEADER = "PayTrace-Signature"
 # Only these header values are worth keeping as evidence; cookies and auth never are.
 KEPT_HEADERS = ("User-Agent", "Content-Type", "X-Forwarded-For", "X-Request-Id", SIGNATURE_HEADER)
-WAKE_INTERVAL_SECONDS = 2
 
 
 class SignatureError(Exception):
@@ -193,9 +191,9 @@ def _redelivery(*, event_id: str) -> Receipt:
 
 
 def inbox_drain_wake() -> None:
-    """Ask for a drain soon, at most once every few seconds per process, never once per event."""
-    if cache.add("paysage:inbox-drain-wake", 1, timeout=WAKE_INTERVAL_SECONDS):
-        task_enqueue("integrations.tasks.webhook_events_drain")
+    """Ask for a drain soon: one asked for and not yet started covers every event until it starts, from
+    whichever process (`portal.queue.task_wake`)."""
+    task_wake("integrations.tasks.webhook_events_drain")
 
 
 @dataclass(frozen=True)
@@ -204,30 +202,50 @@ class IntakeAnswer:
     body: dict[str, Any]
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> IntakeAnswer:
+def intake_error(status: int, code: str, message: str, **extra: Any) -> IntakeAnswer:
     return IntakeAnswer(status=status, body={"error": {"code": code, "message": message, **extra}})
 
 
 # Above DATA_UPLOAD_MAX_MEMORY_SIZE: answered alike by the view and the WSGI fast path.
-BODY_TOO_LARGE = _error(413, "too_large", "body too large")
+BODY_TOO_LARGE = intake_error(413, "too_large", "body too large")
 
 
-def webhook_intake(*, body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> IntakeAnswer:
-    """The whole endpoint: verify, validate, store, answer. `headers` must be case-insensitive."""
-    try:
-        webhook_signature_verify(
-            header=headers.get(SIGNATURE_HEADER, ""),
-            body=body,
-            secret=settings.PAYTRACE_WEBHOOK_SECRET,
-            tolerance=settings.PAYTRACE_WEBHOOK_TOLERANCE_SECONDS,
-        )
-    except SignatureError as exc:
-        return _error(401, "invalid_signature", str(exc))
-    try:
-        payload = webhook_payload_parse(body)
-    except PayloadError as exc:
-        return _error(400, "invalid_payload", exc.message, **({"field": exc.field} if exc.field else {}))
-    receipt = webhook_event_receive(payload=payload, body=body, headers=headers, remote_addr=remote_addr)
+def webhook_receipt_answer(*, payload: dict[str, Any], receipt: Receipt) -> IntakeAnswer:
     if receipt.accepted:
         return IntakeAnswer(status=202, body={"id": payload["id"], "status": "accepted"})
     return IntakeAnswer(status=200, body={"id": payload["id"], "status": "already_processed"})
+
+
+def webhook_signature_refused(error: SignatureError) -> IntakeAnswer:
+    return intake_error(401, "invalid_signature", str(error))
+
+
+def webhook_payload_refused(error: PayloadError) -> IntakeAnswer:
+    return intake_error(
+        400, "invalid_payload", error.message, **({"field": error.field} if error.field else {})
+    )
+
+
+def webhook_signature_check(*, body: bytes, headers: Mapping[str, str]) -> None:
+    webhook_signature_verify(
+        header=headers.get(SIGNATURE_HEADER, ""),
+        body=body,
+        secret=settings.PAYTRACE_WEBHOOK_SECRET,
+        tolerance=settings.PAYTRACE_WEBHOOK_TOLERANCE_SECONDS,
+    )
+
+
+def webhook_intake(*, body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> IntakeAnswer:
+    """The whole endpoint in one call, for the WSGI fast path: verify, validate, store, answer. The DRF
+    view runs the same steps as its authentication, its parser and its handler. `headers` must be
+    case-insensitive."""
+    try:
+        webhook_signature_check(body=body, headers=headers)
+    except SignatureError as exc:
+        return webhook_signature_refused(exc)
+    try:
+        payload = webhook_payload_parse(body)
+    except PayloadError as exc:
+        return webhook_payload_refused(exc)
+    receipt = webhook_event_receive(payload=payload, body=body, headers=headers, remote_addr=remote_addr)
+    return webhook_receipt_answer(payload=payload, receipt=receipt)

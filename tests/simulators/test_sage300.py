@@ -1,6 +1,7 @@
 """The Sage 300 simulator over real HTTP, spoken to the way a raw Web API client would."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -103,29 +104,39 @@ FILTERS = [
     ("CustomerNumber ne 'C1002' and CurrencyCode eq 'CAD'", ["C1006"]),
     ("BalanceDueInCustomerCurrency gt 1000 or CustomerNumber eq 'C1005'", ["C1001", "C1003", "C1005"]),
     ("BalanceDueInCustomerCurrency le 89.99m", ["C1002", "C1005"]),
-    ("BalanceDueInCustomerCurrency ge 4350 and BalanceDueInCustomerCurrency lt 4350.01", ["C1003"]),
+    ("BalanceDueInCustomerCurrency gt 4349.99 and BalanceDueInCustomerCurrency lt 4350.01", ["C1003"]),
     ("substringof('Dental', CustomerName)", ["C1003"]),
     ("startswith(CustomerName,'Birch')", ["C1002"]),
     ("startswith(CustomerName,'birch')", []),  # binary collation: case matters
     ("endswith(Email,'.example') and length(CustomerNumber) eq 5", [f"C100{n}" for n in range(1, 7)]),
-    ("DateLastMaintained ge datetime'{today}T00:00:00'", [f"C100{n}" for n in range(1, 7)]),
+    ("DateLastMaintained gt datetime'{yesterday}T00:00:00'", [f"C100{n}" for n in range(1, 7)]),
     ("DateLastMaintained gt datetime'{today}T00:00:00'", []),
-    ("(CustomerNumber eq 'C1001' or CustomerNumber eq 'C1004') and not (City eq 'Chicago')", ["C1001"]),
+    ("DateLastMaintained le {today}T00:00:00Z", [f"C100{n}" for n in range(1, 7)]),  # Postman's bare form
+    ("(CustomerNumber eq 'C1001' or CustomerNumber eq 'C1004') and City ne 'Chicago'", ["C1001"]),
     ("CustomerName eq 'Birch & Maple Cafe' or CustomerName eq 'O''Brien'", ["C1002"]),
 ]
 
 
 def test_filter_expressions(api):
-    today = timezone.now().date().isoformat()
+    today = timezone.now().date()
     for expression, expected in FILTERS:
-        query = expression.replace("{today}", today)
+        query = expression.replace("{today}", today.isoformat())
+        query = query.replace("{yesterday}", (today - timedelta(days=1)).isoformat())
         response = _get(api, "AR/ARCustomers", **{"$filter": query, "$select": "CustomerNumber"})
         assert response.status_code == 200, (query, response.text)
         assert [row["CustomerNumber"] for row in response.json()["value"]] == expected, query
 
 
-def test_unsupported_filter_function_is_refused(api):
-    response = _get(api, "AR/ARCustomers", **{"$filter": "tolower(CustomerName) eq 'x'"})
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "tolower(CustomerName) eq 'x'",  # functions: substringof, endswith, startswith, length only
+        "BalanceDueInCustomerCurrency ge 4350",  # operators: eq ne gt lt le, and, or: no ge
+        "not (City eq 'Chicago')",  # and no not
+    ],
+)
+def test_undocumented_filter_syntax_is_refused(api, expression):
+    response = _get(api, "AR/ARCustomers", **{"$filter": expression})
     assert response.status_code == 400
     assert _error(response)[0] == "InvalidParameters"
 
@@ -207,9 +218,9 @@ def _receipt_batch(applied, amount, reference="PT-1", customer="C1001"):
     }
 
 
-def _balance(api, number):
-    feed = _decimal_json(_get(api, "AR/ARPostedDocuments", **{"$filter": f"DocumentNumber eq '{number}'"}))
-    return feed["value"][0]["CurrentBalanceInCustomerCurrency"]
+def _balance(api, number, field="DocumentNumber"):
+    feed = _decimal_json(_get(api, "AR/ARPostedDocuments", **{"$filter": f"{field} eq '{number}'"}))
+    return feed["value"][0]["CustomerCurrencyAmountDue"]
 
 
 def test_receipt_batch_posts_and_reduces_balances(api):
@@ -240,11 +251,12 @@ def test_receipt_batch_posts_and_reduces_balances(api):
     posted = _post(
         api,
         "AR/ARPostReceiptsAndAdjustments('$process')",
-        {"BatchType": "CA", "PostBatchFrom": 1, "PostBatchTo": 1},
+        {"BatchType": "CA", "PostAllBatches": "Postallbatches"},
     )
-    assert posted.status_code == 200, posted.text
+    assert (posted.status_code, posted.content) == (204, b""), posted.text  # $process answers no body
     assert _balance(api, "INV-5001") == Decimal("249.90")
-    assert _balance(api, "PT-1") == Decimal("-100.00")  # the remainder sits on account as unapplied cash
+    # The remainder sits on account as unapplied cash, a document of its own carrying the receipt's number.
+    assert _balance(api, "PT-1", field="CheckReceiptNumber") == Decimal("-100.00")
     receipts = _get(api, "AR/ARPostedReceipts", **{"$filter": "CheckReceiptNumber eq 'PT-1'"}).json()["value"]
     assert receipts[0]["BatchNumber"] == 1
 
@@ -264,7 +276,6 @@ def test_receipt_needs_known_customer_and_matching_currency(api):
 
 def test_sales_order_commits_stock_and_refuses_unknown_items(api):
     order = {
-        "OrderNumber": "*** NEW ***",
         "CustomerNumber": "C1002",
         "OrderReference": "WEB-77",
         "OrderDetails": [{"LineType": "Item", "Item": "STOVE-1", "Location": "WH1", "QuantityOrdered": 3}],
@@ -295,7 +306,7 @@ def test_journal_batches_enter_and_post(api):
     ]
     batch = {
         "Description": "fees",
-        "BatchStatus": "ReadyToPost",
+        "Status": "ReadyToPost",  # GL batches carry Status (Sage's GLJournalBatches sample)
         "JournalHeaders": [{"JournalDetails": lines}],
     }
     created = _post(api, "GL/GLJournalBatches", batch)
@@ -307,8 +318,11 @@ def test_journal_batches_enter_and_post(api):
         "0000000040",
     )
     posted = _post(api, "GL/GLPostJournal('$process')", {"PostAllBatches": "Postallbatches"})
-    assert posted.status_code == 200, posted.text
-    assert _get(api, "GL/GLJournalBatches('000001')").json()["BatchStatus"] == "Posted"
+    assert posted.status_code == 204, posted.text
+    assert _get(api, "GL/GLJournalBatches('000001')").json()["Status"] == "Posted"
+    ar_name = _post(api, "GL/GLJournalBatches", {**batch, "BatchStatus": "Open"})
+    assert ar_name.status_code == 400  # BatchStatus is an AR batch property, not a GL one
+    assert _error(ar_name)[0] == "InvalidPayload"
 
 
 def test_faults_answer_with_the_servers_own_errors(api):
@@ -321,3 +335,103 @@ def test_faults_answer_with_the_servers_own_errors(api):
     assert busy.status_code == 429
     assert _error(busy)[0] == "TooManyRequests"
     assert _get(api, "AR/ARCustomers").status_code == 200
+
+
+def _patch(api, path, body):
+    return api.patch(f"{api.root}/{path}", data=dumps(body), timeout=5)
+
+
+def test_batch_patch_refuses_what_it_cannot_apply(api):
+    created = _decimal_json(
+        _post(
+            api,
+            "AR/ARReceiptAndAdjustmentBatches",
+            {**_receipt_batch([("INV-5002", Decimal("10"))], Decimal("10")), "BatchStatus": "Open"},
+        )
+    )
+    key = f"AR/ARReceiptAndAdjustmentBatches(BatchRecordType='CA',BatchNumber={created['BatchNumber']})"
+    mismatched = _patch(api, key, {"BatchNumber": 99, "BatchStatus": "ReadyToPost"})
+    assert (mismatched.status_code, _error(mismatched)[0]) == (400, "InvalidPayload")
+    entries = _patch(api, key, {"ReceiptsAdjustments": []})
+    assert (entries.status_code, _error(entries)[0]) == (400, "InvalidPayload")
+    status = _patch(api, key, {"BatchStatus": "Posted"})  # only the server posts
+    assert (status.status_code, _error(status)[0]) == (409, "FieldInvalid")
+    half_key = _patch(
+        api, f"AR/ARReceiptAndAdjustmentBatches({created['BatchNumber']})", {"BatchStatus": "ReadyToPost"}
+    )
+    assert (half_key.status_code, _error(half_key)[0]) == (400, "InvalidEntityKey")
+    assert _patch(api, key, {"BatchStatus": "ReadyToPost", "Description": "card receipts"}).status_code == 204
+    batch = _get(api, key).json()
+    assert (batch["BatchStatus"], batch["Description"]) == ("ReadyToPost", "card receipts")
+    _post(
+        api,
+        "AR/ARPostReceiptsAndAdjustments('$process')",
+        {"BatchType": "CA", "PostAllBatches": "Postallbatches"},
+    )
+    posted = _patch(api, key, {"BatchStatus": "Open"})
+    assert (posted.status_code, _error(posted)[0]) == (409, "RecordInvalid")
+    missing = _patch(api, "AR/ARInvoiceBatches(404)", {"BatchStatus": "ReadyToPost"})
+    assert (missing.status_code, _error(missing)[0]) == (404, "RecordNotFound")
+
+
+def test_customer_put_and_delete(api):
+    optional = {"CustomerNumber": "C3001", "OptionalField": "UPSZONE", "Value": "RED"}
+    created = _post(
+        api, "AR/ARCustomers", {"CustomerNumber": "C3001", "CustomerOptionalFieldValues": [optional]}
+    )
+    assert created.status_code == 201
+    put = api.put(f"{api.root}/AR/ARCustomers('C3001')", data=dumps({"City": "Boise"}), timeout=5)
+    assert (put.status_code, put.content) == (204, b"")
+    record = _get(api, "AR/ARCustomers('C3001')").json()
+    assert (record["City"], record["CustomerOptionalFieldValues"]) == ("Boise", [])  # PUT purges details
+    assert api.delete(f"{api.root}/AR/ARCustomers('C3001')", timeout=5).status_code == 204
+    assert _get(api, "AR/ARCustomers('C3001')").status_code == 404
+    with_documents = api.delete(f"{api.root}/AR/ARCustomers('C1001')", timeout=5)
+    assert (with_documents.status_code, _error(with_documents)[0]) == (409, "RecordInvalid")
+    missing = api.delete(f"{api.root}/AR/ARCustomers('NOPE')", timeout=5)
+    assert (missing.status_code, _error(missing)[0]) == (404, "RecordNotFound")
+
+
+def test_lookups_are_master_data(api):
+    assert [row["LocationKey"] for row in _get(api, "IC/ICLocations").json()["value"]] == ["WH1"]
+    code = {"DistributionCodeKey": "PAYSALE", "Description": "Card sales", "RevenueAccount": "4000"}
+    assert _post(api, "AR/ARDistributionCodes", code).status_code == 201
+    duplicate = _post(api, "AR/ARDistributionCodes", code)
+    assert (duplicate.status_code, _error(duplicate)[0]) == (409, "RecordDuplicate")
+    keyless = _post(api, "AR/ARDistributionCodes", {"Description": "no key"})
+    assert (keyless.status_code, _error(keyless)[0]) == (409, "FieldInvalid")
+    assert _patch(api, "AR/ARDistributionCodes('PAYSALE')", {"Description": "Card"}).status_code == 204
+    assert _get(api, "AR/ARDistributionCodes('PAYSALE')").json()["Description"] == "Card"
+    assert api.delete(f"{api.root}/AR/ARDistributionCodes('PAYSALE')", timeout=5).status_code == 204
+    assert _get(api, "AR/ARDistributionCodes('PAYSALE')").status_code == 404
+
+
+def test_lookups_are_checked_where_documents_name_them(api):
+    invoice = {
+        "Invoices": [
+            {
+                "CustomerNumber": "C1001",
+                "InvoiceDetails": [{"DistributionCode": "NOPE", "ExtendedAmountWithTIP": 5}],
+            }
+        ]
+    }
+    unknown_code = _post(api, "AR/ARInvoiceBatches", invoice)
+    assert _error(unknown_code) == ("FieldInvalid", 'Distribution code "NOPE" does not exist.')
+    order = {
+        "CustomerNumber": "C1002",
+        "OrderDetails": [
+            {"LineType": "Miscellaneous", "MiscellaneousChargesCode": "HC", "ExtendedAmount": 5}
+        ],
+    }
+    unknown_charge = _post(api, "OE/OEOrders", order)
+    assert _error(unknown_charge) == ("FieldInvalid", 'Miscellaneous charge "HC" does not exist in USD.')
+
+
+def test_an_answer_can_hold_no_name_the_artefact_lacks():
+    from simulators.sage300.schema import shape_of
+
+    documents = shape_of("AR", "ARPostedDocuments")
+    assert documents.key == ("CustomerNumber", "DocumentNumber")
+    assert "CustomerCurrencyAmountDue" in documents.types
+    with pytest.raises(ValueError, match="CurrentBalanceInCustomerCurrency"):
+        documents.complete({"CurrentBalanceInCustomerCurrency": Decimal("1")})

@@ -8,8 +8,8 @@ import requests
 
 from integrations.models import System
 from integrations.sage.base import ErpTransientError
-from integrations.sage.x3 import X3Connector
 from integrations.sage.x3.adxml import AdxObject, XmlRefused, adx_build, adx_parse
+from integrations.sage.x3.client import ERRORS
 from integrations.sage.x3.soap import SOAP_PATH, CallContext, soap_envelope, soap_result_parse
 from simulators.models import FaultProfile
 from simulators.x3.models import X3Customer, X3Invoice, X3Stock
@@ -60,8 +60,7 @@ def test_missing_soapaction_is_a_500_with_diagnoses_and_the_connector_calls_it_t
     response = _soap(x3_url, "query", {"publicName": "BPC", "objectKeys": [], "listSize": 1}, headers={})
     assert response.status_code == 500
     assert response.json()["$diagnoses"][0]["$message"] == "Header 'soapAction' is missing"
-    error = X3Connector(base_url=x3_url, username="u", password="p", folder="SEED", pool_alias="SEED").client
-    mapped = error.http_error(response)
+    mapped = ERRORS.from_response(response, write=True)
     assert isinstance(mapped, ErpTransientError) and "soapAction" in mapped.message
 
 
@@ -87,9 +86,9 @@ def test_soap_read_returns_result_xml_with_groups_tables_and_adxtec(x3_url):
     response = _soap(x3_url, "read", {"publicName": "BPC", "objectKeys": [("BPCNUM", "C1006")]})
     result = soap_result_parse(response.text)
     assert result.ok
-    assert result.result_xml.startswith("<RESULT>")
+    assert result.result_xml.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<RESULT>')
     obj = result.obj()
-    assert obj.groups["BPRC_1"]["BPRNAM"] == ["Fjord Design Studio"]
+    assert obj.groups["BPRC_1"]["BPRNAM"] == ["Fjord Design Studio", ""]  # a LST of dimension 2
     assert obj.groups["BPRC_1"]["CUR"] == "CAD"
     assert obj.tables["BPAC_1"][0]["CTY"] == "Vancouver"
     assert "WW_MODSTAMP" in obj.groups["ADXTEC"]
@@ -171,6 +170,57 @@ def test_api1_where_quirks(x3_url):
     assert no_facet.status_code == 400
     assert _api1(x3_url, "NOCLASS?representation=NOCLASS.$query").status_code == 404
     assert _api1(x3_url, "BPCUSTOMER?representation=BPCUSTOMER.$query", auth=None).status_code == 401
+
+
+def test_api1_pages_by_key_in_key_order_as_sage_documents(x3_url):
+    first = _api1(x3_url, "BPCUSTOMER?representation=BPCUSTOMER.$query&count=4").json()
+    assert [r["BPCNUM"] for r in first["$resources"]] == ["C1001", "C1002", "C1003", "C1004"]
+    assert "key=gt.C1004" in first["$links"]["$next"]["$url"]
+    assert "startIndex" not in first["$links"]["$next"]["$url"]
+    second = requests.get(first["$links"]["$next"]["$url"], auth=AUTH, timeout=5).json()
+    assert [r["BPCNUM"] for r in second["$resources"]] == ["C1005", "C1006"]
+    assert "$next" not in second["$links"]
+
+    after = _api1(x3_url, "BPCUSTOMER?representation=BPCUSTOMER.$query&key=ge.C1005").json()
+    assert [r["BPCNUM"] for r in after["$resources"]] == ["C1005", "C1006"]
+    # A composite key compares part by part: WH1~TENT-2P is after WH1~LAMP-LED.
+    stock = _api1(x3_url, "STOCK?representation=STOCK.$query&key=gt.WH1~LAMP-LED").json()
+    keys = [r["$key"] for r in stock["$resources"]]
+    assert keys and all(key > "WH1~LAMP-LED" for key in keys) and "WH1~TENT-2P" in keys
+    bad = _api1(x3_url, "BPCUSTOMER?representation=BPCUSTOMER.$query&key=gt.C1~C2")
+    assert bad.status_code == 500 and "Invalid key condition" in bad.json()["$diagnoses"][0]["$message"]
+
+
+def test_soap_keys_may_come_by_reference_as_rpc_encoded_clients_send_them(x3_url):
+    envelope = """<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:wss="http://www.adonix.com/WSS"><soapenv:Body>
+<wss:read soapenv:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">
+<callContext href="#ctx"/><publicName xsi:type="xsd:string">BPC</publicName>
+<objectKeys xsi:type="soapenc:Array" soapenc:arrayType="wss:CAdxParamKeyValue[1]">
+<objectKeys href="#key0"/></objectKeys></wss:read>
+<multiRef id="key0" soapenc:root="0" xsi:type="wss:CAdxParamKeyValue">
+<key xsi:type="xsd:string">BPCNUM</key><value xsi:type="xsd:string">C1006</value></multiRef>
+<multiRef id="ctx" soapenc:root="0" xsi:type="wss:CAdxCallContext">
+<codeLang xsi:type="xsd:string">ENG</codeLang><poolAlias xsi:type="xsd:string">SEED</poolAlias></multiRef>
+</soapenv:Body></soapenv:Envelope>"""
+    response = requests.post(
+        f"{x3_url}/{SOAP_PATH}", data=envelope.encode(), headers={"SOAPAction": ""}, auth=AUTH, timeout=5
+    )
+    result = soap_result_parse(response.text)
+    assert result.ok and result.obj().groups["BPC0_1"]["BPCNUM"] == "C1006"
+
+
+def test_a_dtd_inside_the_object_xml_is_refused_by_the_simulators_own_parser(x3_url):
+    hostile = (
+        "<!--"
+        + "x" * 4000
+        + '--><!DOCTYPE PARAM [<!ENTITY a "aaaa">]><PARAM><GRP ID="BPRC_1">&a;</GRP></PARAM>'
+    )
+    response = _soap(x3_url, "save", {"publicName": "BPC", "objectXml": hostile})
+    assert response.status_code == 500
+    assert "DTD or entity declaration is refused" in response.json()["$diagnoses"][0]["$message"]
+    assert X3Customer.objects.count() == 6
 
 
 def test_api1_fault_is_503_transient(x3_url):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from customers.models import CustomerLink
 from customers.paytrace import paytrace_customers_sync
 from integrations.models import SyncCursor
+from integrations.selectors import connection_timezone
 from payments.models import Transaction
 from payments.services import paytrace as sync_module
 from payments.services.paytrace import paytrace_transactions_sync
@@ -67,7 +68,14 @@ def test_a_crash_mid_run_keeps_the_cursor_and_the_next_run_resumes(
     with pytest.raises(RuntimeError):
         paytrace_transactions_sync(connection=paytrace_connection)
     cursor = SyncCursor.objects.get(connection=paytrace_connection, resource="transactions")
-    assert cursor.position is None  # not advanced
+    # Advanced past the days read in full (the empty days of the first-run window), never into the day
+    # the crash was in.
+    today_start = (
+        timezone.now()
+        .astimezone(connection_timezone(paytrace_connection))
+        .replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    assert cursor.position == today_start
     assert cursor.locked_until is None  # released
     assert "worker killed" in cursor.last_error
 
@@ -116,3 +124,55 @@ def test_command_reports_and_fails_clearly_without_a_connection(paytrace_connect
     assert "records read" in capsys.readouterr().out
     with pytest.raises(CommandError, match="no active PayTrace connection named 'nope'"):
         call_command("sync_paytrace", connection="nope")
+
+
+class _SpentAfter:
+    """A budget that runs out after `items` checks."""
+
+    def __init__(self, items: int):
+        self.left = items
+
+    def spent(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def _export_days(monkeypatch, client) -> list[tuple]:
+    days: list[tuple] = []
+    real = client.transactions_export_by_date_range
+
+    def spy(*, start_date, end_date, **kwargs):
+        days.append((start_date, end_date))
+        return real(start_date=start_date, end_date=end_date, **kwargs)
+
+    monkeypatch.setattr(client, "transactions_export_by_date_range", spy)
+    return days
+
+
+def test_a_first_run_reads_its_window_one_day_at_a_time(paytrace_connection, paytrace_client, monkeypatch):
+    sale(paytrace_client, "16.00")
+    days = _export_days(monkeypatch, paytrace_client)
+    paytrace_transactions_sync(connection=paytrace_connection, client=paytrace_client)
+    assert len(days) == sync_module.FIRST_RUN_LOOKBACK.days + 1
+    assert all(start == end for start, end in days)
+
+
+def test_a_run_stopped_by_its_budget_keeps_what_it_read_and_the_next_resumes_there(
+    paytrace_connection, paytrace_client, monkeypatch
+):
+    ids = [sale(paytrace_client, amount) for amount in ("17.00", "18.00", "19.00")]
+    first = paytrace_transactions_sync(
+        connection=paytrace_connection, client=paytrace_client, budget=_SpentAfter(2)
+    )
+    assert (first.complete, first.records) == (False, 2)
+    cursor = SyncCursor.objects.get(connection=paytrace_connection, resource="transactions")
+    zone = connection_timezone(paytrace_connection)
+    today = timezone.now().astimezone(zone).date()
+    assert cursor.position.astimezone(zone).date() == today  # the empty days before are done
+    assert cursor.locked_until is None and cursor.last_error == ""
+
+    days = _export_days(monkeypatch, paytrace_client)
+    second = paytrace_transactions_sync(connection=paytrace_connection, client=paytrace_client)
+    assert second.complete
+    assert {start for start, _ in days} <= {today - timedelta(days=1), today}  # not the 7-day window
+    assert Transaction.objects.filter(transaction_id__in=ids).count() == 3

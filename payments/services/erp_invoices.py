@@ -1,0 +1,166 @@
+"""The ERP is the source of truth for invoices: our `Invoice` rows are copies, brought in step from it.
+
+Invoices are read from each ERP incrementally (`ErpConnector.invoices_changed`) from a per-connection cursor
+with an overlap window, like the PayTrace sync: each run re-reads from `position - overlap`, the cursor
+advances only after a run succeeds, and the idempotent upsert makes a re-read harmless. The same upsert
+refreshes one invoice before a payment is applied to it and during reconciliation.
+
+A local balance is the ERP's open balance less what we have applied and not yet posted (an allocation
+whose receipt is still in the outbox): the ERP cannot know of it yet, and forgetting it would apply the
+same money twice."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Sum
+from django.utils import timezone
+
+from customers.models import CustomerLink
+from integrations.cursors import SyncSummary, sync_cursor_claim, sync_cursor_release
+from integrations.models import Connection, ErpPosting
+from integrations.sage.base import ErpInvoice
+from integrations.sage.connector import ErpConnector
+from integrations.sage.registry import connector_for
+from payments.models import ZERO, Allocation, Invoice, Order
+from portal.lifecycle import status_transition, transition_allowed
+from portal.money import money_quantize
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
+
+
+def invoice_status_for(*, balance: Decimal, amount: Decimal) -> str:
+    if balance <= ZERO:
+        return Invoice.Status.PAID
+    return Invoice.Status.OPEN if balance >= amount else Invoice.Status.PARTIALLY_PAID
+
+
+def allocations_live(*, invoice: Invoice):
+    return Allocation.objects.filter(invoice=invoice, reversed_at__isnull=True)
+
+
+def _receipt_posted():
+    return ErpPosting.objects.filter(
+        document_type=ErpPosting.DocumentType.RECEIPT,
+        status=ErpPosting.Status.POSTED,
+        transaction_id=OuterRef("payment_id"),
+        connection_id=OuterRef("invoice__connection_id"),
+    )
+
+
+def allocations_in_flight_total(*, invoice: Invoice) -> Decimal:
+    """Applied here, not yet in the ERP: allocations whose receipt has not been posted."""
+    live = allocations_live(invoice=invoice).exclude(Exists(_receipt_posted()))
+    return live.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def allocations_posted_total(*, invoice: Invoice) -> Decimal:
+    live = allocations_live(invoice=invoice).filter(Exists(_receipt_posted()))
+    return live.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+@dataclass(frozen=True)
+class InvoiceUpsert:
+    invoice: Invoice
+    changed: bool
+
+
+def erp_invoice_upsert(*, connection: Connection, erp_invoice: ErpInvoice) -> InvoiceUpsert:
+    """Create or refresh our copy of one ERP invoice: amount, open balance (less what is in flight),
+    currency, dates, customer (through its CustomerLink), the storefront order it came from, and its
+    status. A copy already void here stays void."""
+    link = (
+        CustomerLink.objects.filter(connection=connection, external_id=erp_invoice.customer_number)
+        .select_related("customer")
+        .first()
+    )
+    reference = erp_invoice.reference
+    order = Order.objects.filter(order_id=reference).first() if reference else None
+    with transaction.atomic():
+        invoice = (
+            Invoice.objects.select_for_update()
+            .filter(connection=connection, invoice_number=erp_invoice.number)
+            .first()
+        )
+        currency = erp_invoice.currency or (invoice.currency if invoice else "USD")
+        amount = money_quantize(max(erp_invoice.amount, ZERO), currency)
+        in_flight = allocations_in_flight_total(invoice=invoice) if invoice else ZERO
+        balance = min(amount, max(ZERO, money_quantize(erp_invoice.balance - in_flight, currency)))
+        fields = {
+            "customer": link.customer if link else (invoice.customer if invoice else None),
+            "order": order or (invoice.order if invoice else None),
+            "reference": reference[:60],
+            "currency": currency,
+            "amount": amount,
+            "balance": balance,
+            "issued_on": erp_invoice.issued_on,
+            "due_on": erp_invoice.due_on,
+        }
+        status = invoice_status_for(balance=balance, amount=amount)
+        now = timezone.now()
+        raw = erp_invoice.raw
+        if invoice is None:
+            invoice = Invoice.objects.create(
+                connection=connection,
+                invoice_number=erp_invoice.number,
+                status=status,
+                synced_at=now,
+                raw=raw,
+                **fields,
+            )
+            return InvoiceUpsert(invoice, changed=True)
+        if invoice.status == Invoice.Status.VOID:
+            return InvoiceUpsert(invoice, changed=False)
+        changed = any(getattr(invoice, name) != value for name, value in fields.items())
+        changed = changed or invoice.status != status
+        Invoice.objects.filter(pk=invoice.pk).update(synced_at=now, raw=raw, updated_at=now, **fields)
+        invoice.refresh_from_db()
+        status_transition(instance=invoice, to_status=status)
+        return InvoiceUpsert(invoice, changed=changed)
+
+
+def invoice_cancel_if_unapplied(*, invoice: Invoice) -> bool:
+    """The ERP no longer holds the invoice (cancelled or deleted there). With nothing applied to it here
+    the copy is voided; with allocations it is left for finance (the caller raises the review item)."""
+    if allocations_live(invoice=invoice).exists():
+        return False
+    if not transition_allowed(model=Invoice, from_status=invoice.status, to_status=Invoice.Status.VOID):
+        return False
+    status_transition(instance=invoice, to_status=Invoice.Status.VOID, synced_at=timezone.now())
+    return True
+
+
+def erp_invoices_sync(
+    *,
+    connection: Connection,
+    connector: ErpConnector | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> SyncSummary:
+    """Read the invoices created or changed in the ERP since the cursor (less its overlap) and upsert
+    them. Skipped when another run holds the cursor."""
+    now = now or timezone.now()
+    cursor = sync_cursor_claim(connection=connection, resource="invoices", now=now)
+    if cursor is None:
+        return SyncSummary(connection=connection.name, skipped=True)
+    since = cursor.position - timedelta(seconds=cursor.overlap_seconds) if cursor.position else None
+    changed = 0
+    read: list[ErpInvoice] = []
+    try:
+        connector = connector or connector_for(connection)
+        read = list(connector.invoices_changed(since=since))
+        for index, erp_invoice in enumerate(read, start=1):
+            changed += erp_invoice_upsert(connection=connection, erp_invoice=erp_invoice).changed
+            if progress:
+                progress(index, len(read))
+    except Exception as exc:
+        sync_cursor_release(cursor=cursor, position=None, seen=0, error=f"{type(exc).__name__}: {exc}")
+        raise
+    sync_cursor_release(cursor=cursor, position=now, seen=len(read), error="")
+    return SyncSummary(connection=connection.name, records=len(read), changed=changed, window_start=since)
