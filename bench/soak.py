@@ -92,11 +92,13 @@ class Mode:
     probe_seconds: float  # how long the idle probe waits before the load starts anyway
     load_share: float  # of --max-seconds, the most the load may take
     late_seconds: tuple[float, float]
-    settle_seconds: float  # between PayTrace settlements: how long a sale may wait for its void
+    settle_rounds: (
+        int  # rounds of 40 sales between PayTrace settlements: how long a sale may wait for its void
+    )
 
 
 SHORT = Mode(
-    transactions=300, max_seconds=175, probe_seconds=10, load_share=0.3, late_seconds=(2, 8), settle_seconds=6
+    transactions=300, max_seconds=175, probe_seconds=10, load_share=0.3, late_seconds=(2, 8), settle_rounds=2
 )
 FULL = Mode(
     transactions=3000,
@@ -104,7 +106,7 @@ FULL = Mode(
     probe_seconds=90,
     load_share=0.4,
     late_seconds=(3, 20),
-    settle_seconds=30,
+    settle_rounds=8,
 )
 
 
@@ -119,6 +121,7 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     chaos: list[str] = field(default_factory=list)
     outstanding: list[str] = field(default_factory=list)
+    last_waited: list[str] = field(default_factory=list)  # what quiescence waited for last
     stuck: list[str] = field(default_factory=list)
     quiescent_after: float | None = None
     probe_seconds: float | None = None
@@ -340,9 +343,16 @@ class Chaos:
 
 
 def _signer():
-    from integrations.webhooks import webhook_signature_header
+    """The signature header of a body, signed at send time by the portal's own helper."""
+    from integrations.webhook_intake import SIGNATURE_HEADER, webhook_signature_header
 
-    return lambda body: webhook_signature_header(body=body, secret=WEBHOOK_SECRET, timestamp=int(time.time()))
+    def sign(body: bytes) -> dict[str, str]:
+        timestamp = int(time.time())
+        return {
+            SIGNATURE_HEADER: webhook_signature_header(body=body, secret=WEBHOOK_SECRET, timestamp=timestamp)
+        }
+
+    return sign
 
 
 def _open_work(*, world: World, payments_until) -> list[str]:
@@ -397,6 +407,8 @@ def quiescence_wait(
     while True:
         left = _open_work(world=world, payments_until=payments_until)
         quiet = 0 if left else quiet + 1
+        if left:
+            run.last_waited = left
         if quiet == 2:
             run.quiescent_after = time.monotonic() - faults_off - 1.0
             return
@@ -545,7 +557,7 @@ class Soak:
             sender=self.sender,
             customers=self.world.customers,
             rng=random.Random(args.seed + 1),
-            plan=TrafficPlan(settle_seconds=args.mode.settle_seconds),
+            plan=TrafficPlan(settle_rounds=args.mode.settle_rounds),
         )
         run.traffic, run.deliveries = self.traffic.stats, self.sender.stats
         rested = rest_wait(world=self.world, seconds=args.mode.probe_seconds / 2)

@@ -79,6 +79,8 @@ def _run_lines(run) -> list[str]:
         )
     if run.quiescent_after is not None:
         lines.append(f"quiescence: {run.quiescent_after:.1f} s after the faults stopped (target: 60 s)")
+        if run.last_waited:
+            lines.append("  the last thing waited for: " + "; ".join(run.last_waited))
     elif run.outstanding:
         lines.append("quiescence: NOT REACHED within --max-seconds; left: " + "; ".join(run.outstanding))
         lines += [f"  {line}" for line in run.stuck]

@@ -21,7 +21,6 @@ from typing import Any
 
 import requests
 
-SIGNATURE_HEADER = "PayTrace-Signature"
 DELIVERY_TIMEOUT_SECONDS = 15
 DELIVERY_TRIES = 6  # PayTrace tries again after an error; a delivery failing this often is given up
 RETRY_AFTER_SECONDS = 2.0
@@ -72,7 +71,7 @@ class WebhookSender:
         self,
         *,
         url: str,
-        sign: Callable[[bytes], str],
+        sign: Callable[[bytes], dict[str, str]],
         rng: random.Random,
         plan: DeliveryPlan,
         threads: int = 6,
@@ -140,7 +139,7 @@ class WebhookSender:
             answer = requests.post(
                 self.url,
                 data=body,
-                headers={"Content-Type": "application/json", SIGNATURE_HEADER: self.sign(body)},
+                headers={"Content-Type": "application/json", **self.sign(body)},
                 timeout=DELIVERY_TIMEOUT_SECONDS,
             )
         except requests.RequestException:
@@ -210,15 +209,15 @@ class WebhookSender:
 class TrafficPlan:
     """Per round: `round_sales` sale attempts (a share declined, a share never announced); voids of sales
     still pending settlement (as many as `void_share` of the round's), picked among all of them, so a void
-    comes from seconds to a settlement period after its sale; a settlement once `settle_seconds` have passed
-    since the last; refunds of settled sales (`refund_share` of the sales, half in full, half in part)."""
+    comes from seconds to `settle_rounds` rounds after its sale; a settlement every `settle_rounds` rounds;
+    refunds of settled sales (`refund_share` of the sales, half in full, half in part)."""
 
     round_sales: int = 40
     unannounced_share: float = 0.05
     decline_share: float = 0.04
     void_share: float = 0.08
     refund_share: float = 0.15
-    settle_seconds: float = 30.0
+    settle_rounds: int = 8
     amounts: tuple[Decimal, Decimal] = (Decimal("5.00"), Decimal("250.00"))
 
 
@@ -426,17 +425,18 @@ class PayTraceTraffic:
     def run(self, *, transactions: int, deadline: float, progress: Callable[[int], None]) -> None:
         """Rounds until `transactions` PayTrace transactions are made or `deadline` (monotonic) passes."""
         plan, self._deadline = self.plan, deadline
-        settled_at, refunds_owed = time.monotonic(), 0.0
-        while self.stats.created < transactions and not self._late:
+        refunds_owed = 0.0
+        for number in range(1, transactions + 1):  # each round tries at least one sale
+            if self.stats.created >= transactions or self._late:
+                return
             left = transactions - self.stats.created
             made = self._round_sales(
                 max(1, min(plan.round_sales, round(left / (1 + plan.refund_share)))), progress
             )
             self._open += made
             self._voids(self._share(len(made), plan.void_share))
-            if time.monotonic() - settled_at >= plan.settle_seconds:
+            if number % plan.settle_rounds == 0:
                 self._settle()
-                settled_at = time.monotonic()
             refunds_owed += len(made) * plan.refund_share
             refunds = min(transactions - self.stats.created, int(refunds_owed))
             refunds_owed -= self._refunds(refunds, progress)
