@@ -1,5 +1,6 @@
-"""What every benchmark here needs: a scratch PostgreSQL database and gunicorn servers on loopback that
-are stopped, and the database dropped, whatever way the run ends."""
+"""What every benchmark here needs: a scratch PostgreSQL database, a Redis database of its own, and
+services (gunicorn, django-q2 clusters) on loopback that are stopped, and the databases dropped or
+flushed, whatever way the run ends."""
 
 import os
 import signal
@@ -12,11 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import redis
 
 REPO = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+REDIS_SERVER = "redis://127.0.0.1:6379"
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 60
+LOG_TAIL_CHARS = 3000
 
 
 def admin_execute(sql: str) -> None:
@@ -25,15 +29,17 @@ def admin_execute(sql: str) -> None:
 
 
 @contextmanager
-def scratch_database(*, name: str) -> Iterator[str]:
-    """A new, empty database `name` for the block; its URL is yielded and it is dropped on the way out."""
+def scratch_database(*, name: str, keep: bool = False) -> Iterator[str]:
+    """A new, empty database `name` for the block; its URL is yielded and it is dropped on the way out,
+    unless `keep` (to look into it afterwards: drop it yourself)."""
     # A leftover of a killed run that had our pid would otherwise make CREATE fail.
     admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin_execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"{PG_SERVER}/{name}"
     finally:
-        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def database_migrate(*, env: dict[str, str]) -> None:
@@ -44,6 +50,55 @@ def database_migrate(*, env: dict[str, str]) -> None:
         check=True,
         timeout=300,
     )
+
+
+# --- Redis -------------------------------------------------------------------------------------
+
+REDIS_OWNER_KEY = "paysage-bench:owner"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _redis_claim(client: redis.Redis) -> bool:
+    """Take an empty database, or one a bench that has since died left behind; never one in other use."""
+    owner = client.get(REDIS_OWNER_KEY)
+    if owner is not None and owner.isdigit() and not _pid_alive(int(owner)):
+        client.flushdb()  # a killed run's leftovers: its broker queues and cache keys
+    if not client.set(REDIS_OWNER_KEY, str(os.getpid()), nx=True):
+        return False
+    if client.dbsize() == 1:
+        return True
+    client.delete(REDIS_OWNER_KEY)  # someone else's keys are there, without an owner mark
+    return False
+
+
+@contextmanager
+def redis_database(*, numbers: range = range(10, 16)) -> Iterator[str]:
+    """A Redis database of our own among `numbers` (the low ones are left to the portal's defaults), marked
+    with our pid while we hold it; its URL is yielded and only that database is flushed on the way out."""
+    for number in numbers:
+        client = redis.Redis.from_url(f"{REDIS_SERVER}/{number}")
+        if _redis_claim(client):
+            break
+        client.close()
+    else:
+        raise RuntimeError(f"no free Redis database among {numbers.start}-{numbers.stop - 1}")
+    try:
+        yield f"{REDIS_SERVER}/{number}"
+    finally:
+        client.flushdb()
+        client.close()
+
+
+# --- services ----------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -75,31 +130,135 @@ def process_stop(process: subprocess.Popen) -> None:
             continue
 
 
+def _processes() -> Iterator[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every process, from /proc."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        yield int(stat.parent.name), int(fields[1]), int(fields[2])
+
+
+def process_children(pid: int) -> list[int]:
+    """The direct children of `pid` (a gunicorn arbiter's workers)."""
+    return [child for child, parent, _ in _processes() if parent == pid]
+
+
+def process_group(pid: int) -> list[int]:
+    """Every process in the group `pid` leads (a django-q2 cluster: sentinel, pusher, monitor, workers)."""
+    return [member for member, _, group in _processes() if group == pid]
+
+
+class Service:
+    """A command in its own process group, so it is stopped (or SIGKILLed) as a whole with everything it
+    forked, and untouched by the terminal's Ctrl-C; its output is appended to `log`, across restarts."""
+
+    def __init__(self, *, name: str, command: list[str], env: dict[str, str], log: Path):
+        self.name, self.command, self.env, self.log = name, command, env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once, as a crash (or the OOM killer) would: nothing gets to clean up."""
+        if self.running:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            process_stop(self.process)
+
+    def children(self) -> list[int]:
+        return process_children(self.process.pid) if self.running else []
+
+    def group(self) -> list[int]:
+        return process_group(self.process.pid) if self.running else []
+
+    def log_tail(self, *, chars: int = LOG_TAIL_CHARS) -> str:
+        with self.log.open("rb") as handle:
+            handle.seek(max(0, self.log.stat().st_size - chars))
+            return handle.read().decode(errors="replace")
+
+    def wait_until(self, ready, *, what: str) -> None:
+        """Until `ready()` holds; a service that exits or takes longer than STARTUP_SECONDS fails the run
+        with its log."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not ready():
+            if not self.running or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not {what}; its log:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+
+def gunicorn_start(
+    *, name: str, wsgi: str, options: list[str], env: dict[str, str], log: Path, port: int | None = None
+) -> tuple[Service, int]:
+    """`gunicorn wsgi options` on `port` (a free loopback one by default), returned once it answers; the
+    caller stops it."""
+    port = port or free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", wsgi, "--bind", f"{HOST}:{port}",
+        "--graceful-timeout", "5", "--no-control-socket", "--log-level", "warning", *options,
+    ]  # fmt: skip
+    server = Service(name=f"{name} server", command=command, env=env, log=log)
+    server.start()
+    try:
+        server.wait_until(lambda: _answers(port), what="start")
+    except BaseException:
+        server.stop()
+        raise
+    return server, port
+
+
 @contextmanager
 def gunicorn_serve(
     *, name: str, wsgi: str, options: list[str], env: dict[str, str], log: Path
 ) -> Iterator[int]:
     """`gunicorn wsgi options` on a free loopback port, yielded once it answers; stopped on the way out."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "gunicorn", wsgi, "--bind", f"{HOST}:{port}",
-        "--graceful-timeout", "5", "--no-control-socket", "--log-level", "warning", *options,
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: stopped as a whole, untouched by the terminal's Ctrl-C
-        )
+    server, port = gunicorn_start(name=name, wsgi=wsgi, options=options, env=env, log=log)
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not _answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} server did not start; its log:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
         yield port
     finally:
-        process_stop(process)
+        server.stop()
+
+
+def qcluster_start(*, name: str, env: dict[str, str], log: Path) -> Service:
+    """`manage.py qcluster`, returned once it says it runs; the caller stops it. Started again with
+    `start()` after a kill, it appends to the same log."""
+    cluster = Service(name=name, command=[sys.executable, "manage.py", "qcluster"], env=env, log=log)
+    qcluster_run(cluster=cluster)
+    return cluster
+
+
+def qcluster_run(*, cluster: Service) -> None:
+    """Start (or start again) a cluster and wait for its "running" line, written after this start."""
+    offset = cluster.log.stat().st_size if cluster.log.exists() else 0
+    cluster.start()
+
+    def running() -> bool:
+        with cluster.log.open("rb") as handle:
+            handle.seek(offset)
+            return b" running." in handle.read()
+
+    try:
+        cluster.wait_until(running, what="start")
+    except BaseException:
+        cluster.stop()
+        raise
