@@ -36,6 +36,7 @@ class Customer(BaseModel):
     )
 
     class Meta:
+        # Searched by name and company through trigram indexes (migration customer_search_indexes).
         indexes = [models.Index(fields=["name_normalized", "postal_code"], name="customer_name_postal_idx")]
 
     def __str__(self) -> str:

@@ -216,6 +216,7 @@ class ErpPosting(BaseModel):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="erpposting_due_idx"),
             models.Index(fields=["reference"], name="erpposting_reference_idx"),
+            models.Index(fields=["erp_document_number"], name="erpposting_docnumber_idx"),
         ]
 
     def __str__(self) -> str:
