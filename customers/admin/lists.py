@@ -33,7 +33,7 @@ class CustomerListMixin(MoneyListAdminMixin):
     list_filter = [date_range("created_at", "created"), LinkedSystemFilter, currency_filter()]
     list_search = ListSearch(
         reference=("links__external_id",),
-        email=("email_normalized__exact",),
+        email=("email",),
         name=("name", "company"),
     )
     export_columns = (

@@ -61,7 +61,7 @@ class TransactionListMixin(MoneyListAdminMixin):
         ),
         last_four=("last4",),
         amount=("amount",),
-        email=("email", "customer__email_normalized__exact"),
+        email=("email", "customer__email"),
         name=("billing_name", "customer__name"),
     )
     list_totals = {"amount": "Amount", "amount_refunded": "Refunded", "amount_applied": "Applied"}
@@ -130,7 +130,7 @@ class OrderListMixin(MoneyListAdminMixin):
     list_search = ListSearch(
         reference=("order_id", "erp_order_number", "paytrace_transaction_id", "invoice_number"),
         amount=("total",),
-        email=("customer__email_normalized__exact",),
+        email=("customer__email",),
         name=("customer__name",),
     )
     list_totals = {"total": "Total"}
@@ -169,7 +169,7 @@ class InvoiceListMixin(MoneyListAdminMixin):
     list_search = ListSearch(
         reference=("invoice_number", "reference", "order__order_id"),
         amount=("amount",),
-        email=("customer__email_normalized__exact",),
+        email=("customer__email",),
         name=("customer__name",),
     )
     list_totals = {"amount": "Amount", "balance": "Balance"}
@@ -339,7 +339,7 @@ class SubscriptionListMixin(MoneyListAdminMixin):
     list_search = ListSearch(
         reference=("paytrace_customer_id",),
         amount=("amount",),
-        email=("customer__email_normalized__exact",),
+        email=("customer__email",),
         name=("customer__name", "description"),
     )
     list_totals = {"amount": "Amount per charge"}
@@ -411,7 +411,7 @@ class RiskAssessmentListMixin(MoneyListAdminMixin):
         reference=("transaction__transaction_id",),
         last_four=("transaction__last4",),
         amount=("transaction__amount",),
-        email=("transaction__email", "transaction__customer__email_normalized__exact"),
+        email=("transaction__email", "transaction__customer__email"),
         name=("transaction__customer__name", "transaction__billing_name"),
     )
     list_totals = {"transaction__amount": "Amount"}
