@@ -28,8 +28,9 @@ def _address_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def callback_url_check(url: str, *, production: bool, resolve: Resolve = host_addresses) -> None:
+def callback_url_check(url: str, *, production: bool, resolve: Resolve | None = None) -> None:
     """Refuse, naming why, a URL Paysage must not call."""
+    resolve = resolve or host_addresses
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise CallbackUrlRefused("must be an absolute http(s) URL")
