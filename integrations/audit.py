@@ -88,6 +88,8 @@ ACTION_LABELS = {
     "allocation.undo": "Payment application undone",
     "api_token_created": "API token created",
     "api_token_revoked": "API token revoked",
+    "callback.dead": "Storefront callback given up",
+    "callback.delivered": "Storefront callback delivered",
     "duplicate.different": "Duplicate: different customers",
     "duplicate.same": "Duplicate: merged as one customer",
     "mappings.import": "Mappings imported",

@@ -302,19 +302,27 @@ class PaymentMethodMapping(BaseModel):
     erp = models.CharField(max_length=20, choices=ErpSystem.choices)
     payment_method = models.CharField(max_length=10, choices=[("card", "Card"), ("ach", "ACH")])
     card_brand = models.CharField(max_length=20, blank=True, help_text="Blank matches any brand.")
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        help_text="Receipts in this currency use this row's bank; blank matches any currency.",
+    )
     erp_payment_code = models.CharField(max_length=20)
     bank_code = models.CharField(max_length=20, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["erp", "payment_method", "card_brand"], name="paymentmethodmap_unique"
+                fields=["erp", "payment_method", "card_brand", "currency"], name="paymentmethodmap_unique"
             )
         ]
-        ordering = ["erp", "payment_method", "card_brand"]
+        ordering = ["erp", "payment_method", "card_brand", "currency"]
 
     def __str__(self) -> str:
-        return f"{self.erp}: {self.payment_method} {self.card_brand or '*'} → {self.erp_payment_code}"
+        return (
+            f"{self.erp}: {self.payment_method} {self.card_brand or '*'} {self.currency or '*'}"
+            f" → {self.erp_payment_code}"
+        )
 
 
 class GLAccountRule(BaseModel):
@@ -334,6 +342,9 @@ class GLAccountRule(BaseModel):
     transaction_type = models.CharField(max_length=20, blank=True, help_text="Blank matches any type.")
     merchant_id = models.CharField(max_length=40, blank=True, help_text="Blank matches any merchant.")
     card_brand = models.CharField(max_length=20, blank=True, help_text="Blank matches any brand.")
+    product_category = models.CharField(
+        max_length=40, blank=True, help_text="An order line's product category; blank matches any."
+    )
     account = models.CharField(max_length=40)
     fee_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
     fee_fixed = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
@@ -341,7 +352,14 @@ class GLAccountRule(BaseModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["erp", "purpose", "transaction_type", "merchant_id", "card_brand"],
+                fields=[
+                    "erp",
+                    "purpose",
+                    "transaction_type",
+                    "merchant_id",
+                    "card_brand",
+                    "product_category",
+                ],
                 name="glrule_unique",
             ),
             models.CheckConstraint(
@@ -349,7 +367,7 @@ class GLAccountRule(BaseModel):
             ),
         ]
         indexes = [models.Index(fields=["erp", "purpose"], name="glrule_lookup_idx")]
-        ordering = ["erp", "purpose", "transaction_type", "merchant_id", "card_brand"]
+        ordering = ["erp", "purpose", "transaction_type", "merchant_id", "card_brand", "product_category"]
 
     def __str__(self) -> str:
         return f"{self.erp}: {self.purpose} → {self.account}"

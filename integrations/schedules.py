@@ -10,6 +10,7 @@ SCHEDULES = (
     ("paysage: drain webhook inbox", "integrations.tasks.webhook_events_drain", 1),
     ("paysage: post pending ERP documents", "integrations.tasks.postings_post", 1),
     ("paysage: sync PayTrace", "payments.tasks.paytrace_sync", 1),
+    ("paysage: tell storefronts their orders' status", "payments.tasks.callbacks_deliver", 1),
     ("paysage: decide what a crash left undecided", "payments.tasks.transactions_undecided_decide", 1),
     ("paysage: bill subscriptions", "payments.tasks.subscriptions_bill", 15),
     ("paysage: reconcile settlement batches", "payments.tasks.settlements_reconcile_task", 60),

@@ -6,12 +6,18 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
         from payments.erp.effects import payments_outbox_register
         from payments.inbox_handlers import payments_inbox_register
+        from payments.services.callbacks import order_event_saved
         from portal.review_queues import ReviewQueue, review_queue_register
 
         payments_outbox_register()
         payments_inbox_register()
+        post_save.connect(
+            order_event_saved, sender="payments.OrderEvent", dispatch_uid="order_event_callback"
+        )
         review_queue_register(
             ReviewQueue("payments.riskassessment", "Flagged payments", {"status": "flagged"})
         )

@@ -214,6 +214,9 @@ class Order(BaseModel):
     erp_order_number = models.CharField(max_length=60, blank=True)
     paytrace_transaction_id = models.CharField(max_length=40, blank=True)
     invoice_number = models.CharField(max_length=60, blank=True)
+    callback_url = models.URLField(
+        max_length=500, blank=True, help_text="The storefront's URL each status change is POSTed to, signed."
+    )
     request_body = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
     request_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical request body")
 
@@ -236,6 +239,10 @@ class OrderLine(models.Model):
     quantity = models.DecimalField(max_digits=12, decimal_places=3)
     unit_price = money_field()
     amount = money_field()
+    category = models.CharField(max_length=40, blank=True, help_text="The storefront's product category.")
+    gl_account = models.CharField(
+        max_length=40, blank=True, help_text="Revenue account the GL rules give this line's category."
+    )
 
     class Meta:
         constraints = [
@@ -362,8 +369,13 @@ class Allocation(models.Model):
 
     payment = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    amount = money_field()
+    amount = money_field(help_text="In the invoice's currency: what the ERP application carries.")
     currency = models.CharField(max_length=3)
+    # Set only when the payment is in another currency than the invoice: what of the payment this
+    # application took, and the rate (with where it was read) that turned one into the other.
+    payment_amount = money_field(null=True, blank=True)
+    rate = models.DecimalField(max_digits=18, decimal_places=10, null=True, blank=True)
+    rate_source = models.CharField(max_length=200, blank=True)
     rule = models.CharField(max_length=20, choices=Rule.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -375,7 +387,14 @@ class Allocation(models.Model):
     )
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(payment_amount__isnull=True, rate__isnull=True, rate_source="")
+                | Q(payment_amount__gt=0, rate__gt=0, rate_source__gt=""),
+                name="allocation_conversion_complete",
+            ),
+        ]
         indexes = [
             models.Index(fields=["payment"], name="allocation_payment_idx"),
             models.Index(fields=["invoice"], name="allocation_invoice_idx"),
@@ -385,6 +404,42 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} of {self.payment_id} → {self.invoice_id}"
+
+    @property
+    def paid_amount(self) -> Decimal:
+        """What of the payment, in its own currency, this application took."""
+        return self.amount if self.payment_amount is None else self.payment_amount
+
+
+class CurrencyConversion(models.Model):
+    """A receipt posted in another currency than its payment: the amounts on both sides, the rate, and
+    where the rate was read (the ERP's rate table, or Paysage's currency rates)."""
+
+    posting = models.OneToOneField(
+        "integrations.ErpPosting", on_delete=models.CASCADE, related_name="currency_conversion"
+    )
+    from_currency = models.CharField(max_length=3)
+    from_amount = money_field()
+    to_currency = models.CharField(max_length=3)
+    to_amount = money_field()
+    rate = models.DecimalField(max_digits=18, decimal_places=10)
+    operation = models.CharField(max_length=8, choices=[("multiply", "Multiply"), ("divide", "Divide")])
+    rate_date = models.DateField()
+    source = models.CharField(max_length=200)
+    converted_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gt=0), name="currencyconversion_rate_positive"),
+            models.CheckConstraint(
+                condition=~Q(from_currency=F("to_currency")), name="currencyconversion_two_currencies"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.from_amount} {self.from_currency} → {self.to_amount} {self.to_currency} ({self.source})"
+        )
 
 
 class SettlementBatch(BaseModel):
@@ -762,3 +817,38 @@ class RiskModelVersion(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.algorithm} {self.version}"
+
+
+class CallbackDelivery(BaseModel):
+    """Outbox of status changes for storefronts: one row per order event, POSTed signed to the order's
+    callback URL, retried with backoff until delivered or dead (then alerted and audited)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        RETRYABLE = "retryable", "Retrying"
+        DELIVERED = "delivered", "Delivered"
+        DEAD = "dead", "Dead letter"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="callback_deliveries")
+    event = models.OneToOneField(OrderEvent, on_delete=models.CASCADE, related_name="callback_delivery")
+    url = models.URLField(max_length=500)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="callback_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="delivered") | Q(delivered_at__isnull=False),
+                name="callback_delivered_when",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} → {self.payload.get('status', '')} ({self.get_status_display()})"

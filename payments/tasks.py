@@ -5,6 +5,7 @@ from integrations.claims import Budget
 from integrations.models import System
 from integrations.selectors import connections_active
 from payments.services.billing import subscriptions_bill_due
+from payments.services.callbacks import callbacks_deliver_due
 from payments.services.erp_reconciliation import erp_nets_reconcile
 from payments.services.paytrace import paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide, transactions_decide_undecided
@@ -53,3 +54,8 @@ def erp_net_reconcile_task() -> list[dict]:
 @task(timeout=90)
 def transactions_undecided_decide() -> int:
     return transactions_decide_undecided()
+
+
+@task(timeout=90)
+def callbacks_deliver() -> int:
+    return callbacks_deliver_due(time_budget_seconds=BUDGET_SECONDS)

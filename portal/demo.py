@@ -43,13 +43,20 @@ PAYTRACE_USER, PAYTRACE_PASSWORD, INTEGRATOR_ID = "demo", "demo-password", "PAYS
 SAGE300_COMPANY, SAGE300_USER, SAGE300_PASSWORD = "SAMLTD", "ADMIN", "ADMIN"
 X3_FOLDER, X3_POOL, X3_USER, X3_PASSWORD = "SEED", "PAYSAGE", "admin", "admin-password"
 SAGEPRO_SITE, SAGEPRO_API_KEY = "DEMO", "sagepro-demo-key"
+# PayTrace's v1 export names no merchant: the account's id is set on its connection (v3 calls it merchant_id).
+DEMO_MERCHANT_ID = "100001"
 
 CONNECTIONS = {
     "PayTrace (sandbox)": (
         System.PAYTRACE,
         "/sandbox/paytrace",
         {"username": PAYTRACE_USER, "password": PAYTRACE_PASSWORD, "integrator_id": INTEGRATOR_ID},
-        {"timezone": "America/Los_Angeles", "erp_connection": "Sage 300 (sandbox)", "timeout": 15},
+        {
+            "timezone": "America/Los_Angeles",
+            "erp_connection": "Sage 300 (sandbox)",
+            "timeout": 15,
+            "merchant_id": DEMO_MERCHANT_ID,
+        },
     ),
     "Sage 300 (sandbox)": (
         System.SAGE_300,
@@ -85,6 +92,7 @@ class ErpCodes:
     card_bank: str
     ach_bank: str
     accounts: dict[str, str]
+    card_banks_by_currency: dict[str, str]  # a bank account per currency for card receipts
 
 
 ERP_CODES = {
@@ -104,6 +112,7 @@ ERP_CODES = {
             "write_off": "6900",
             "unapplied": "1200",
         },
+        {"CAD": "PTCAD"},
     ),
     System.SAGE_X3: ErpCodes(
         "CARD",
@@ -121,6 +130,7 @@ ERP_CODES = {
             "write_off": "658100",
             "unapplied": "411000",
         },
+        {"CAD": "CADBK"},
     ),
     System.SAGE_PRO: ErpCodes(
         "CC",
@@ -138,6 +148,7 @@ ERP_CODES = {
             "write_off": "6900",
             "unapplied": "1200",
         },
+        {"CAD": "PTCAD"},
     ),
 }
 
@@ -234,14 +245,19 @@ def demo_mappings_ensure() -> None:
                 paytrace_status=status,
                 defaults={"erp_status": erp_status, "action": action, "reopen_invoice": reopen},
             )
-        for method, code, bank in (
-            ("card", codes.card_payment_code, codes.card_bank),
-            ("ach", codes.ach_payment_code, codes.ach_bank),
+        for method, code, bank, currency in (
+            ("card", codes.card_payment_code, codes.card_bank, ""),
+            ("ach", codes.ach_payment_code, codes.ach_bank, ""),
+            *(
+                ("card", codes.card_payment_code, bank, currency)
+                for currency, bank in codes.card_banks_by_currency.items()
+            ),
         ):
             PaymentMethodMapping.objects.get_or_create(
                 erp=erp,
                 payment_method=method,
                 card_brand="",
+                currency=currency,
                 defaults={"erp_payment_code": code, "bank_code": bank},
             )
         for purpose, account in codes.accounts.items():
@@ -367,6 +383,9 @@ def demo_payments_ensure() -> int:
         ("C1003", Decimal("4500.00"), "", False),  # two invoices oldest first, the rest on account
         ("C1004", Decimal("0.29"), "", False),  # the sandbox declines this amount
         ("C1005", Decimal("45.00"), "INV-5007", True),  # voided before settlement
+        # A CAD customer through the USD account: 729.27 USD at 0.73 pays its 999.00 CAD invoice, posted
+        # in CAD to the ERP's CAD bank.
+        ("C1006", Decimal("729.27"), "INV-5008", False),
     )
     for number, amount, invoice_id, void in plan:
         vaulted = PtCustomer.objects.get(account=account, customer_id=number)

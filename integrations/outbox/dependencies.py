@@ -1,4 +1,5 @@
-"""A document that reverses or offsets a receipt (a void's reversal, a refund's credit note) waits for it.
+"""A document that reverses or offsets a receipt (a void's reversal, a refund's credit note) waits for it,
+and a receipt waits for the customer posting that creates its customer in the ERP.
 
 `ErpPosting.depends_on` names the receipt. The outbox's claim query only hands out a dependent once its
 receipt is settled: posted, or cancelled because it never reached the ERP. So a reversal is never sent

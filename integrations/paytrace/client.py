@@ -436,7 +436,7 @@ class PayTraceClient:
 
     # --- exports and settlement -------------------------------------------------------------------
 
-    def transaction_export_by_id(self, *, transaction_id: str, include_bin: bool = False) -> Body | None:
+    def transaction_export_by_id(self, *, transaction_id: str, include_bin: bool = True) -> Body | None:
         payload = _compact(transaction_id=int(transaction_id), include_bin=include_bin or None)
         transactions = self._export("v1/transactions/export/by_id", payload, key="transactions")
         return transactions[0] if transactions else None
@@ -448,10 +448,12 @@ class PayTraceClient:
         end_date: date,
         transaction_type: str = "",
         customer_id: str = "",
-        include_bin: bool = False,
+        include_bin: bool = True,
     ) -> list[Body]:
         """Records created between the two dates (account-local, inclusive). `transaction_type` is one of
-        PayTrace's filters: SALE, AUTHORIZATION, STR/FWD, REFUND, VOID, SETTLED, PENDING, DECLINED."""
+        PayTrace's filters: SALE, AUTHORIZATION, STR/FWD, REFUND, VOID, SETTLED, PENDING, DECLINED.
+        `include_bin` (on unless refused) shows the first six digits, the only place an export names the
+        card's network, so the brand GL rules and payment codes key on is known."""
         payload = _compact(
             start_date=_us_date(start_date),
             end_date=_us_date(end_date),

@@ -175,6 +175,7 @@ class TransactionRecord:
     csc_response: str = ""
     card_brand: str = ""
     last4: str = ""
+    merchant_id: str = ""
     billing_name: str = ""
     billing_zip: str = ""
     billing_country: str = ""
@@ -233,6 +234,9 @@ def transaction_record_parse(raw: dict[str, Any], *, tz: ZoneInfo) -> Transactio
         csc_response=_text(raw.get("csc_response")),
         card_brand=card_brand,
         last4=last4,
+        # v3 bodies carry the account's `merchant_id` (North B2B API spec); a v1 export names none, the
+        # API user being one merchant account, so the connection's own `merchant_id` option stands in.
+        merchant_id=_identifier(raw.get("merchant_id")),
         billing_name=_text(billing.get("name")),
         billing_zip=_text(billing.get("zip")),
         billing_country=_text(billing.get("country")).upper(),

@@ -16,7 +16,7 @@ field names. Amounts are Decimal, dates are `date`."""
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from integrations.http import DEFAULT_TIMEOUT_SECONDS, HttpTransport
@@ -37,6 +37,7 @@ from integrations.sage.base import (
     SalesOrderData,
     StockLevel,
 )
+from integrations.sage.rates import RateQuote
 
 DocumentType = ErpPosting.DocumentType
 T = TypeVar("T")
@@ -102,6 +103,7 @@ def chunked(*, items: list[T], size: int) -> list[list[T]]:
 class ErpConnector(ABC):
     system: ClassVar[str]  # the ERP's code in `integrations.erps`
     default_receipt_batch_size: ClassVar[int] = 20
+    rate_table: ClassVar[str] = ""  # the ERP's exchange-rate resource, when it publishes one
 
     def __init__(self, *, settings: ConnectorSettings, transport: Transcribed):
         self.settings = settings
@@ -242,3 +244,8 @@ class ErpConnector(ABC):
 
     @abstractmethod
     def stock_levels(self, *, skus: list[str]) -> list[StockLevel]: ...
+
+    def currency_rate(self, *, from_currency: str, to_currency: str, on: date) -> RateQuote | None:
+        """The ERP's own rate for `on`, or None: an ERP without a published rate table (`rate_table`
+        blank) leaves conversions to Paysage's currency rates."""
+        return None

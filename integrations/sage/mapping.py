@@ -25,43 +25,63 @@ def status_mapping_get(*, erp: str, paytrace_status: str) -> StatusMapping:
     return mapping
 
 
-def payment_code_get(*, erp: str, payment_method: str, card_brand: str) -> PaymentMethodMapping:
-    """The brand-specific row wins over the any-brand row (blank card_brand)."""
+def payment_code_get(
+    *, erp: str, payment_method: str, card_brand: str, currency: str = ""
+) -> PaymentMethodMapping:
+    """The most specific row: its currency's (the bank that takes that currency) over the any-currency
+    row, then the brand's over the any-brand row (blank matches anything)."""
     mapping = (
         PaymentMethodMapping.objects.filter(
-            erp=erp, payment_method=payment_method, card_brand__in=[card_brand, ""]
+            erp=erp,
+            payment_method=payment_method,
+            card_brand__in=[card_brand, ""],
+            currency__in=[currency, ""],
         )
-        .order_by("-card_brand")
+        .order_by("-currency", "-card_brand")
         .first()
     )
     if mapping is None:
         raise MappingMissing(
-            f"No payment method mapping for {erp} / {payment_method} / brand '{card_brand or 'any'}'."
+            f"No payment method mapping for {erp} / {payment_method} / brand '{card_brand or 'any'}'"
+            f" / currency '{currency or 'any'}'."
         )
     return mapping
 
 
 def gl_rule_get(
-    *, erp: str, purpose: str, transaction_type: str = "", merchant_id: str = "", card_brand: str = ""
+    *,
+    erp: str,
+    purpose: str,
+    transaction_type: str = "",
+    merchant_id: str = "",
+    card_brand: str = "",
+    product_category: str = "",
 ) -> GLAccountRule:
     """The most specific matching rule: a rule's blank fields match anything, and each filled field
-    that matches makes it more specific (type, then merchant, then brand)."""
+    that matches makes it more specific (type, then merchant, then brand, then product category)."""
     candidates = GLAccountRule.objects.filter(
         Q(transaction_type__in=[transaction_type, ""]),
         Q(merchant_id__in=[merchant_id, ""]),
         Q(card_brand__in=[card_brand, ""]),
+        Q(product_category__in=[product_category, ""]),
         erp=erp,
         purpose=purpose,
     )
     best = max(
         candidates,
-        key=lambda rule: (bool(rule.transaction_type), bool(rule.merchant_id), bool(rule.card_brand)),
+        key=lambda rule: (
+            bool(rule.transaction_type),
+            bool(rule.merchant_id),
+            bool(rule.card_brand),
+            bool(rule.product_category),
+        ),
         default=None,
     )
     if best is None:
         raise MappingMissing(
             f"No GL account rule for {erp} / purpose '{purpose}' (type '{transaction_type or 'any'}',"
-            f" merchant '{merchant_id or 'any'}', brand '{card_brand or 'any'}')."
+            f" merchant '{merchant_id or 'any'}', brand '{card_brand or 'any'}',"
+            f" category '{product_category or 'any'}')."
         )
     return best
 

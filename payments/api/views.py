@@ -4,6 +4,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -18,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integrations.callback_urls import CallbackUrlRefused, callback_url_check
 from integrations.health import database_live, system_health
 from integrations.models import CurrencyRate, ErpSystem, System
 from integrations.sage.mapping import home_currency
@@ -127,6 +129,8 @@ class OrderOutputSerializer(serializers.Serializer):
         quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
         unit_price = serializers.DecimalField(**MONEY)
         amount = serializers.DecimalField(**MONEY)
+        category = serializers.CharField()
+        gl_account = serializers.CharField(help_text="Revenue account, once the sales order is built")
 
     order_id = serializers.CharField(source="order.order_id")
     status = serializers.ChoiceField(source="order.status", choices=Order.Status.choices)
@@ -168,6 +172,11 @@ class OrderCreateApi(APIView):
             description = _text(255)
             quantity = UnsignedDecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
             unit_price = UnsignedDecimalField(min_value=Decimal("0"), **MONEY)
+            category = PatternField(
+                r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,39}$",
+                required=False,
+                help_text="The product category; GL rules keyed on it give the line's revenue account",
+            )
 
         order_id = PatternField(rf"^{ORDER_ID_PATTERN}$", help_text="The storefront's order id")
         erp = serializers.ChoiceField(choices=ErpSystem.choices)
@@ -182,6 +191,19 @@ class OrderCreateApi(APIView):
         )
         paytrace_transaction_id = PatternField(rf"^{TRANSACTION_ID_PATTERN}$", required=False)
         invoice_number = _text(60, help_text="The ERP invoice the payment should be applied to")
+        callback_url = serializers.URLField(
+            max_length=500,
+            required=False,
+            help_text="Each status change of the order is POSTed here, signed like our PayTrace webhook"
+            " (https to a public host in production)",
+        )
+
+        def validate_callback_url(self, value: str) -> str:
+            try:
+                callback_url_check(value, production=settings.PRODUCTION_LIKE)
+            except CallbackUrlRefused as exc:
+                raise serializers.ValidationError(f"Callback URL {exc}.") from exc
+            return value
 
         def validate_erp(self, value: str) -> str:
             try:

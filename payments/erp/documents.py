@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from customers.erp import erp_customer_number
 from customers.models import Customer, CustomerLink
-from integrations.models import ErpPosting, StatusMapping
+from integrations.models import ErpPosting, GLAccountRule, StatusMapping
 from integrations.outbox.dependencies import prerequisite_check
 from integrations.outbox.registry import PostingNotNeeded
 from integrations.sage.base import (
@@ -16,7 +16,6 @@ from integrations.sage.base import (
     ErpPermanentError,
     JournalEntryData,
     JournalLine,
-    ReceiptApplication,
     ReceiptData,
     ReversalData,
     SalesOrderData,
@@ -32,7 +31,8 @@ from integrations.sage.mapping import (
     payment_code_get,
     status_mapping_get,
 )
-from payments.models import Allocation, JournalEntryLine, Transaction
+from payments.erp.receipt_money import receipt_money
+from payments.models import Allocation, JournalEntryLine, Order, OrderLine, Transaction
 from payments.services.postings import reversal_reference_parse
 
 DocumentType = ErpPosting.DocumentType
@@ -83,9 +83,12 @@ def receipt_build(*, posting: ErpPosting, connector: ErpConnector) -> ReceiptDat
         raise PostingNotNeeded(f"PayTrace transaction {transaction.transaction_id} was voided before posting")
     mapping = status_mapping_check(posting=posting)
     customer = transaction.customer
-    currency = _posting_currency(posting=posting, customer=customer)
+    money = receipt_money(posting=posting, connector=connector, customer=customer)
     method = payment_code_get(
-        erp=erp, payment_method=transaction.payment_method, card_brand=transaction.card_brand
+        erp=erp,
+        payment_method=transaction.payment_method,
+        card_brand=transaction.card_brand,
+        currency=money.currency,
     )
     cash = gl_rule_get(
         erp=erp,
@@ -94,25 +97,16 @@ def receipt_build(*, posting: ErpPosting, connector: ErpConnector) -> ReceiptDat
         merchant_id=transaction.merchant_id,
         card_brand=transaction.card_brand,
     )
-    allocations = transaction.allocations.filter(
-        reversed_at__isnull=True, invoice__connection=posting.connection
-    )
     return ReceiptData(
         reference=posting.reference,
         customer_number=erp_customer_number(posting=posting, connector=connector, customer=customer),
-        amount=_amount_in(amount=transaction.amount, transaction=transaction, currency=currency),
-        currency=currency,
+        amount=money.amount,
+        currency=money.currency,
         receipt_date=transaction.occurred_at.date(),
         payment_code=method.erp_payment_code,
         bank_code=method.bank_code,
         cash_account=cash.account,
-        applications=tuple(
-            ReceiptApplication(
-                invoice_number=allocation.invoice.invoice_number,
-                amount=_amount_in(amount=allocation.amount, transaction=transaction, currency=currency),
-            )
-            for allocation in allocations.select_related("invoice").order_by("pk")
-        ),
+        applications=money.applications,
         description=f"PayTrace {transaction.transaction_id} {mapping.erp_status if mapping else ''}".strip(),
         defaults=field_defaults_get(erp=erp, document_type=posting.document_type),
     )
@@ -151,14 +145,18 @@ def reversal_build(*, posting: ErpPosting, connector: ErpConnector) -> ReversalD
     )
     allocation = Allocation.objects.select_related("invoice").get(pk=allocation_pk) if allocation_pk else None
     customer = transaction.customer
-    currency = _posting_currency(posting=posting, customer=customer)
-    amount = allocation.amount if allocation else transaction.amount
+    if allocation is not None:
+        # An application is kept in its invoice's currency, the receipt's.
+        currency, amount = allocation.currency, allocation.amount
+    else:
+        currency = _posting_currency(posting=posting, customer=customer)
+        amount = _amount_in(amount=transaction.amount, transaction=transaction, currency=currency)
     return ReversalData(
         reference=posting.reference,
         original_reference=receipt.reference,
         original_document_number=receipt.erp_document_number,
         customer_number=erp_customer_number(posting=posting, connector=connector, customer=customer),
-        amount=_amount_in(amount=amount, transaction=transaction, currency=currency),
+        amount=amount,
         currency=currency,
         document_date=(allocation.reversed_at if allocation else transaction.updated_at).date(),
         description=f"Undo of {allocation.invoice.invoice_number} from PayTrace {transaction.transaction_id}"
@@ -216,6 +214,15 @@ def journal_entry_build(*, posting: ErpPosting, connector: ErpConnector) -> Jour
     )
 
 
+def _order_lines_accounts(*, order: Order, erp: str) -> None:
+    """Each line's revenue account from the GL rules, the line's product category making a rule more
+    specific: kept on the line for finance and the storefront to see where its revenue goes."""
+    for line in order.lines.all():
+        account = gl_rule_get(erp=erp, purpose="revenue", product_category=line.category).account
+        if account != line.gl_account:
+            OrderLine.objects.filter(pk=line.pk).update(gl_account=account)
+
+
 def sales_order_build(*, posting: ErpPosting, connector: ErpConnector) -> SalesOrderData:
     order = posting.order
     link = CustomerLink.objects.filter(customer=order.customer_id, connection=posting.connection).first()
@@ -224,6 +231,8 @@ def sales_order_build(*, posting: ErpPosting, connector: ErpConnector) -> SalesO
             f"Order {order.order_id}: customer {order.customer} has no number in {posting.connection.name}.",
             code="CustomerNotLinked",
         )
+    if GLAccountRule.objects.filter(erp=posting.connection.system, purpose="revenue").exists():
+        _order_lines_accounts(order=order, erp=posting.connection.system)
     return SalesOrderData(
         reference=order.order_id,
         customer_number=link.external_id,

@@ -25,6 +25,7 @@ from integrations.models import Connection
 from integrations.sage.errors import ErpError
 from integrations.sage.registry import connector_for
 from payments.models import ZERO, Allocation, Invoice, ReconciliationException, Transaction
+from payments.services.conversions import converted_take, payment_rate_quotes, quote_multiplier
 from payments.services.erp_invoices import (
     OPEN_STATUSES,
     erp_invoice_upsert,
@@ -147,6 +148,7 @@ def payment_apply(
     """Apply what is left of `payment` to open invoices, at most each one's open balance in the ERP; the
     remainder stays on account."""
     excluded = payment_invoices_refresh(payment=payment, erp_connection=erp_connection)
+    quotes = payment_rate_quotes(payment=payment, erp_connection=erp_connection)
     with transaction.atomic():
         payment = (
             Transaction.objects.select_for_update(of=("self",)).select_related("order").get(pk=payment.pk)
@@ -157,27 +159,48 @@ def payment_apply(
             _paid_invoice_review(payment=payment, invoice=named)
             return []
         allocations = []
+        # One receipt is posted in one currency: the currency of what it already pays, else the first
+        # invoice's it can pay.
+        currency = (
+            payment.allocations.filter(reversed_at__isnull=True).values_list("currency", flat=True).first()
+        )
         candidates = _candidate_invoices(payment=payment, erp_connection=erp_connection, excluded=excluded)
         for invoice, rule in candidates:
             if remaining <= ZERO:
                 break
-            if invoice.currency != payment.currency:
+            quote = quotes.get(invoice.currency)
+            if currency is not None and invoice.currency != currency:
                 continue
-            amount = min(remaining, invoice.balance)
+            if invoice.currency != payment.currency and quote is None:
+                continue  # no rate on file: the receipt's build names the one to add
+            currency = invoice.currency
+            conversion = {}
+            if quote is None:
+                amount = paid = min(remaining, invoice.balance)
+            else:
+                amount, paid = converted_take(quote=quote, remaining=remaining, balance=invoice.balance)
+                conversion = {
+                    "payment_amount": paid,
+                    "rate": quote_multiplier(quote),
+                    "rate_source": quote.source,
+                }
+            if amount <= ZERO or paid <= ZERO:
+                continue
             allocations.append(
                 Allocation.objects.create(
                     payment=payment,
                     invoice=invoice,
                     amount=amount,
-                    currency=payment.currency,
+                    currency=invoice.currency,
                     rule=rule,
                     actor=actor if actor is not None and actor.is_authenticated else None,
+                    **conversion,
                 )
             )
             invoice_balance_change(invoice=invoice, delta=-amount)
-            remaining -= amount
+            remaining -= paid
         if allocations:
-            applied = sum((allocation.amount for allocation in allocations), ZERO)
+            applied = sum((allocation.paid_amount for allocation in allocations), ZERO)
             _payment_applied_change(payment_pk=payment.pk, delta=applied)
         elif payment.amount_applied == ZERO and remaining > ZERO:
             _unapplied_review(payment=payment)
@@ -228,7 +251,7 @@ def allocation_reverse(*, allocation: Allocation, actor: AbstractBaseUser | None
         allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
         if allocation.reversed_at is not None:
             return allocation
-        _payment_applied_change(payment_pk=allocation.payment_id, delta=-allocation.amount)
+        _payment_applied_change(payment_pk=allocation.payment_id, delta=-allocation.paid_amount)
         invoice_balance_change(invoice=allocation.invoice, delta=allocation.amount)
         allocation.reversed_at = timezone.now()
         allocation.reversed_by = actor if actor is not None and actor.is_authenticated else None

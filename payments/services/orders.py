@@ -203,6 +203,7 @@ def _order_create(*, body: dict[str, Any], request_hash: str, erp_connection: Co
         total=sum(amounts, Decimal("0")),
         paytrace_transaction_id=body.get("paytrace_transaction_id", ""),
         invoice_number=body.get("invoice_number", ""),
+        callback_url=body.get("callback_url", ""),
         request_body=body,
         request_hash=request_hash,
     )
@@ -215,6 +216,7 @@ def _order_create(*, body: dict[str, Any], request_hash: str, erp_connection: Co
             quantity=line["quantity"],
             unit_price=line["unit_price"],
             amount=amount,
+            category=line.get("category", ""),
         )
         for number, (line, amount) in enumerate(zip(body["lines"], amounts, strict=True), start=1)
     )

@@ -14,6 +14,7 @@ from integrations.outbox.services import posting_cancel, posting_resolve_soon, p
 from integrations.selectors import ConnectionMissing, connections_active
 from payments.models import CreditMemo, JournalEntry, Transaction
 from payments.services.allocations import payment_apply
+from payments.services.receipt_customers import receipt_customer_plan
 
 DocumentType = ErpPosting.DocumentType
 PostingStatus = ErpPosting.Status
@@ -110,6 +111,7 @@ def postings_plan_for_transaction(*, transaction: Transaction, held: bool = Fals
 
 
 def _receipt_plan(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPosting:
+    customer_posting = receipt_customer_plan(transaction=transaction, erp=erp)
     if transaction.customer_id and not transaction.allocations.exists():
         payment_apply(payment=transaction, erp_connection=erp)
     return _posting_plan(
@@ -117,6 +119,7 @@ def _receipt_plan(*, transaction: Transaction, erp: Connection, held: bool) -> E
         document_type=DocumentType.RECEIPT,
         reference=receipt_reference(transaction),
         held=held,
+        depends_on=customer_posting,
         transaction=transaction,
         customer_id=transaction.customer_id,
         order_id=transaction.order_id,

@@ -36,6 +36,7 @@ _FACT_FIELDS = (
     "invoice_reference",
     "description",
     "card_brand",
+    "merchant_id",
     "last4",
     "approval_code",
     "avs_response",
@@ -58,7 +59,7 @@ class TransactionSyncResult:
     changed: bool
 
 
-def _record_fields(*, record: TransactionRecord) -> dict:
+def _record_fields(*, connection: Connection, record: TransactionRecord) -> dict:
     return {
         "transaction_type": record.transaction_type,
         "payment_method": record.payment_method,
@@ -67,6 +68,7 @@ def _record_fields(*, record: TransactionRecord) -> dict:
         "invoice_reference": record.invoice_id,
         "description": record.description[:255],
         "card_brand": record.card_brand,
+        "merchant_id": record.merchant_id or str(connection.options.get("merchant_id") or ""),
         "last4": record.last4,
         "approval_code": record.approval_code,
         "avs_response": record.avs_response[:60],
@@ -114,7 +116,7 @@ def transaction_sync_from_record(
     """Create or update the Transaction for `record`. Running it twice with the same record changes
     nothing the second time; an older record (lower status) never overwrites newer state. A creation or
     change sets `decision_pending`, which the decide step clears."""
-    fields = _record_fields(record=record)
+    fields = _record_fields(connection=connection, record=record)
     links = _links(connection=connection, record=record)
     status = _incoming_status(record)
     with db_transaction.atomic():

@@ -137,5 +137,6 @@ RESOURCES: dict[tuple[str, str], Resource] = {
         shape=shape_of("IC", "ICItems"), records=selectors.items_records, create=item_create
     ),
     ("IC", "ICLocations"): _lookup("IC", "ICLocations"),
+    ("CS", "CSCurrencyRates"): _lookup("CS", "CSCurrencyRates"),
     ("IC", "ICDayEndProcessing"): _process("IC", "ICDayEndProcessing", process_without_effect),
 }

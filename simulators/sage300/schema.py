@@ -158,6 +158,8 @@ _KEYS: dict[tuple[str, str], tuple[str, ...]] = {
     ("OE", "OEMiscellaneousCharges"): ("Currency", "MiscellaneousChargeCode"),
     ("OE", "OEOrders"): ("OrderUniquifier",),  # [U] OEORDH's key; no artefact names it
     ("GL", "GLAccounts"): ("UnformattedAccount",),  # [S] omniboost/go-sage300 gl_accounts_get.go
+    # [U] the CSCRD view's key (home currency, rate type, source currency, rate date) under Web API names.
+    ("CS", "CSCurrencyRates"): ("HomeCurrency", "RateType", "SourceCurrency", "RateDate"),
 }
 
 # Properties no copied sample shows, per collection path, with where each comes from.
@@ -180,6 +182,20 @@ _ADDED: dict[tuple[str, str], dict[tuple[str, ...], dict[str, str]]] = {
         },
     },
     ("IC", "ICItems"): {(): {"ItemNumber": "Edm.String"}},  # [I] see _KEYS
+    # [D] the Endpoint Reference lists CS/CSCurrencyRates with no sample: [U] the fields of view CS0006
+    # (CSCRD) under the Web API's naming, as `integrations.sage.sage300.rates` reads them.
+    ("CS", "CSCurrencyRates"): {
+        (): {
+            "HomeCurrency": "Edm.String",
+            "RateType": "Edm.String",
+            "SourceCurrency": "Edm.String",
+            "RateDate": "Edm.DateTime",
+            "Rate": "Edm.Decimal",
+            "Spread": "Edm.Decimal",
+            "DateMatching": "Edm.String",
+            "RateOperation": "Edm.String",
+        }
+    },
     ("GL", "GLAccounts"): {
         # [S] omniboost/go-sage300 types: no Sage sample posts a GL account.
         (): {

@@ -220,7 +220,7 @@ def test_commands_export_dry_run_and_import(mappings, tmp_path, capsys):
 
     call_command("import_mappings", str(path), dry_run=True)
     out = capsys.readouterr().out
-    assert "~ gl_account_rules: sage_pro / cash / * / * / *; account '1001' → '1000'" in out
+    assert "~ gl_account_rules: sage_pro / cash / * / * / * / *; account '1001' → '1000'" in out
     assert "Dry run: nothing changed." in out
     assert GLAccountRule.objects.get(erp="sage_pro", purpose="cash", card_brand="").account == "1001"
 

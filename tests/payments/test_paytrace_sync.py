@@ -176,3 +176,15 @@ def test_a_run_stopped_by_its_budget_keeps_what_it_read_and_the_next_resumes_the
     assert second.complete
     assert {start for start, _ in days} <= {today - timedelta(days=1), today}  # not the 7-day window
     assert Transaction.objects.filter(transaction_id__in=ids).count() == 3
+
+
+def test_every_synced_transaction_has_its_card_brand_and_merchant_id(paytrace_connection, paytrace_client):
+    """The export is asked for the BIN (the only place it names the network) and PayTrace's v1 record
+    names no merchant, so the connection's merchant id stands in: GL rules keyed on both can match."""
+    paytrace_connection.options = {**paytrace_connection.options, "merchant_id": "100001"}
+    paytrace_connection.save()
+    transaction_id = sale(paytrace_client, "16.00")
+    paytrace_transactions_sync(connection=paytrace_connection)
+    txn = Transaction.objects.get(transaction_id=transaction_id)
+    assert txn.card_brand == "VISA"
+    assert txn.merchant_id == "100001"

@@ -12,7 +12,7 @@ Choices, and why:
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from integrations.sage.base import (
@@ -32,6 +32,7 @@ from integrations.sage.base import (
     StockLevel,
 )
 from integrations.sage.connector import ConnectorSettings, ErpConnector, chunked
+from integrations.sage.rates import RateQuote
 from integrations.sage.sage300 import documents, payloads
 from integrations.sage.sage300.client import Sage300Client, entry_path, literal
 from integrations.sage.sage300.documents import (
@@ -44,6 +45,7 @@ from integrations.sage.sage300.documents import (
     DocumentType,
     batch_description,
 )
+from integrations.sage.sage300.rates import DEFAULT_RATE_TYPE, RATES, sage300_rate_quote
 from integrations.sage.sage300.receipts import receipt_batch_post, receipt_reverse
 
 # Sage 300's Endpoint Reference lists no resource with stock per item and location (the
@@ -74,6 +76,7 @@ def prefix_any_case(field: str, value: str) -> str:
 
 class Sage300Connector(ErpConnector):
     system = "sage_300"
+    rate_table = RATES
 
     def __init__(self, *, settings: ConnectorSettings):
         options = settings.options
@@ -92,6 +95,7 @@ class Sage300Connector(ErpConnector):
         self.location = str(options.get("location") or "")
         self.customer_group = str(options.get("customer_group") or "")
         self._bank_accounts: dict[str, str] = {}
+        self.rate_type = str(options.get("rate_type") or DEFAULT_RATE_TYPE)
 
     def connection_test(self) -> ConnectionCheck:
         try:
@@ -184,6 +188,16 @@ class Sage300Connector(ErpConnector):
         location = order.defaults.get("Location") or self.location
         record = self.client.post(ORDERS, payloads.sales_order_body(order, location=location))
         return ErpDocument(DocumentType.SALES_ORDER, record["OrderNumber"], order.reference, raw=record)
+
+    def currency_rate(self, *, from_currency: str, to_currency: str, on: date) -> RateQuote | None:
+        return sage300_rate_quote(
+            self.client,
+            from_currency=from_currency,
+            to_currency=to_currency,
+            on=on,
+            rate_type=self.rate_type,
+            company=self.company,
+        )
 
     def receipt_batches(self, *, receipts: list[ReceiptData]) -> list[list[int]]:
         """A CA batch has one bank: receipts are grouped by bank, then `receipt_batch_size` at a time."""

@@ -18,6 +18,7 @@ from simulators.sage300.models import (
 GL_ACCOUNTS = (
     ("1000", "Bank - operating", "BalanceSheet", "Debit"),
     ("1020", "Card clearing (PayTrace)", "BalanceSheet", "Debit"),
+    ("1021", "Card clearing (PayTrace, CAD)", "BalanceSheet", "Debit"),
     ("1200", "Accounts receivable", "BalanceSheet", "Debit"),
     ("4000", "Revenue", "IncomeStatement", "Credit"),
     ("4100", "Refunds and returns", "IncomeStatement", "Debit"),
@@ -28,7 +29,13 @@ GL_ACCOUNTS = (
 BANKS = (
     ("OPER", "Operating account", "1000", "USD"),
     ("PAYTRACE", "PayTrace card deposits", "1020", "USD"),
+    # A receipt's customer currency must be its bank's (SDK community thread 202825): CAD customers'
+    # receipts go to a CAD bank.
+    ("PTCAD", "PayTrace card deposits (CAD)", "1021", "CAD"),
 )
+# CS/CSCurrencyRates rows (Endpoint Reference, Aug 2022: "CSCurrencyCodes/Rates", full CRUD): the home
+# currency USD, spot rate type, each source currency's rate from the start of the demo year.
+CURRENCY_RATES = (("CAD", "0.7300000"), ("EUR", "1.0800000"))
 
 
 def sandbox_sage300_company_ensure(
@@ -83,6 +90,23 @@ def sandbox_sage300_seed(*, company: str) -> Company:
                 "country": demo.country,
                 "currency": demo.currency,
                 "date_last_maintained": today,
+            },
+        )
+    rate_date = today.replace(month=1, day=1).isoformat() + "T00:00:00Z"
+    for source, rate in CURRENCY_RATES:
+        LookupRecord.objects.get_or_create(
+            company=record,
+            resource="CS/CSCurrencyRates",
+            key=f"USD|SP|{source}|{rate_date}",
+            defaults={
+                "payload": {
+                    "HomeCurrency": "USD",
+                    "RateType": "SP",
+                    "SourceCurrency": source,
+                    "RateDate": rate_date,
+                    "Rate": rate,
+                    "RateOperation": "Multiply",
+                }
             },
         )
     for location in sorted({demo.location for demo in demo_data.ITEMS}):

@@ -1,0 +1,88 @@
+"""A receipt's money in the ERP: posted in the currency of the invoices it pays (else its customer's),
+converted from the payment's currency when they differ, with the conversion kept beside the posting.
+
+The applications carry the amounts the allocations recorded in the invoice's currency; only what stays on
+account is converted at the receipt's rate, so the applications never exceed the receipt."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from customers.models import Customer
+from integrations.models import ErpPosting
+from integrations.sage.base import ReceiptApplication
+from integrations.sage.connector import ErpConnector
+from integrations.sage.mapping import home_currency
+from integrations.sage.rates import rate_quote
+from payments.models import ZERO, CurrencyConversion, Invoice, Transaction
+from payments.services.allocations import payment_apply
+from payments.services.erp_invoices import OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class ReceiptMoney:
+    currency: str
+    amount: Decimal
+    applications: tuple[ReceiptApplication, ...]
+
+
+def _foreign_invoices_waiting(*, transaction: Transaction, posting: ErpPosting) -> bool:
+    """Nothing of the payment is applied while its customer has open invoices in another currency: it was
+    planned when no rate was on file. Applied now (against the ERP's balances, as ever), a replay after
+    finance adds the rate pays the invoice instead of leaving the money on account."""
+    if transaction.customer_id is None or transaction.amount_applied > ZERO:
+        return False
+    return (
+        Invoice.objects.filter(
+            connection=posting.connection, customer_id=transaction.customer_id, status__in=OPEN_STATUSES
+        )
+        .exclude(currency=transaction.currency)
+        .exists()
+    )
+
+
+def receipt_money(*, posting: ErpPosting, connector: ErpConnector, customer: Customer | None) -> ReceiptMoney:
+    transaction = posting.transaction
+    if _foreign_invoices_waiting(transaction=transaction, posting=posting):
+        payment_apply(payment=transaction, erp_connection=posting.connection)
+        transaction.refresh_from_db(fields=["amount_applied"])
+    allocations = list(
+        transaction.allocations.filter(reversed_at__isnull=True, invoice__connection=posting.connection)
+        .select_related("invoice")
+        .order_by("pk")
+    )
+    currency = (
+        allocations[0].currency
+        if allocations
+        else customer.currency
+        if customer is not None
+        else home_currency(erp=posting.connection.system)
+    )
+    applications = tuple(
+        ReceiptApplication(invoice_number=allocation.invoice.invoice_number, amount=allocation.amount)
+        for allocation in allocations
+    )
+    if currency == transaction.currency:
+        CurrencyConversion.objects.filter(posting=posting).delete()
+        return ReceiptMoney(currency=currency, amount=transaction.amount, applications=applications)
+    quote = rate_quote(
+        connector=connector,
+        from_currency=transaction.currency,
+        to_currency=currency,
+        on=transaction.occurred_at.date(),
+    )
+    on_account = transaction.amount - sum((allocation.paid_amount for allocation in allocations), ZERO)
+    amount = sum((app.amount for app in applications), ZERO) + quote.convert(on_account)
+    CurrencyConversion.objects.update_or_create(
+        posting=posting,
+        defaults={
+            "from_currency": transaction.currency,
+            "from_amount": transaction.amount,
+            "to_currency": currency,
+            "to_amount": amount,
+            "rate": quote.rate,
+            "operation": quote.operation,
+            "rate_date": quote.rate_date,
+            "source": quote.source[:200],
+        },
+    )
+    return ReceiptMoney(currency=currency, amount=amount, applications=applications)
