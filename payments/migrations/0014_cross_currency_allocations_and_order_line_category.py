@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0010_payment_method_currency_and_gl_product_category'),
-        ('payments', '0011_reconciliation_kind_invoice_drift'),
+        ('integrations', '0011_payment_method_currency_and_gl_product_category'),
+        ('payments', '0013_transaction_search_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0009_connection_call_health'),
+        ('integrations', '0010_list_search_indexes'),
     ]
 
     operations = [

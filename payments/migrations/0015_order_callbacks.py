@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0012_cross_currency_allocations_and_order_line_category'),
+        ('payments', '0014_cross_currency_allocations_and_order_line_category'),
     ]
 
     operations = [
