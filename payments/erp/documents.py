@@ -46,14 +46,24 @@ MAPPING_STATUS = {
 }
 
 
+def _chargeback_reversal(posting: ErpPosting) -> bool:
+    """A reversal a chargeback sends: the `chargeback` row chose to reopen (`chargeback_policy`), whatever
+    document its action names."""
+    transaction = posting.transaction
+    return posting.document_type == DocumentType.REVERSAL and (
+        transaction is not None and transaction.transaction_type == Transaction.Type.CHARGEBACK
+    )
+
+
 def status_mapping_check(*, posting: ErpPosting) -> StatusMapping | None:
-    paytrace_status = MAPPING_STATUS.get(posting.document_type)
+    chargeback_reversal = _chargeback_reversal(posting)
+    paytrace_status = "chargeback" if chargeback_reversal else MAPPING_STATUS.get(posting.document_type)
     if paytrace_status is None or (posting.journal_entry and posting.journal_entry.kind != "chargeback"):
         return None
     mapping = status_mapping_get(erp=posting.connection.system, paytrace_status=paytrace_status)
     if mapping.action == StatusMapping.Action.NONE:
         raise PostingNotNeeded(f"status mapping {mapping} posts nothing")
-    if mapping.action != posting.document_type:
+    if mapping.action != posting.document_type and not chargeback_reversal:
         raise ErpPermanentError(
             f"Status mapping {posting.connection.system} / '{paytrace_status}' asks for '{mapping.action}'"
             f" but this posting is a {posting.document_type}.",
@@ -163,6 +173,8 @@ def reversal_build(*, posting: ErpPosting, connector: ErpConnector) -> ReversalD
         document_date=(allocation.reversed_at if allocation else transaction.updated_at).date(),
         description=f"Undo of {allocation.invoice.invoice_number} from PayTrace {transaction.transaction_id}"
         if allocation
+        else f"{transaction.get_transaction_type_display()} {transaction.transaction_id}"
+        if transaction.transaction_type == Transaction.Type.CHARGEBACK
         else f"Void of PayTrace {transaction.transaction_id}",
     )
 

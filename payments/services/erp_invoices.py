@@ -7,7 +7,8 @@ refreshes one invoice before a payment is applied to it and during reconciliatio
 
 A local balance is the ERP's open balance less what we have applied and not yet posted (an allocation
 whose receipt is still in the outbox): the ERP cannot know of it yet, and forgetting it would apply the
-same money twice."""
+same money twice. Likewise it adds back what we have reversed (a void, a chargeback that reopens) whose
+reversal has not reached the ERP yet: the ERP still shows it paid until then."""
 
 import logging
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from customers.models import CustomerLink
@@ -65,6 +66,47 @@ def allocations_posted_total(*, invoice: Invoice) -> Decimal:
     return live.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
+def _reversal_on_its_way(allocation: Allocation) -> bool:
+    """The reversal that gives this allocation back in the ERP (a void's `-V`, a chargeback's `-C<n>`, an
+    undo's `-U<pk>`) is planned, its receipt is in the ERP, and the reversal is not posted yet."""
+    receipt = allocation.payment.transaction_id
+    postings = ErpPosting.objects.filter(connection_id=allocation.invoice.connection_id)
+    if not postings.filter(
+        document_type=ErpPosting.DocumentType.RECEIPT, reference=receipt, status=ErpPosting.Status.POSTED
+    ).exists():
+        return False
+    return (
+        postings.filter(document_type=ErpPosting.DocumentType.REVERSAL)
+        .filter(
+            Q(reference__in=(f"{receipt}-V", f"{receipt}-U{allocation.pk}"))
+            | Q(reference__regex=rf"^{receipt}-C[0-9]+$")
+        )
+        .exclude(status__in=(ErpPosting.Status.POSTED, ErpPosting.Status.CANCELLED))
+        .exists()
+    )
+
+
+def allocations_reversal_pending_total(*, invoice: Invoice) -> Decimal:
+    """Reversed here, still applied in the ERP: their reversal is on its way."""
+    reversed_here = Allocation.objects.filter(invoice=invoice, reversed_at__isnull=False).select_related(
+        "payment", "invoice"
+    )
+    return sum((a.amount for a in reversed_here if _reversal_on_its_way(a)), ZERO)
+
+
+def invoice_balance_expected(*, invoice: Invoice | None, erp_balance: Decimal, amount: Decimal) -> Decimal:
+    """What our copy's balance should be, given the ERP's: less what is on its way there, plus what is
+    reversed here and not yet there."""
+    if invoice is None:
+        return min(amount, max(ZERO, erp_balance))
+    balance = (
+        erp_balance
+        - allocations_in_flight_total(invoice=invoice)
+        + allocations_reversal_pending_total(invoice=invoice)
+    )
+    return min(amount, max(ZERO, money_quantize(balance, invoice.currency)))
+
+
 @dataclass(frozen=True)
 class InvoiceUpsert:
     invoice: Invoice
@@ -90,8 +132,9 @@ def erp_invoice_upsert(*, connection: Connection, erp_invoice: ErpInvoice) -> In
         )
         currency = erp_invoice.currency or (invoice.currency if invoice else "USD")
         amount = money_quantize(max(erp_invoice.amount, ZERO), currency)
-        in_flight = allocations_in_flight_total(invoice=invoice) if invoice else ZERO
-        balance = min(amount, max(ZERO, money_quantize(erp_invoice.balance - in_flight, currency)))
+        balance = invoice_balance_expected(
+            invoice=invoice, erp_balance=money_quantize(erp_invoice.balance, currency), amount=amount
+        )
         fields = {
             "customer": link.customer if link else (invoice.customer if invoice else None),
             "order": order or (invoice.order if invoice else None),

@@ -13,7 +13,8 @@ from integrations.outbox.dependencies import dependents_hold
 from integrations.outbox.services import posting_cancel, posting_resolve_soon, postings_wake
 from integrations.selectors import ConnectionMissing, connections_active
 from payments.models import CreditMemo, JournalEntry, Transaction
-from payments.services.allocations import payment_apply
+from payments.services.allocations import allocation_reverse, payment_apply
+from payments.services.chargeback_policy import chargeback_reopens, chargeback_reversal_reference
 
 DocumentType = ErpPosting.DocumentType
 PostingStatus = ErpPosting.Status
@@ -81,8 +82,9 @@ def receipt_reference(transaction: Transaction) -> str:
 
 
 # `<receipt>-V` reverses a voided sale's whole receipt; `<receipt>-U<allocation pk>` gives back one undone
-# application of it (`payments.services.allocations.allocation_undo`).
-_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|U(?P<allocation>\d+))$")
+# application of it (`payments.services.allocations.allocation_undo`); `<receipt>-C<n>` reverses it for the
+# sale's chargeback n (`payments.services.chargeback_policy`).
+_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|C\d+|U(?P<allocation>\d+))$")
 
 
 def reversal_reference_parse(reference: str) -> tuple[str, int | None]:
@@ -134,6 +136,10 @@ def _void_plan(*, transaction: Transaction, erp: Connection) -> list[ErpPosting]
         .filter(connection=erp, document_type=DocumentType.RECEIPT, reference=receipt_reference(transaction))
         .first()
     )
+    # Our copy gives the money back now, as the ERP will once the receipt is cancelled or reversed: the
+    # invoice is open again here for the next payment (`erp_invoices` counts a reversal still on its way).
+    for allocation in transaction.allocations.filter(reversed_at__isnull=True, invoice__connection=erp):
+        allocation_reverse(allocation=allocation)
     if receipt is None or receipt.status == PostingStatus.CANCELLED:
         return []
     reason = f"PayTrace transaction {transaction.transaction_id} was voided"
@@ -192,6 +198,18 @@ def _sale_receipt(*, original: Transaction | None) -> ErpPosting | None:
 
 
 def _chargeback_plan(*, transaction: Transaction, erp: Connection) -> ErpPosting:
+    """The sale's receipt reversed (its invoices reopen in the ERP, as they did here), else the loss
+    booked by a journal entry: `chargeback_policy` decides, for both sides alike."""
+    if chargeback_reopens(chargeback=transaction, erp=erp):
+        return _posting_plan(
+            connection=erp,
+            document_type=DocumentType.REVERSAL,
+            reference=chargeback_reversal_reference(chargeback=transaction),
+            held=False,
+            depends_on=_sale_receipt(original=transaction.original),
+            transaction=transaction,
+            customer_id=transaction.customer_id,
+        )
     entry, _ = JournalEntry.objects.get_or_create(
         reference=f"CB-{transaction.transaction_id}",
         defaults={
