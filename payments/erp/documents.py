@@ -37,33 +37,37 @@ from payments.services.postings import reversal_reference_parse
 
 DocumentType = ErpPosting.DocumentType
 
+CHARGEBACK = "chargeback"
 # The PayTrace status a document type stands for, as finance names it in the status mapping table.
 MAPPING_STATUS = {
     DocumentType.RECEIPT: "approved",
     DocumentType.CREDIT_MEMO: "refunded",
     DocumentType.REVERSAL: "voided",
-    DocumentType.JOURNAL_ENTRY: "chargeback",
+    DocumentType.JOURNAL_ENTRY: CHARGEBACK,
 }
 
 
-def _chargeback_reversal(posting: ErpPosting) -> bool:
-    """A reversal a chargeback sends: the `chargeback` row chose to reopen (`chargeback_policy`), whatever
-    document its action names."""
+def _mapping_status(posting: ErpPosting) -> str | None:
+    """The PayTrace status whose row governs `posting`: a chargeback's reversal answers to the
+    `chargeback` row like its journal entry does."""
     transaction = posting.transaction
-    return posting.document_type == DocumentType.REVERSAL and (
+    if posting.document_type == DocumentType.REVERSAL and (
         transaction is not None and transaction.transaction_type == Transaction.Type.CHARGEBACK
-    )
+    ):
+        return CHARGEBACK
+    return MAPPING_STATUS.get(posting.document_type)
 
 
 def status_mapping_check(*, posting: ErpPosting) -> StatusMapping | None:
-    chargeback_reversal = _chargeback_reversal(posting)
-    paytrace_status = "chargeback" if chargeback_reversal else MAPPING_STATUS.get(posting.document_type)
+    paytrace_status = _mapping_status(posting)
     if paytrace_status is None or (posting.journal_entry and posting.journal_entry.kind != "chargeback"):
         return None
     mapping = status_mapping_get(erp=posting.connection.system, paytrace_status=paytrace_status)
     if mapping.action == StatusMapping.Action.NONE:
         raise PostingNotNeeded(f"status mapping {mapping} posts nothing")
-    if mapping.action != posting.document_type and not chargeback_reversal:
+    # A chargeback's document (reversal or journal entry) is chosen by `chargeback_policy` from the row's
+    # reopen_invoice; any other row names its document.
+    if mapping.action != posting.document_type and paytrace_status != CHARGEBACK:
         raise ErpPermanentError(
             f"Status mapping {posting.connection.system} / '{paytrace_status}' asks for '{mapping.action}'"
             f" but this posting is a {posting.document_type}.",

@@ -9,10 +9,9 @@ Exactly once per period, even when a run dies half-way:
    reference (the sale's invoice_id, `SUB-<subscription>-<period start>`) before anything is sent again.
 
 An approved sale is ingested like any other PayTrace record (re-read by id) and decided, so the existing
-pipeline plans the ERP receipt. The ERP invoice side, as chosen: no invoice carries our SUB- reference, so
-`payment_apply` applies the receipt to the customer's oldest open invoice (where the ERP's own invoice for
-the period sits once raised) and leaves any remainder on account. The outbox has no invoice document, so
-raising the invoice from here would need a new document type and model; it is left to the ERP.
+pipeline plans the ERP receipt. Before that, the period's own ERP invoice is planned under the period's
+reference, through the subscription's own ERP connection (`subscription_invoices`): the receipt waits for
+it and is applied to it.
 """
 
 import time
@@ -46,6 +45,7 @@ from payments.services.billing_periods import anchor_day_from, period_after
 from payments.services.dunning import subscription_charge_decline_record
 from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
+from payments.services.subscription_invoices import subscription_invoice_plan
 from portal.lifecycle import StaleTransition, status_transition
 
 # Longer than the billing task's timeout (after which django-q2 kills the worker) with room to spare.
@@ -274,6 +274,8 @@ def _transaction_ingest(*, charge: SubscriptionCharge, raw: dict, client: PayTra
 
 
 def _charge_approved(*, charge: SubscriptionCharge, raw: dict, client: PayTraceClient) -> None:
+    # The period's own ERP invoice first: the sale's receipt, planned as it is decided, waits for it.
+    subscription_invoice_plan(charge=charge, reference=subscription_charge_reference(charge=charge))
     transaction = _transaction_ingest(charge=charge, raw=raw, client=client)
     with db_transaction.atomic():
         status_transition(

@@ -1,13 +1,14 @@
 """How a chargeback reaches the ERP, decided in one place so that our copy and the ERP move the same way.
 
 Finance chooses per ERP in the status mapping's `chargeback` row:
-- `reopen_invoice` on (or the action "Reverse the receipt"): the sale's receipt is reversed in the ERP with
+- `reopen_invoice` on: the sale's receipt is reversed in the ERP with
   that ERP's own reversal document (Sage 300: an AR adjustment batch against the bank; Sage X3: the mirror
   payment that cancels it; Sage Pro: a reversing cash receipt), so its invoices are open again there, and
   our allocations of the sale are reversed with it. The reversal moves the money out of the bank, so no
   journal entry is posted besides;
 - otherwise: the invoice stays paid on both sides and the loss is booked by a journal entry (the GL rules'
   `chargebacks` account against `clearing`).
+The row's action "Post nothing" sends neither; any other action leaves the choice to `reopen_invoice`.
 Every ERP reverses a receipt as a whole, so only a chargeback of the whole sale, on a receipt nothing else
 has reversed yet, reopens; a partial or a second chargeback books the loss, and its review item says so."""
 
@@ -25,7 +26,7 @@ def chargeback_reversal_reference(*, chargeback: Transaction) -> str:
 
 def _reopen_chosen(*, erp: str) -> bool:
     mapping = StatusMapping.objects.filter(erp=erp, paytrace_status=CHARGEBACK_STATUS).first()
-    return bool(mapping and (mapping.reopen_invoice or mapping.action == StatusMapping.Action.REVERSAL))
+    return bool(mapping and mapping.reopen_invoice)
 
 
 def _receipt_reversible(*, chargeback: Transaction, erp: Connection) -> bool:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
@@ -28,7 +28,7 @@ from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from payments.models import ZERO, Allocation, Invoice, Order
 from portal.lifecycle import status_transition, transition_allowed
-from portal.money import money_quantize
+from portal.money import currency_minor_units, money_quantize
 
 logger = logging.getLogger(__name__)
 
@@ -94,17 +94,23 @@ def allocations_reversal_pending_total(*, invoice: Invoice) -> Decimal:
     return sum((a.amount for a in reversed_here if _reversal_on_its_way(a)), ZERO)
 
 
+def erp_open_quantize(*, balance: Decimal, currency: str) -> Decimal:
+    """An ERP's open balance in the currency's minor unit, rounded down: Sage 300 keeps three decimals, and
+    rounding 10.005 up to 10.01 would apply more than the ERP has open (a refused receipt)."""
+    return Decimal(balance).quantize(Decimal(1).scaleb(-currency_minor_units(currency)), rounding=ROUND_DOWN)
+
+
 def invoice_balance_expected(*, invoice: Invoice | None, erp_balance: Decimal, amount: Decimal) -> Decimal:
     """What our copy's balance should be, given the ERP's: less what is on its way there, plus what is
     reversed here and not yet there."""
     if invoice is None:
         return min(amount, max(ZERO, erp_balance))
     balance = (
-        erp_balance
+        erp_open_quantize(balance=erp_balance, currency=invoice.currency)
         - allocations_in_flight_total(invoice=invoice)
         + allocations_reversal_pending_total(invoice=invoice)
     )
-    return min(amount, max(ZERO, money_quantize(balance, invoice.currency)))
+    return min(amount, max(ZERO, balance))
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,9 @@ def erp_invoice_upsert(*, connection: Connection, erp_invoice: ErpInvoice) -> In
         currency = erp_invoice.currency or (invoice.currency if invoice else "USD")
         amount = money_quantize(max(erp_invoice.amount, ZERO), currency)
         balance = invoice_balance_expected(
-            invoice=invoice, erp_balance=money_quantize(erp_invoice.balance, currency), amount=amount
+            invoice=invoice,
+            erp_balance=erp_open_quantize(balance=erp_invoice.balance, currency=currency),
+            amount=amount,
         )
         fields = {
             "customer": link.customer if link else (invoice.customer if invoice else None),
@@ -185,9 +193,11 @@ def erp_invoices_sync(
     connector: ErpConnector | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    on_invoice: Callable[..., object] | None = None,
 ) -> SyncSummary:
     """Read the invoices created or changed in the ERP since the cursor (less its overlap) and upsert
-    them. Skipped when another run holds the cursor."""
+    them; `on_invoice(invoice=...)` follows each upsert (what waited for the invoice). Skipped when another
+    run holds the cursor."""
     now = now or timezone.now()
     cursor = sync_cursor_claim(connection=connection, resource="invoices", now=now)
     if cursor is None:
@@ -199,7 +209,10 @@ def erp_invoices_sync(
         connector = connector or connector_for(connection)
         read = list(connector.invoices_changed(since=since))
         for index, erp_invoice in enumerate(read, start=1):
-            changed += erp_invoice_upsert(connection=connection, erp_invoice=erp_invoice).changed
+            upserted = erp_invoice_upsert(connection=connection, erp_invoice=erp_invoice)
+            changed += upserted.changed
+            if on_invoice is not None:
+                on_invoice(invoice=upserted.invoice)
             if progress:
                 progress(index, len(read))
     except Exception as exc:

@@ -13,8 +13,10 @@ from integrations.outbox.dependencies import dependents_hold
 from integrations.outbox.services import posting_cancel, posting_resolve_soon, postings_wake
 from integrations.selectors import ConnectionMissing, connections_active
 from payments.models import CreditMemo, JournalEntry, Transaction
+from payments.selectors.subscription_payments import subscription_charge_for_payment
 from payments.services.allocations import allocation_reverse, payment_apply
 from payments.services.chargeback_policy import chargeback_reopens, chargeback_reversal_reference
+from payments.services.order_prepayments import order_prepayment_awaits, order_prepayment_hold_fields
 
 DocumentType = ErpPosting.DocumentType
 PostingStatus = ErpPosting.Status
@@ -27,9 +29,13 @@ NEVER_SENT_STATUSES = (PostingStatus.HELD, PostingStatus.PENDING)
 
 
 def erp_connection_for(*, transaction: Transaction) -> Connection:
-    """The order's ERP, else the one named on the PayTrace connection, else the only active ERP."""
+    """The order's ERP, else the subscription's own, else the one named on the PayTrace connection, else
+    the only active ERP."""
     if transaction.order_id:
         return transaction.order.erp_connection
+    charge = subscription_charge_for_payment(transaction=transaction)
+    if charge is not None and charge.subscription.erp_connection_id:
+        return charge.subscription.erp_connection
     return erp_connection_for_paytrace(connection=transaction.connection)
 
 
@@ -111,17 +117,37 @@ def postings_plan_for_transaction(*, transaction: Transaction, held: bool = Fals
     return []
 
 
+def _invoice_awaited(*, transaction: Transaction, erp: Connection) -> ErpPosting | None:
+    """The ERP invoice we are raising for this payment (a subscription period's), not posted yet."""
+    if not transaction.invoice_reference:
+        return None
+    return (
+        ErpPosting.objects.filter(
+            connection=erp, document_type=DocumentType.INVOICE, reference=transaction.invoice_reference
+        )
+        .exclude(status=PostingStatus.POSTED)
+        .first()
+    )
+
+
 def _receipt_plan(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPosting:
-    if transaction.customer_id and not transaction.allocations.exists():
+    # A payment whose invoice we are raising waits for it, and is applied to it when it posts
+    # (`subscription_invoices`); any other is applied now.
+    awaited = _invoice_awaited(transaction=transaction, erp=erp)
+    if transaction.customer_id and not transaction.allocations.exists() and awaited is None:
         payment_apply(payment=transaction, erp_connection=erp)
+    # An order not invoiced yet: the payment waits as its prepayment (`order_prepayments`).
+    prepayment = awaited is None and order_prepayment_awaits(transaction=transaction, erp=erp)
     return _posting_plan(
         connection=erp,
         document_type=DocumentType.RECEIPT,
         reference=receipt_reference(transaction),
-        held=held,
+        held=held or prepayment,
+        depends_on=awaited,
         transaction=transaction,
         customer_id=transaction.customer_id,
         order_id=transaction.order_id,
+        **(order_prepayment_hold_fields(transaction=transaction) if prepayment else {}),
     )
 
 
