@@ -26,7 +26,8 @@ def chargeback_reversal_reference(*, chargeback: Transaction) -> str:
 
 def _reopen_chosen(*, erp: str) -> bool:
     mapping = StatusMapping.objects.filter(erp=erp, paytrace_status=CHARGEBACK_STATUS).first()
-    return bool(mapping and mapping.reopen_invoice)
+    # "Post nothing" leaves the ERP as it is: our copy must not reopen alone either.
+    return bool(mapping and mapping.reopen_invoice and mapping.action != StatusMapping.Action.NONE)
 
 
 def _receipt_reversible(*, chargeback: Transaction, erp: Connection) -> bool:
