@@ -1,4 +1,4 @@
-"""A subscription period's ERP invoice as an outbox document (`subscription_invoices` plans it): built
+"""A subscription period's ERP invoice as an outbox document (planned with the period's receipt): built
 from the period's charge, and once posted, our copy of it is made and the period's payment applied to it,
 so the receipt waiting on it goes out applied."""
 

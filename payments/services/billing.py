@@ -9,9 +9,9 @@ Exactly once per period, even when a run dies half-way:
    reference (the sale's invoice_id, `SUB-<subscription>-<period start>`) before anything is sent again.
 
 An approved sale is ingested like any other PayTrace record (re-read by id) and decided, so the existing
-pipeline plans the ERP receipt. Before that, the period's own ERP invoice is planned under the period's
-reference, through the subscription's own ERP connection (`subscription_invoices`): the receipt waits for
-it and is applied to it.
+pipeline plans the ERP receipt, and with it the period's own ERP invoice, under the period's reference
+and through the subscription's own ERP connection (`payments.services.postings`): the receipt waits for
+the invoice and is applied to it (`payments.erp.invoices`).
 """
 
 import time
@@ -45,7 +45,6 @@ from payments.services.billing_periods import anchor_day_from, period_after
 from payments.services.dunning import subscription_charge_decline_record
 from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
-from payments.services.subscription_invoices import subscription_invoice_plan
 from portal.lifecycle import StaleTransition, status_transition
 
 # Longer than the billing task's timeout (after which django-q2 kills the worker) with room to spare.
@@ -274,8 +273,6 @@ def _transaction_ingest(*, charge: SubscriptionCharge, raw: dict, client: PayTra
 
 
 def _charge_approved(*, charge: SubscriptionCharge, raw: dict, client: PayTraceClient) -> None:
-    # The period's own ERP invoice first: the sale's receipt, planned as it is decided, waits for it.
-    subscription_invoice_plan(charge=charge, reference=subscription_charge_reference(charge=charge))
     transaction = _transaction_ingest(charge=charge, raw=raw, client=client)
     with db_transaction.atomic():
         status_transition(

@@ -118,21 +118,24 @@ def postings_plan_for_transaction(*, transaction: Transaction, held: bool = Fals
 
 
 def _invoice_awaited(*, transaction: Transaction, erp: Connection) -> ErpPosting | None:
-    """The ERP invoice we are raising for this payment (a subscription period's), not posted yet."""
-    if not transaction.invoice_reference:
+    """A subscription period's payment: the period's own ERP invoice, planned once under the period's
+    reference in the subscription's ERP (`erp_connection_for`), while it is not posted yet. Each period
+    thus gets its invoice, found again by our reference before any retry, and its receipt waits for it."""
+    if subscription_charge_for_payment(transaction=transaction) is None:
         return None
-    return (
-        ErpPosting.objects.filter(
-            connection=erp, document_type=DocumentType.INVOICE, reference=transaction.invoice_reference
-        )
-        .exclude(status=PostingStatus.POSTED)
-        .first()
+    invoice = _posting_plan(
+        connection=erp,
+        document_type=DocumentType.INVOICE,
+        reference=transaction.invoice_reference,
+        held=False,
+        customer_id=transaction.customer_id,
     )
+    return None if invoice.status == PostingStatus.POSTED else invoice
 
 
 def _receipt_plan(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPosting:
     # A payment whose invoice we are raising waits for it, and is applied to it when it posts
-    # (`subscription_invoices`); any other is applied now.
+    # (`payments.erp.invoices`); any other is applied now.
     awaited = _invoice_awaited(transaction=transaction, erp=erp)
     if transaction.customer_id and not transaction.allocations.exists() and awaited is None:
         payment_apply(payment=transaction, erp_connection=erp)
