@@ -144,6 +144,7 @@ class ErpPosting(BaseModel):
         CREDIT_MEMO = "credit_memo", "Credit memo"
         REVERSAL = "reversal", "Receipt reversal"
         JOURNAL_ENTRY = "journal_entry", "Journal entry"
+        INVOICE = "invoice", "Invoice"
 
     class Status(models.TextChoices):
         HELD = "held", "Held for review"

@@ -8,7 +8,7 @@ from typing import Any
 
 from integrations.sage.base import ErpError
 from integrations.selectors import erp_connections_active
-from payments.services.erp_invoices import erp_invoices_sync
+from payments.services.invoice_arrivals import erp_invoices_sync_and_follow
 from payments.services.invoice_drift import invoices_reconcile
 from portal.queue import task
 
@@ -25,7 +25,7 @@ def _each_erp_connection(run: Callable[..., Any]) -> list[dict]:
 
 @task(timeout=240)
 def erp_invoices_sync_task() -> list[dict]:
-    return _each_erp_connection(erp_invoices_sync)
+    return _each_erp_connection(erp_invoices_sync_and_follow)
 
 
 @task(timeout=240)

@@ -157,7 +157,7 @@ STATUS_MAPPINGS = (
     ("declined", "Failed", StatusMapping.Action.NONE, False),
     ("refunded", "Credit memo", StatusMapping.Action.CREDIT_MEMO, False),
     ("voided", "Reversed", StatusMapping.Action.REVERSAL, False),
-    ("chargeback", "Chargeback", StatusMapping.Action.JOURNAL_ENTRY, True),
+    ("chargeback", "Reversed (chargeback)", StatusMapping.Action.REVERSAL, True),
 )
 # Processing fees per card brand: percent of the batch's sales plus a fixed amount per sale.
 CARD_FEES = {
@@ -179,6 +179,7 @@ FIELD_DEFAULTS = {
         ("reconciliation", "reconciliation_tolerance"): "0.05",
         ("sales_order", "SALFCY"): "WH1",
         ("sales_order", "SOHTYP"): "SON",
+        ("invoice", "ITMREF"): "SERVICE",  # subscription periods are invoiced on this service item
     },
     System.SAGE_PRO: {
         ("", "home_currency"): "USD",

@@ -24,6 +24,7 @@ from integrations.outbox.registry import (
     document_build,
     posting_dead_effects_apply,
     posting_effects_apply,
+    posting_refusal_mend,
 )
 from integrations.retry import backoff_next_attempt_at
 from integrations.sage.base import ErpDocument, ErpError, ErpPermanentError, ErpTransientError
@@ -150,13 +151,16 @@ def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
     permanent = isinstance(error, ErpPermanentError)
     crashed = not isinstance(error, ErpError)
     exhausted = attempt.number >= posting.max_attempts
+    mended = permanent and not exhausted and _mended(attempt, error)
+    if mended:
+        message = f"{message} (mended: sent again)"[:4000]
     with transaction.atomic():
         attempt.record(
             outcome=Outcome.PERMANENT if permanent else Outcome.CRASHED if crashed else Outcome.TRANSIENT,
             error=error,
         )
         fields = {"attempt_count": attempt.number, "last_error": message, "last_error_code": str(code)[:60]}
-        if permanent or exhausted:
+        if (permanent and not mended) or exhausted:
             status_transition(instance=posting, to_status=Status.DEAD, next_attempt_at=None, **fields)
             posting_dead_effects_apply(posting=posting)
             dependents_hold(posting=posting)
@@ -171,7 +175,7 @@ def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
         status_transition(
             instance=posting,
             to_status=Status.RETRYABLE,
-            next_attempt_at=backoff_next_attempt_at(attempt=attempt.number),
+            next_attempt_at=timezone.now() if mended else backoff_next_attempt_at(attempt=attempt.number),
             **fields,
         )
         if crashed:
@@ -179,6 +183,16 @@ def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
                 title=f"Unexpected error posting {posting.reference}", message=message, subject=posting
             )
     summary.retried += 1
+
+
+def _mended(attempt: _Attempt, error: Exception) -> bool:
+    """A refusal the posting's owner can mend (its calls to look are this attempt's) is retried at once."""
+    try:
+        return posting_refusal_mend(posting=attempt.posting, connector=attempt.connector, error=error)
+    except ErpError:
+        return False  # the ERP cannot be read now: the refusal stands
+    finally:
+        attempt.take_calls()
 
 
 def _not_needed(attempt: _Attempt, reason: PostingNotNeeded, summary: PostSummary) -> None:

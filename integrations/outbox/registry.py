@@ -18,6 +18,9 @@ from integrations.sage.connector import ErpConnector
 DocumentBuild = Callable[..., Any]  # (*, posting: ErpPosting, connector: ErpConnector) -> typed document
 PostedEffect = Callable[..., None]  # (*, posting: ErpPosting, document: ErpDocument) -> None
 DeadEffect = Callable[..., None]  # (*, posting: ErpPosting) -> None
+# (*, posting: ErpPosting, connector: ErpConnector, error: ErpError) -> bool: True when the owner changed
+# what the document says (e.g. an application the ERP no longer has room for), so it is sent again.
+RefusalMend = Callable[..., bool]
 
 
 class PostingNotNeeded(Exception):
@@ -28,6 +31,7 @@ class PostingNotNeeded(Exception):
 class _DocumentKind:
     build: DocumentBuild | None = None
     on_posted: list[PostedEffect] = field(default_factory=list)
+    mend: RefusalMend | None = None
 
 
 _KINDS: dict[str, _DocumentKind] = {}
@@ -56,6 +60,19 @@ def posting_effect_register(*, document_type: str, effect: PostedEffect) -> None
 def posting_dead_effect_register(*, effect: DeadEffect) -> None:
     if effect not in _DEAD_EFFECTS:
         _DEAD_EFFECTS.append(effect)
+
+
+def posting_refusal_mend_register(*, document_type: str, mend: RefusalMend) -> None:
+    kind = _kind(document_type)
+    if kind.mend is not None and kind.mend is not mend:
+        raise ImproperlyConfigured(f"{document_type} already has a refusal mender: {kind.mend.__qualname__}")
+    kind.mend = mend
+
+
+def posting_refusal_mend(*, posting: ErpPosting, connector: ErpConnector, error: Exception) -> bool:
+    """Before a refusal makes a dead letter: may its owner mend the document so that it is sent again?"""
+    mend = _kind(posting.document_type).mend
+    return bool(mend and mend(posting=posting, connector=connector, error=error))
 
 
 def document_types_unbuilt() -> list[str]:

@@ -197,6 +197,21 @@ class JournalEntryData:
 
 
 @dataclass(frozen=True)
+class InvoiceData:
+    """An AR invoice we raise (a subscription's period): one summary line on a revenue account."""
+
+    reference: str  # ours, e.g. SUB-<subscription>-<period start>; the ERP invoice carries it
+    customer_number: str
+    amount: Decimal
+    currency: str
+    invoice_date: date
+    due_date: date
+    description: str = ""
+    account: str = ""  # GL revenue account
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ErpDocument:
     document_type: str  # ErpPosting.DocumentType value
     number: str  # the ERP's own document number

@@ -31,6 +31,7 @@ from integrations.sage.base import (
     ErpError,
     ErpInvoice,
     ErpTransientError,
+    InvoiceData,
     JournalEntryData,
     ReceiptData,
     ReversalData,
@@ -159,6 +160,7 @@ class ErpConnector(ABC):
             DocumentType.CREDIT_MEMO: lambda: self.credit_memo_post(memo=document),
             DocumentType.REVERSAL: lambda: self.receipt_reverse(reversal=document),
             DocumentType.JOURNAL_ENTRY: lambda: self.journal_entry_post(entry=document),
+            DocumentType.INVOICE: lambda: self.invoice_create(invoice=document),
         }
         if document_type not in senders:
             raise ValueError(f"{self.system} cannot send a {document_type!r}")
@@ -228,6 +230,11 @@ class ErpConnector(ABC):
 
     @abstractmethod
     def sales_order_create(self, *, order: SalesOrderData) -> ErpDocument: ...
+
+    @abstractmethod
+    def invoice_create(self, *, invoice: InvoiceData) -> ErpDocument:
+        """An AR invoice carrying our reference, open for its amount; `document_find("invoice", ref)`
+        finds it again."""
 
     @abstractmethod
     def receipt_reverse(self, *, reversal: ReversalData) -> ErpDocument: ...

@@ -37,23 +37,37 @@ from payments.services.postings import reversal_reference_parse
 
 DocumentType = ErpPosting.DocumentType
 
+CHARGEBACK = "chargeback"
 # The PayTrace status a document type stands for, as finance names it in the status mapping table.
 MAPPING_STATUS = {
     DocumentType.RECEIPT: "approved",
     DocumentType.CREDIT_MEMO: "refunded",
     DocumentType.REVERSAL: "voided",
-    DocumentType.JOURNAL_ENTRY: "chargeback",
+    DocumentType.JOURNAL_ENTRY: CHARGEBACK,
 }
 
 
+def _mapping_status(posting: ErpPosting) -> str | None:
+    """The PayTrace status whose row governs `posting`: a chargeback's reversal answers to the
+    `chargeback` row like its journal entry does."""
+    transaction = posting.transaction
+    if posting.document_type == DocumentType.REVERSAL and (
+        transaction is not None and transaction.transaction_type == Transaction.Type.CHARGEBACK
+    ):
+        return CHARGEBACK
+    return MAPPING_STATUS.get(posting.document_type)
+
+
 def status_mapping_check(*, posting: ErpPosting) -> StatusMapping | None:
-    paytrace_status = MAPPING_STATUS.get(posting.document_type)
+    paytrace_status = _mapping_status(posting)
     if paytrace_status is None or (posting.journal_entry and posting.journal_entry.kind != "chargeback"):
         return None
     mapping = status_mapping_get(erp=posting.connection.system, paytrace_status=paytrace_status)
     if mapping.action == StatusMapping.Action.NONE:
         raise PostingNotNeeded(f"status mapping {mapping} posts nothing")
-    if mapping.action != posting.document_type:
+    # A chargeback's document (reversal or journal entry) is chosen by `chargeback_policy` from the row's
+    # reopen_invoice; any other row names its document.
+    if mapping.action != posting.document_type and paytrace_status != CHARGEBACK:
         raise ErpPermanentError(
             f"Status mapping {posting.connection.system} / '{paytrace_status}' asks for '{mapping.action}'"
             f" but this posting is a {posting.document_type}.",
@@ -161,6 +175,8 @@ def reversal_build(*, posting: ErpPosting, connector: ErpConnector) -> ReversalD
         document_date=(allocation.reversed_at if allocation else transaction.updated_at).date(),
         description=f"Undo of {allocation.invoice.invoice_number} from PayTrace {transaction.transaction_id}"
         if allocation
+        else f"{transaction.get_transaction_type_display()} {transaction.transaction_id}"
+        if transaction.transaction_type == Transaction.Type.CHARGEBACK
         else f"Void of PayTrace {transaction.transaction_id}",
     )
 

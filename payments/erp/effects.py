@@ -12,6 +12,7 @@ from integrations.outbox.registry import (
     document_builder_register,
     posting_dead_effect_register,
     posting_effect_register,
+    posting_refusal_mend_register,
 )
 from integrations.sage.base import ErpDocument
 from payments.erp.documents import (
@@ -21,6 +22,8 @@ from payments.erp.documents import (
     reversal_build,
     sales_order_build,
 )
+from payments.erp.invoices import invoice_build, invoice_posted
+from payments.erp.receipt_mend import receipt_refusal_mend
 from payments.models import CreditMemo, JournalEntry, Transaction
 from payments.services.orders import (
     Status,
@@ -121,6 +124,7 @@ def payments_outbox_register() -> None:
         DocumentType.JOURNAL_ENTRY: journal_entry_build,
         DocumentType.SALES_ORDER: sales_order_build,
         DocumentType.CUSTOMER: customer_build,
+        DocumentType.INVOICE: invoice_build,
     }
     for document_type, build in builders.items():
         document_builder_register(document_type=document_type, build=build)
@@ -131,7 +135,9 @@ def payments_outbox_register() -> None:
         DocumentType.SALES_ORDER: order_sales_order_posted,
         DocumentType.RECEIPT: order_receipt_posted,
         DocumentType.REVERSAL: reversal_posted,
+        DocumentType.INVOICE: invoice_posted,
     }
     for document_type, effect in effects.items():
         posting_effect_register(document_type=document_type, effect=effect)
     posting_dead_effect_register(effect=order_posting_dead)
+    posting_refusal_mend_register(document_type=DocumentType.RECEIPT, mend=receipt_refusal_mend)

@@ -202,7 +202,8 @@ def payment_apply(
         if allocations:
             applied = sum((allocation.paid_amount for allocation in allocations), ZERO)
             _payment_applied_change(payment_pk=payment.pk, delta=applied)
-        elif payment.amount_applied == ZERO and remaining > ZERO:
+        elif payment.amount_applied == ZERO and remaining > ZERO and not payment.order_id:
+            # An order's payment waits for the order's invoice (`order_prepayments`), not on account.
             _unapplied_review(payment=payment)
     return allocations
 
@@ -256,6 +257,17 @@ def allocation_reverse(*, allocation: Allocation, actor: AbstractBaseUser | None
         allocation.reversed_at = timezone.now()
         allocation.reversed_by = actor if actor is not None and actor.is_authenticated else None
         allocation.save(update_fields=["reversed_at", "reversed_by"])
+    return allocation
+
+
+def allocation_add(*, payment: Transaction, invoice: Invoice, amount: Decimal, rule: str) -> Allocation:
+    """Apply `amount` more of `payment` to `invoice` (both totals move with it)."""
+    with transaction.atomic():
+        allocation = Allocation.objects.create(
+            payment=payment, invoice=invoice, amount=amount, currency=payment.currency, rule=rule
+        )
+        invoice_balance_change(invoice=invoice, delta=-amount)
+        _payment_applied_change(payment_pk=payment.pk, delta=amount)
     return allocation
 
 

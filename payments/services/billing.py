@@ -9,10 +9,9 @@ Exactly once per period, even when a run dies half-way:
    reference (the sale's invoice_id, `SUB-<subscription>-<period start>`) before anything is sent again.
 
 An approved sale is ingested like any other PayTrace record (re-read by id) and decided, so the existing
-pipeline plans the ERP receipt. The ERP invoice side, as chosen: no invoice carries our SUB- reference, so
-`payment_apply` applies the receipt to the customer's oldest open invoice (where the ERP's own invoice for
-the period sits once raised) and leaves any remainder on account. The outbox has no invoice document, so
-raising the invoice from here would need a new document type and model; it is left to the ERP.
+pipeline plans the ERP receipt, and with it the period's own ERP invoice, under the period's reference
+and through the subscription's own ERP connection (`payments.services.postings`): the receipt waits for
+the invoice and is applied to it (`payments.erp.invoices`).
 """
 
 import time

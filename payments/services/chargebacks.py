@@ -2,8 +2,9 @@
 
 A chargeback becomes a Transaction of type chargeback (our own id `CB-<sale id>-<n>`, as PayTrace gives
 none) linked to its sale; the sale moves to charged back; the planner posts the journal entry the GL rules
-say (chargebacks against clearing); the sale's invoice applications are reversed where the status mapping
-`chargeback` row says `reopen_invoice`; and a review item waits for finance. Recording the same chargeback
+say (chargebacks against clearing), or, where the status mapping's `chargeback` row says `reopen_invoice`,
+the sale's invoice applications are reversed here and its receipt in the ERP (`chargeback_policy` decides
+for both sides alike); and a review item waits for finance. Recording the same chargeback
 again (same sale, amount and day) finds the first one and changes nothing."""
 
 from dataclasses import dataclass
@@ -14,17 +15,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction as db_transaction
 
 from integrations.audit import audit_record
-from integrations.models import StatusMapping
 from integrations.selectors import ConnectionMissing
 from payments.models import ZERO, ReconciliationException, Transaction
 from payments.services.allocations import allocation_reverse
+from payments.services.chargeback_policy import chargeback_reopens
 from payments.services.pipeline import transaction_decide
 from payments.services.postings import erp_connection_for
 from portal.lifecycle import status_transition
 from portal.money import money_quantize
 
 Status = Transaction.Status
-CHARGEBACK_STATUS = "chargeback"
 
 
 class ChargebackInvalid(Exception):
@@ -37,13 +37,12 @@ class ChargebackRecorded:
     created: bool  # False: this chargeback was recorded before, and nothing changed
 
 
-def _reopen_invoice_wanted(*, sale: Transaction) -> bool:
+def _reopens(*, chargeback: Transaction) -> bool:
     try:
-        erp = erp_connection_for(transaction=sale)
+        erp = erp_connection_for(transaction=chargeback.original)
     except ConnectionMissing:
         return False
-    mapping = StatusMapping.objects.filter(erp=erp.system, paytrace_status=CHARGEBACK_STATUS).first()
-    return bool(mapping and mapping.reopen_invoice)
+    return chargeback_reopens(chargeback=chargeback, erp=erp)
 
 
 def _existing(*, sale: Transaction, amount: Decimal, occurred_at: datetime) -> Transaction | None:
@@ -95,7 +94,8 @@ def chargeback_record(
         if moved:
             status_transition(instance=sale, to_status=Status.CHARGED_BACK)
         reopened = []
-        if _reopen_invoice_wanted(sale=sale):
+        reopens = _reopens(chargeback=chargeback)
+        if reopens:
             for allocation in sale.allocations.filter(reversed_at__isnull=True).select_related("invoice"):
                 allocation_reverse(allocation=allocation, actor=actor)
                 reopened.append(allocation.invoice.invoice_number)
@@ -113,6 +113,11 @@ def chargeback_record(
                 f"Chargeback of {amount} {sale.currency} on {sale.transaction_id} ({source}):"
                 f" {reason or 'no reason given'}."
                 + (f" Invoice(s) {', '.join(reopened)} reopened." if reopened else "")
+                + (
+                    " Its receipt is reversed in the ERP."
+                    if reopens
+                    else " Its invoices stay paid; a journal entry books the loss."
+                )
                 + ("" if moved else f" The sale was {sale.status} and kept that status.")
             ),
         )

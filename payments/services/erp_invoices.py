@@ -7,16 +7,17 @@ refreshes one invoice before a payment is applied to it and during reconciliatio
 
 A local balance is the ERP's open balance less what we have applied and not yet posted (an allocation
 whose receipt is still in the outbox): the ERP cannot know of it yet, and forgetting it would apply the
-same money twice."""
+same money twice. Likewise it adds back what we have reversed (a void, a chargeback that reopens) whose
+reversal has not reached the ERP yet: the ERP still shows it paid until then."""
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from customers.models import CustomerLink
@@ -27,7 +28,7 @@ from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
 from payments.models import ZERO, Allocation, Invoice, Order
 from portal.lifecycle import status_transition, transition_allowed
-from portal.money import money_quantize
+from portal.money import currency_minor_units, money_quantize
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,53 @@ def allocations_posted_total(*, invoice: Invoice) -> Decimal:
     return live.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
+def _reversal_on_its_way(allocation: Allocation) -> bool:
+    """The reversal that gives this allocation back in the ERP (a void's `-V`, a chargeback's `-C<n>`, an
+    undo's `-U<pk>`) is planned, its receipt is in the ERP, and the reversal is not posted yet."""
+    receipt = allocation.payment.transaction_id
+    postings = ErpPosting.objects.filter(connection_id=allocation.invoice.connection_id)
+    if not postings.filter(
+        document_type=ErpPosting.DocumentType.RECEIPT, reference=receipt, status=ErpPosting.Status.POSTED
+    ).exists():
+        return False
+    return (
+        postings.filter(document_type=ErpPosting.DocumentType.REVERSAL)
+        .filter(
+            Q(reference__in=(f"{receipt}-V", f"{receipt}-U{allocation.pk}"))
+            | Q(reference__regex=rf"^{receipt}-C[0-9]+$")
+        )
+        .exclude(status__in=(ErpPosting.Status.POSTED, ErpPosting.Status.CANCELLED))
+        .exists()
+    )
+
+
+def allocations_reversal_pending_total(*, invoice: Invoice) -> Decimal:
+    """Reversed here, still applied in the ERP: their reversal is on its way."""
+    reversed_here = Allocation.objects.filter(invoice=invoice, reversed_at__isnull=False).select_related(
+        "payment", "invoice"
+    )
+    return sum((a.amount for a in reversed_here if _reversal_on_its_way(a)), ZERO)
+
+
+def erp_open_quantize(*, balance: Decimal, currency: str) -> Decimal:
+    """An ERP's open balance in the currency's minor unit, rounded down: Sage 300 keeps three decimals, and
+    rounding 10.005 up to 10.01 would apply more than the ERP has open (a refused receipt)."""
+    return Decimal(balance).quantize(Decimal(1).scaleb(-currency_minor_units(currency)), rounding=ROUND_DOWN)
+
+
+def invoice_balance_expected(*, invoice: Invoice | None, erp_balance: Decimal, amount: Decimal) -> Decimal:
+    """What our copy's balance should be, given the ERP's: less what is on its way there, plus what is
+    reversed here and not yet there."""
+    if invoice is None:
+        return min(amount, max(ZERO, erp_balance))
+    balance = (
+        erp_open_quantize(balance=erp_balance, currency=invoice.currency)
+        - allocations_in_flight_total(invoice=invoice)
+        + allocations_reversal_pending_total(invoice=invoice)
+    )
+    return min(amount, max(ZERO, balance))
+
+
 @dataclass(frozen=True)
 class InvoiceUpsert:
     invoice: Invoice
@@ -90,8 +138,11 @@ def erp_invoice_upsert(*, connection: Connection, erp_invoice: ErpInvoice) -> In
         )
         currency = erp_invoice.currency or (invoice.currency if invoice else "USD")
         amount = money_quantize(max(erp_invoice.amount, ZERO), currency)
-        in_flight = allocations_in_flight_total(invoice=invoice) if invoice else ZERO
-        balance = min(amount, max(ZERO, money_quantize(erp_invoice.balance - in_flight, currency)))
+        balance = invoice_balance_expected(
+            invoice=invoice,
+            erp_balance=erp_open_quantize(balance=erp_invoice.balance, currency=currency),
+            amount=amount,
+        )
         fields = {
             "customer": link.customer if link else (invoice.customer if invoice else None),
             "order": order or (invoice.order if invoice else None),
@@ -142,9 +193,11 @@ def erp_invoices_sync(
     connector: ErpConnector | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    on_invoice: Callable[..., object] | None = None,
 ) -> SyncSummary:
     """Read the invoices created or changed in the ERP since the cursor (less its overlap) and upsert
-    them. Skipped when another run holds the cursor."""
+    them; `on_invoice(invoice=...)` follows each upsert (what waited for the invoice). Skipped when another
+    run holds the cursor."""
     now = now or timezone.now()
     cursor = sync_cursor_claim(connection=connection, resource="invoices", now=now)
     if cursor is None:
@@ -156,7 +209,10 @@ def erp_invoices_sync(
         connector = connector or connector_for(connection)
         read = list(connector.invoices_changed(since=since))
         for index, erp_invoice in enumerate(read, start=1):
-            changed += erp_invoice_upsert(connection=connection, erp_invoice=erp_invoice).changed
+            upserted = erp_invoice_upsert(connection=connection, erp_invoice=erp_invoice)
+            changed += upserted.changed
+            if on_invoice is not None:
+                on_invoice(invoice=upserted.invoice)
             if progress:
                 progress(index, len(read))
     except Exception as exc:

@@ -19,12 +19,12 @@ from integrations.models import Connection
 from integrations.sage.base import ErpInvoice
 from integrations.sage.connector import ErpConnector
 from integrations.sage.registry import connector_for
-from payments.models import ZERO, Invoice, ReconciliationException
+from payments.models import Invoice, ReconciliationException
 from payments.services.erp_invoices import (
     OPEN_STATUSES,
-    allocations_in_flight_total,
     allocations_posted_total,
     erp_invoice_upsert,
+    invoice_balance_expected,
     invoice_cancel_if_unapplied,
 )
 from portal.lifecycle import status_transition
@@ -105,8 +105,9 @@ def _invoice_reconcile(*, invoice: Invoice, erp_invoice: ErpInvoice | None) -> s
         )
         return "flagged"
     _drift_clear(invoice=invoice)
-    in_flight = allocations_in_flight_total(invoice=invoice)
-    expected = max(ZERO, erp_invoice.balance - in_flight)
+    expected = invoice_balance_expected(
+        invoice=invoice, erp_balance=erp_invoice.balance, amount=erp_invoice.amount
+    )
     if invoice.balance == expected and invoice.amount == erp_invoice.amount:
         return "ok"
     erp_invoice_upsert(connection=invoice.connection, erp_invoice=erp_invoice)

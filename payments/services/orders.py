@@ -394,6 +394,10 @@ def order_payment_deferred(*, transaction: Transaction) -> bool:
     return transaction.status in Transaction.RECEIVED_STATUSES and not order.erp_order_number
 
 
+# The code on an order payment's receipt held until the ERP invoices the order (`order_prepayments`).
+ORDER_INVOICE_AWAITED = "AwaitingInvoice"
+
+
 def order_payment_planned(*, transaction: Transaction, postings: list[ErpPosting]) -> None:
     """After the decide step planned the receipt of an order's payment: paid, or on hold for review; or,
     for a void or a refund, the order says the money went back."""
@@ -415,6 +419,13 @@ def order_payment_planned(*, transaction: Transaction, postings: list[ErpPosting
     if receipt.status == ErpPosting.Status.POSTED:
         order_status_move(
             order=transaction.order, to_status=Status.POSTED, reason=f"Receipt {receipt.erp_document_number}"
+        )
+    elif receipt.last_error_code == ORDER_INVOICE_AWAITED and not flagged:
+        order_status_move(
+            order=transaction.order,
+            to_status=Status.PAID,
+            reason=f"Payment {transaction.transaction_id}: {transaction.amount} {transaction.currency}, held"
+            f" as a prepayment until {receipt.connection.name} invoices the order",
         )
     elif receipt.status == ErpPosting.Status.HELD or flagged:
         order_status_move(

@@ -13,7 +13,10 @@ from integrations.outbox.dependencies import dependents_hold
 from integrations.outbox.services import posting_cancel, posting_resolve_soon, postings_wake
 from integrations.selectors import ConnectionMissing, connections_active
 from payments.models import CreditMemo, JournalEntry, Transaction
-from payments.services.allocations import payment_apply
+from payments.selectors.subscription_payments import subscription_charge_for_payment
+from payments.services.allocations import allocation_reverse, payment_apply
+from payments.services.chargeback_policy import chargeback_reopens, chargeback_reversal_reference
+from payments.services.order_prepayments import order_prepayment_awaits, order_prepayment_hold_fields
 from payments.services.receipt_customers import receipt_customer_plan
 
 DocumentType = ErpPosting.DocumentType
@@ -27,9 +30,13 @@ NEVER_SENT_STATUSES = (PostingStatus.HELD, PostingStatus.PENDING)
 
 
 def erp_connection_for(*, transaction: Transaction) -> Connection:
-    """The order's ERP, else the one named on the PayTrace connection, else the only active ERP."""
+    """The order's ERP, else the subscription's own, else the one named on the PayTrace connection, else
+    the only active ERP."""
     if transaction.order_id:
         return transaction.order.erp_connection
+    charge = subscription_charge_for_payment(transaction=transaction)
+    if charge is not None and charge.subscription.erp_connection_id:
+        return charge.subscription.erp_connection
     return erp_connection_for_paytrace(connection=transaction.connection)
 
 
@@ -82,8 +89,9 @@ def receipt_reference(transaction: Transaction) -> str:
 
 
 # `<receipt>-V` reverses a voided sale's whole receipt; `<receipt>-U<allocation pk>` gives back one undone
-# application of it (`payments.services.allocations.allocation_undo`).
-_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|U(?P<allocation>\d+))$")
+# application of it (`payments.services.allocations.allocation_undo`); `<receipt>-C<n>` reverses it for the
+# sale's chargeback n (`payments.services.chargeback_policy`).
+_REVERSAL_REFERENCE = re.compile(r"^(?P<receipt>.+?)-(?:V|C\d+|U(?P<allocation>\d+))$")
 
 
 def reversal_reference_parse(reference: str) -> tuple[str, int | None]:
@@ -110,19 +118,45 @@ def postings_plan_for_transaction(*, transaction: Transaction, held: bool = Fals
     return []
 
 
+def _invoice_awaited(
+    *, transaction: Transaction, erp: Connection, customer_posting: ErpPosting | None
+) -> ErpPosting | None:
+    """A subscription period's payment: the period's own ERP invoice, planned once under the period's
+    reference in the subscription's ERP (`erp_connection_for`), while it is not posted yet. Each period
+    thus gets its invoice, found again by our reference before any retry, and its receipt waits for it."""
+    if subscription_charge_for_payment(transaction=transaction) is None:
+        return None
+    invoice = _posting_plan(
+        connection=erp,
+        document_type=DocumentType.INVOICE,
+        reference=transaction.invoice_reference,
+        held=False,
+        depends_on=customer_posting,
+        customer_id=transaction.customer_id,
+    )
+    return None if invoice.status == PostingStatus.POSTED else invoice
+
+
 def _receipt_plan(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPosting:
+    # A customer the ERP does not know yet is created first; a payment whose invoice we are raising
+    # waits for that invoice, and is applied to it when it posts (`payments.erp.invoices`); any other
+    # is applied now.
     customer_posting = receipt_customer_plan(transaction=transaction, erp=erp)
-    if transaction.customer_id and not transaction.allocations.exists():
+    awaited = _invoice_awaited(transaction=transaction, erp=erp, customer_posting=customer_posting)
+    if transaction.customer_id and not transaction.allocations.exists() and awaited is None:
         payment_apply(payment=transaction, erp_connection=erp)
+    # An order not invoiced yet: the payment waits as its prepayment (`order_prepayments`).
+    prepayment = awaited is None and order_prepayment_awaits(transaction=transaction, erp=erp)
     return _posting_plan(
         connection=erp,
         document_type=DocumentType.RECEIPT,
         reference=receipt_reference(transaction),
-        held=held,
-        depends_on=customer_posting,
+        held=held or prepayment,
+        depends_on=awaited or customer_posting,
         transaction=transaction,
         customer_id=transaction.customer_id,
         order_id=transaction.order_id,
+        **(order_prepayment_hold_fields(transaction=transaction) if prepayment else {}),
     )
 
 
@@ -137,6 +171,10 @@ def _void_plan(*, transaction: Transaction, erp: Connection) -> list[ErpPosting]
         .filter(connection=erp, document_type=DocumentType.RECEIPT, reference=receipt_reference(transaction))
         .first()
     )
+    # Our copy gives the money back now, as the ERP will once the receipt is cancelled or reversed: the
+    # invoice is open again here for the next payment (`erp_invoices` counts a reversal still on its way).
+    for allocation in transaction.allocations.filter(reversed_at__isnull=True, invoice__connection=erp):
+        allocation_reverse(allocation=allocation)
     if receipt is None or receipt.status == PostingStatus.CANCELLED:
         return []
     reason = f"PayTrace transaction {transaction.transaction_id} was voided"
@@ -195,6 +233,18 @@ def _sale_receipt(*, original: Transaction | None) -> ErpPosting | None:
 
 
 def _chargeback_plan(*, transaction: Transaction, erp: Connection) -> ErpPosting:
+    """The sale's receipt reversed (its invoices reopen in the ERP, as they did here), else the loss
+    booked by a journal entry: `chargeback_policy` decides, for both sides alike."""
+    if chargeback_reopens(chargeback=transaction, erp=erp):
+        return _posting_plan(
+            connection=erp,
+            document_type=DocumentType.REVERSAL,
+            reference=chargeback_reversal_reference(chargeback=transaction),
+            held=False,
+            depends_on=_sale_receipt(original=transaction.original),
+            transaction=transaction,
+            customer_id=transaction.customer_id,
+        )
     entry, _ = JournalEntry.objects.get_or_create(
         reference=f"CB-{transaction.transaction_id}",
         defaults={

@@ -117,6 +117,19 @@ def payment_result(payment: X3Payment) -> Result:
     )
 
 
+def invoice_result(invoice: X3Invoice) -> Result:
+    header: Fields = {
+        "SALFCY": "",
+        "SIVTYP": invoice.sivtyp,
+        "NUM": invoice.num,
+        "INVREF": invoice.invref,
+        "INVDAT": invoice.invdat,
+        "BPCINV": invoice.customer.bpcnum,
+        "CUR": invoice.cur,
+    }
+    return Result(groups={"SIH0_1": header})
+
+
 def journal_result(entry: X3JournalEntry) -> Result:
     header: Fields = {
         "NUM": entry.num,
@@ -166,6 +179,11 @@ SOAP_OBJECTS = {
         rows=lambda folder: X3Payment.objects.filter(folder=folder).select_related("customer", "paytyp"),
         keys={"NUM": "num", "REF": "ref", "BPR": "customer__bpcnum"},
         result=payment_result,
+    ),
+    "SIH": SoapObject(
+        rows=lambda folder: X3Invoice.objects.filter(folder=folder).select_related("customer"),
+        keys={"NUM": "num", "INVREF": "invref", "BPCINV": "customer__bpcnum"},
+        result=invoice_result,
     ),
     "GAS": SoapObject(
         rows=lambda folder: X3JournalEntry.objects.filter(folder=folder),

@@ -99,6 +99,10 @@ def sandbox_x3_seed(*, folder: str) -> X3Folder:
             X3Stock.objects.get_or_create(
                 folder=target, item=item, stofcy=demo.location, defaults={"qtystu": demo.on_hand}
             )
+        # A service item (no stock) that sales invoices of services, such as subscriptions, are raised on.
+        X3Item.objects.get_or_create(
+            folder=target, itmref="SERVICE", defaults={"itmdes1": "Services", "baspri": Decimal("0")}
+        )
         for demo in demo_data.INVOICES:
             customer = customers[demo.customer_number]
             X3Invoice.objects.get_or_create(

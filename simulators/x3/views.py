@@ -22,11 +22,12 @@ from simulators.models import System
 from simulators.x3.adx import Result, XmlUnreadable, result_text
 from simulators.x3.imports import import_run
 from simulators.x3.models import X3Folder
-from simulators.x3.objects import customer_modify, customer_save, sales_order_save
+from simulators.x3.objects import customer_modify, customer_save, sales_invoice_save, sales_order_save
 from simulators.x3.selectors import (
     API1_CLASSES,
     Api1Class,
     customer_result,
+    invoice_result,
     order_result,
     soap_object_query,
     soap_object_read,
@@ -94,6 +95,8 @@ def _soap_save(folder: X3Folder, call: SoapCall) -> _Outcome:
         order, shortages = sales_order_save(folder=folder, param=call.param)
         warnings = [(MESSAGE_WARNING, shortage) for shortage in shortages]
         return _Outcome(order_result(order), messages=warnings, wrote=True)
+    if call.public_name == "SIH":
+        return _Outcome(invoice_result(sales_invoice_save(folder=folder, param=call.param)), wrote=True)
     raise X3Refusal(f"Web service {call.public_name} does not allow save")
 
 

@@ -7,10 +7,12 @@ from integrations.outbox.poster import postings_post_due
 from integrations.paytrace.client import PayTraceClient
 from integrations.sage.registry import connector_for
 from payments.models import Order
+from payments.services.invoice_arrivals import erp_invoices_sync_and_follow
 from payments.services.paytrace import paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide
 from tests.api.conftest import order_body
 from tests.integrations.paytrace_helpers import sale
+from tests.payments.erp_invoicing import erp_invoice_raise
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NEW_CUSTOMER = {
@@ -54,6 +56,13 @@ def test_order_is_created_in_the_erp_and_followed_to_posted(erp, api):
     assert found is not None and found.number == order.erp_order_number
 
     paytrace_transactions_sync(connection=paytrace, on_change=transaction_decide)
+    postings_post_due(time_budget_seconds=30)
+    # Paid before the ERP invoiced the order: the payment waits as its prepayment (issue 11), and lands on
+    # the invoice the ERP raises from the sales order once the invoice sync sees it.
+    assert api.get(f"/api/v1/orders/{order_id}/").json()["status"] == "paid"
+    number = customer_posting.erp_document_number
+    erp_invoice_raise(erp, number="INV-9300", customer=number, amount="562.99", order_id=order_id)
+    erp_invoices_sync_and_follow(connection=erp)
     postings_post_due(time_budget_seconds=30)
 
     answer = api.get(f"/api/v1/orders/{order_id}/").json()

@@ -8,10 +8,12 @@ from integrations.models import Connection, ErpPosting
 from integrations.outbox.poster import postings_post_due
 from integrations.paytrace.client import PayTraceClient
 from payments.models import Order
+from payments.services.invoice_arrivals import erp_invoices_sync_and_follow
 from payments.services.paytrace import paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide
 from tests.api.conftest import order_body
 from tests.integrations.paytrace_helpers import sale
+from tests.payments.erp_invoicing import erp_invoice_raise
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,6 +28,11 @@ def _posted_order(api, order_id: str, *, settle: bool) -> tuple[Order, str]:
     assert api.post("/api/v1/orders/", body, format="json").status_code == 201
     postings_post_due(time_budget_seconds=30)
     paytrace_transactions_sync(connection=paytrace, on_change=transaction_decide)
+    postings_post_due(time_budget_seconds=30)
+    # The ERP invoices the order: its payment, held as a prepayment until then, is applied and posted.
+    erp = Connection.objects.get(name="Sage 300 (sandbox)")
+    erp_invoice_raise(erp, number=f"IN-{order_id}", customer="C1001", amount="562.99", order_id=order_id)
+    erp_invoices_sync_and_follow(connection=erp)
     postings_post_due(time_budget_seconds=30)
     order = Order.objects.get(order_id=order_id)
     assert order.status == "posted", order.status_reason

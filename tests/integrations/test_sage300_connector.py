@@ -39,6 +39,7 @@ FACTS = ErpFacts(
     journal_accounts=("1000", "6100", "1020"),
     unknown_account="9999",
     refund_account="4100",
+    invoice_account="4000",
     writes_per_receipt_batch=2,  # enter the CA batch, then post it
     publishes_stock=False,
 )

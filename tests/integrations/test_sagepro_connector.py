@@ -49,6 +49,7 @@ FACTS = ErpFacts(
     cash_account="1050",
     refund_account="4100",
     order_defaults={"LOCTID": "WH1"},
+    invoice_account="4000",
 )
 _receipt = partial(receipt, FACTS)
 

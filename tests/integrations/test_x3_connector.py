@@ -46,7 +46,10 @@ FOLDER = POOL = "SEED"
 TODAY = date(2026, 11, 20)
 FAULTS = SandboxFaults(system=System.SAGE_X3, account=POOL)
 FACTS = ErpFacts(
-    secret="x3-secret", journal_accounts=("512000", "627000", "511000"), unknown_account="999999"
+    secret="x3-secret",
+    journal_accounts=("512000", "627000", "511000"),
+    unknown_account="999999",
+    invoice_defaults={"ITMREF": "SERVICE"},
 )
 _receipt = partial(receipt, FACTS)
 

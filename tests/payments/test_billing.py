@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import Alert, AuditEvent, ErpPosting, System
+from integrations.outbox.poster import postings_post_due
 from integrations.paytrace.client import PayTraceClient
 from integrations.schedules import SCHEDULES
 from payments import tasks
@@ -73,9 +74,20 @@ def test_due_subscription_is_charged_once_and_its_receipt_planned(demo_world):
     assert txn.customer == subscription.customer
     receipt = ErpPosting.objects.get(document_type=ErpPosting.DocumentType.RECEIPT, transaction=txn)
     assert receipt.connection == demo_world["connections"][System.SAGE_300]
-    # No invoice carries the SUB- reference: the receipt applies to the customer's oldest open invoice.
+    # The period raises its own ERP invoice under the SUB- reference (issue 11); the receipt waits for it and
+    # is applied to it, never to the customer's oldest unrelated invoice.
+    invoice = ErpPosting.objects.get(document_type=ErpPosting.DocumentType.INVOICE)
+    assert (invoice.reference, receipt.depends_on) == (txn.invoice_reference, invoice)
+    assert not txn.allocations.exists()
+    postings_post_due(time_budget_seconds=30)
+    invoice.refresh_from_db()
+    assert invoice.status == ErpPosting.Status.POSTED, invoice.last_error
     (allocation,) = txn.allocations.all()
-    assert (allocation.invoice.invoice_number, allocation.amount) == ("INV-5001", Decimal("49.00"))
+    assert (allocation.invoice.invoice_number, allocation.amount) == (
+        invoice.erp_document_number,
+        Decimal("49.00"),
+    )
+    assert allocation.invoice.reference == txn.invoice_reference
     subscription.refresh_from_db()
     assert subscription.next_run_on > today and subscription.status == Sub.ACTIVE
     assert sales_for(charge) == 1

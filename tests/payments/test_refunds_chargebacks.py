@@ -6,10 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations import inbox
-from integrations.models import AuditEvent, ErpPosting
+from integrations.models import AuditEvent, ErpPosting, StatusMapping
 from integrations.outbox.poster import postings_post_due
 from integrations.paytrace.client import PayTraceClient
 from integrations.paytrace.types import Details, VaultCustomer
+from integrations.sage.registry import connector_for
 from payments.models import CreditMemo, Invoice, ReconciliationException, SettlementBatch, Transaction
 from payments.services.paytrace import paytrace_record_ingest, paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide
@@ -113,7 +114,9 @@ def test_a_refund_made_elsewhere_plans_the_same_credit_memo_once(world):
     assert (sale.status, sale.amount_refunded) == ("partially_refunded", D("50.00"))
 
 
-def test_chargeback_webhook_reopens_the_invoice_and_posts_the_journal_entry(world, client):
+def test_chargeback_webhook_reopens_the_invoice_on_both_sides(world, client):
+    """The demo's chargeback row reopens the invoice: here, and in Sage 300 by reversing the sale's receipt
+    (its own AR adjustment), so later receipts for that invoice are applied; no journal entry besides."""
     sale = paid(world, settle=True)
     postings_post_due(time_budget_seconds=30)
     invoice = Invoice.objects.get(connection__name="Sage 300 (sandbox)", invoice_number="INV-5001")
@@ -131,12 +134,33 @@ def test_chargeback_webhook_reopens_the_invoice_and_posts_the_journal_entry(worl
     review = ReconciliationException.objects.get(kind="chargeback")
     assert review.transaction == chargeback and "INV-5001 reopened" in review.reason
     postings_post_due(time_budget_seconds=30)
+    reversal = ErpPosting.objects.get(document_type="reversal", transaction=chargeback)
+    assert (reversal.reference, reversal.status) == (f"{sale.transaction_id}-C1", "posted"), (
+        reversal.last_error
+    )
+    assert connector_for(invoice.connection).invoice_get(number="INV-5001").balance == D("1250.00")
+    assert not ErpPosting.objects.filter(document_type="journal_entry", transaction=chargeback).exists()
+
+
+def test_chargeback_kept_paid_posts_the_journal_entry_the_gl_rules_say(world, client):
+    StatusMapping.objects.filter(erp="sage_300", paytrace_status="chargeback").update(reopen_invoice=False)
+    sale = paid(world, settle=True)
+    postings_post_due(time_budget_seconds=30)
+    payload = event("evt_cb_1", "chargeback.created", sale.transaction_id, amount="1250.00", reason="fraud")
+    webhook_deliver(client, payload)
+    inbox.webhook_events_drain(time_budget_seconds=30, client=world["client"])
+    chargeback = Transaction.objects.get(transaction_type="chargeback")
+    invoice = Invoice.objects.get(connection__name="Sage 300 (sandbox)", invoice_number="INV-5001")
+    assert (invoice.balance, invoice.status) == (D("0.00"), "paid")
+    assert "stay paid" in ReconciliationException.objects.get(kind="chargeback").reason
+    postings_post_due(time_budget_seconds=30)
     entry = ErpPosting.objects.get(document_type="journal_entry", transaction=chargeback)
     assert entry.status == "posted", entry.last_error
     assert [(line.account, line.debit) for line in entry.journal_entry.lines.all()] == [
         ("6200", D("1250.00")),
         ("1020", D("0.00")),
     ]
+    assert connector_for(invoice.connection).invoice_get(number="INV-5001").balance == D("0.00")
 
 
 def test_import_chargebacks_records_good_rows_once_and_names_the_bad_ones(world, tmp_path):

@@ -25,6 +25,7 @@ from integrations.sage.base import (
     ErpError,
     ErpInvoice,
     ErpPermanentError,
+    InvoiceData,
     JournalEntryData,
     ReceiptData,
     ReversalData,
@@ -230,6 +231,17 @@ class Sage300Connector(ErpConnector):
         )
         batch = documents.batch_enter_and_post(self.client, INVOICE_BATCHES, body, POST_INVOICES)
         return documents.credit_memo_document(batch, memo.reference)
+
+    def invoice_create(self, *, invoice: InvoiceData) -> ErpDocument:
+        if len(invoice.reference) > payloads.DOCUMENT_NUMBER_LENGTH:
+            raise ErpPermanentError(
+                f"Reference {invoice.reference} is too long for a Sage 300 document number."
+            )
+        body = payloads.invoice_batch_body(
+            invoice, description=batch_description("invoice", invoice.reference)
+        )
+        batch = documents.batch_enter_and_post(self.client, INVOICE_BATCHES, body, POST_INVOICES)
+        return documents.invoice_document(batch, invoice.reference)
 
     def journal_entry_post(self, *, entry: JournalEntryData) -> ErpDocument:
         body = payloads.journal_batch_body(entry, description=batch_description("journal", entry.reference))

@@ -84,6 +84,10 @@ def credit_memo_document(batch: Record, reference: str) -> ErpDocument:
     return ErpDocument(DocumentType.CREDIT_MEMO, batch["Invoices"][0]["DocumentNumber"], reference, raw=batch)
 
 
+def invoice_document(batch: Record, reference: str) -> ErpDocument:
+    return ErpDocument(DocumentType.INVOICE, batch["Invoices"][0]["DocumentNumber"], reference, raw=batch)
+
+
 def journal_document(batch: Record, reference: str) -> ErpDocument:
     return ErpDocument(DocumentType.JOURNAL_ENTRY, str(batch["BatchNumber"]), reference, raw=batch)
 
@@ -120,17 +124,32 @@ def receipt_find(client: Sage300Client, reference: str) -> ErpDocument | None:
     return None
 
 
-def _credit_memo_find(client: Sage300Client, reference: str) -> ErpDocument | None:
-    query = f"DocumentNumber eq {literal(reference)} and DocumentType eq 'CreditNote'"
+def _ar_document_find(
+    client: Sage300Client, reference: str, *, document_type: str, sage_type: str, kind: str
+) -> ErpDocument | None:
+    """An AR invoice-batch document numbered by our reference: posted, else still in its batch (which is
+    posted now, as its first attempt meant to)."""
+    query = f"DocumentNumber eq {literal(reference)} and DocumentType eq {literal(sage_type)}"
     posted = _first(client, POSTED_DOCUMENTS, query)
     if posted:
-        return ErpDocument(DocumentType.CREDIT_MEMO, posted["DocumentNumber"], reference, raw=posted)
-    description = batch_description("credit note", reference)
-    batch = _first(client, INVOICE_BATCHES, f"Description eq {literal(description)}")
+        return ErpDocument(document_type, posted["DocumentNumber"], reference, raw=posted)
+    batch = _first(client, INVOICE_BATCHES, f"Description eq {literal(batch_description(kind, reference))}")
     if batch is None:
         return None
     _posting_finish(client, batch, POST_INVOICES)
-    return credit_memo_document(batch, reference)
+    return ErpDocument(document_type, batch["Invoices"][0]["DocumentNumber"], reference, raw=batch)
+
+
+def _credit_memo_find(client: Sage300Client, reference: str) -> ErpDocument | None:
+    return _ar_document_find(
+        client, reference, document_type=DocumentType.CREDIT_MEMO, sage_type="CreditNote", kind="credit note"
+    )
+
+
+def _invoice_find(client: Sage300Client, reference: str) -> ErpDocument | None:
+    return _ar_document_find(
+        client, reference, document_type=DocumentType.INVOICE, sage_type="Invoice", kind="invoice"
+    )
 
 
 def _reversal_find(client: Sage300Client, reference: str) -> ErpDocument | None:
@@ -157,6 +176,7 @@ _FINDERS: dict[str, Callable[[Sage300Client, str], ErpDocument | None]] = {
     DocumentType.CREDIT_MEMO: _credit_memo_find,
     DocumentType.REVERSAL: _reversal_find,
     DocumentType.JOURNAL_ENTRY: _journal_find,
+    DocumentType.INVOICE: _invoice_find,
 }
 
 

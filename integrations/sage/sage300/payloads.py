@@ -13,6 +13,7 @@ from integrations.sage.base import (
     CustomerData,
     ErpCustomer,
     ErpInvoice,
+    InvoiceData,
     JournalEntryData,
     ReceiptData,
     ReversalData,
@@ -197,6 +198,33 @@ def credit_note_batch_body(memo: CreditMemoData, *, description: str) -> Record:
         "Description": description,
         "BatchStatus": "ReadyToPost",
         "Invoices": [invoice],
+    }
+
+
+def invoice_batch_body(invoice: InvoiceData, *, description: str) -> Record:
+    """One summary invoice numbered by our reference, its one detail on the revenue account (or the
+    mapping's distribution code), as the credit note's body is."""
+    detail: Record = {"LineNumber": 20, "ExtendedAmountWithTIP": invoice.amount}
+    if invoice.account:
+        detail["RevenueAccount"] = invoice.account
+    elif invoice.defaults.get("DistributionCode"):
+        detail["DistributionCode"] = invoice.defaults["DistributionCode"]
+    return {
+        "BatchDate": sage_date(invoice.invoice_date),
+        "Description": description,
+        "BatchStatus": "ReadyToPost",
+        "Invoices": [
+            {
+                "CustomerNumber": invoice.customer_number,
+                "DocumentNumber": invoice.reference,
+                "DocumentType": "Invoice",
+                "InvoiceType": "Summary",
+                "DocumentDate": sage_date(invoice.invoice_date),
+                "DueDate": sage_date(invoice.due_date),
+                "InvoiceDescription": (invoice.description or invoice.reference)[:DESCRIPTION_LENGTH],
+                "InvoiceDetails": [detail],
+            }
+        ],
     }
 
 

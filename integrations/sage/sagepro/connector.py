@@ -18,6 +18,7 @@ from integrations.sage.base import (
     ErpError,
     ErpInvoice,
     ErpPermanentError,
+    InvoiceData,
     JournalEntryData,
     ReceiptData,
     ReversalData,
@@ -155,6 +156,10 @@ class SageProConnector(ErpConnector):
     def credit_memo_post(self, *, memo: CreditMemoData) -> ErpDocument:
         record = self._create_one("invoices", contract.memo_record(memo))
         return contract.document_from_record("credit_memo", record)
+
+    def invoice_create(self, *, invoice: InvoiceData) -> ErpDocument:
+        record = self._create_one("invoices", contract.invoice_record(invoice))
+        return contract.document_from_record("invoice", record)
 
     def journal_entry_post(self, *, entry: JournalEntryData) -> ErpDocument:
         record = self._create_one("journalentries", contract.journal_record(entry))

@@ -9,8 +9,9 @@ Records (the same field names in JSON and in CSV columns)
                   PayTrace customer id), UPDATED (ISO 8601 UTC, read-only)
   invoices        INVNO (key), DOCTYPE (IN invoice | CM credit memo), CUSTNO, INVDATE, DUEDATE, INVAMT,
                   BALANCE (an invoice never below 0; a memo's open credit is negative), CURRENCY, PONUM
-                  (storefront order id), REFERENCE (our refund id on a CM), GLACCT, APPLINVNO (the invoice a
-                  CM credits), DESCRIPT, UPDATED. Only CM documents are created by us.
+                  (storefront order id), REFERENCE (our refund id on a CM, our subscription period on an
+                  IN), GLACCT, APPLINVNO (the invoice a CM credits), DESCRIPT, UPDATED. We create CM
+                  documents, and IN documents for subscription periods (numbered by Sage Pro).
   payments        AR cash receipts. RCPTNO (key, numbered by Sage Pro), CUSTNO, CHECKNO (our PayTrace
                   transaction id), PAYDATE, PAYAMT, UNAPPLIED (the remainder left on account), CURRENCY,
                   PAYCODE, BANKNO, GLACCT (cash / card-clearing account), BATCH, DESCRIPT, STATUS (POSTED |
@@ -85,6 +86,7 @@ from integrations.sage.base import (
     ErpDocument,
     ErpError,
     ErpInvoice,
+    InvoiceData,
     JournalEntryData,
     ReceiptData,
     ReversalData,
@@ -140,6 +142,7 @@ DOCUMENT_RESOURCES = {
     "receipt": "payments",
     "reversal": "payments",
     "credit_memo": "invoices",
+    "invoice": "invoices",
     "journal_entry": "journalentries",
 }
 
@@ -187,6 +190,8 @@ def document_matches(document_type: str, record: dict[str, Any]) -> bool:
         return bool(record.get("REVERSES"))
     if document_type == "credit_memo":
         return record.get("DOCTYPE") == "CM"
+    if document_type == "invoice":
+        return record.get("DOCTYPE") == "IN"
     return True
 
 
@@ -282,6 +287,21 @@ def reversal_record(reversal: ReversalData, *, rcptno: str) -> dict[str, Any]:
         "REVERSES": rcptno,
         "DESCRIPT": reversal.description or f"Reversal of {reversal.original_reference}",
     }
+
+
+def invoice_record(invoice: InvoiceData) -> dict[str, Any]:
+    """An invoice (DOCTYPE IN) Sage Pro numbers itself; REFERENCE carries ours."""
+    record = {
+        "DOCTYPE": "IN",
+        "CUSTNO": invoice.customer_number,
+        "INVDATE": invoice.invoice_date.isoformat(),
+        "INVAMT": _money(invoice.amount, invoice.currency),
+        "CURRENCY": invoice.currency,
+        "GLACCT": invoice.account,
+        "REFERENCE": invoice.reference,
+        "DESCRIPT": invoice.description or invoice.reference,
+    }
+    return _with_defaults(record, invoice.defaults)
 
 
 def memo_record(memo: CreditMemoData) -> dict[str, Any]:

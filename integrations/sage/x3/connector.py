@@ -19,6 +19,7 @@ from integrations.sage.base import (
     ErpInvoice,
     ErpPermanentError,
     ErpTransientError,
+    InvoiceData,
     JournalEntryData,
     ReceiptData,
     ReversalData,
@@ -39,7 +40,7 @@ from integrations.sage.x3.soap import AdxMessage, AdxResult, CallContext
 
 # Document types as ErpPosting.DocumentType spells them.
 CUSTOMER, SALES_ORDER, RECEIPT, REVERSAL = "customer", "sales_order", "receipt", "reversal"
-CREDIT_MEMO, JOURNAL_ENTRY = "credit_memo", "journal_entry"
+CREDIT_MEMO, JOURNAL_ENTRY, INVOICE = "credit_memo", "journal_entry", "invoice"
 
 
 def _decimal(value: Any) -> Decimal:
@@ -70,6 +71,7 @@ class X3Options:
     customer_category: str = ""
     customer_public_name: str = "BPC"
     order_public_name: str = "SOH"
+    invoice_public_name: str = "SIH"
     import_public_name: str = "AOWSIMPORT"
     payment_public_name: str = "PAY"
     journal_public_name: str = "GAS"
@@ -246,6 +248,10 @@ class X3Connector(ErpConnector):
             where = f"CUSORDREF eq {where_literal(reference)}"
             order = next(iter(self.client.feed("SORDER", where=where, count=1)), None)
             return ErpDocument(SALES_ORDER, order["SOHNUM"], reference, raw=order) if order else None
+        if document_type == INVOICE:
+            where = f"INVREF eq {where_literal(reference)}"
+            invoice = next(iter(self.client.feed("SINVOICE", where=where, count=1)), None)
+            return ErpDocument(INVOICE, invoice["NUM"], reference, raw=invoice) if invoice else None
         public_names = {
             RECEIPT: self.options.payment_public_name,
             REVERSAL: self.options.payment_public_name,
@@ -324,6 +330,32 @@ class X3Connector(ErpConnector):
             order.reference,
             raw={"lines": saved.tables.get("SOH4_1", []), "messages": self._messages_raw(result.messages)},
         )
+
+    def invoice_create(self, *, invoice: InvoiceData) -> ErpDocument:
+        """`save` on the sales invoice (SIH): one line on the service item the mapping names (field
+        default invoice / ITMREF), INVREF carrying our reference."""
+        defaults = dict(invoice.defaults)
+        item = defaults.pop("ITMREF", "")
+        if not item:
+            raise ErpPermanentError(
+                "No X3 item to invoice on: set the field default 'invoice' / ITMREF (a service item).",
+                code="MappingMissing",
+            )
+        header = {
+            "SALFCY": self.options.site,
+            "SIVTYP": "INV",
+            "BPCINV": invoice.customer_number,
+            "INVREF": invoice.reference,
+            "INVDAT": import_date(invoice.invoice_date),
+            "CUR": invoice.currency,
+            **defaults,
+        }
+        line = {"ITMREF": item, "QTY": "1", "NETPRI": _amount(invoice.amount)}
+        obj = AdxObject(groups={"SIH0_1": header}, tables={"SIH4_1": [line]})
+        result = self.client.soap_ok(
+            "save", {"publicName": self.options.invoice_public_name, "objectXml": adx_build(obj)}
+        )
+        return ErpDocument(INVOICE, result.obj().value("SIH0_1", "NUM"), invoice.reference)
 
     # --- imports (AOWSIMPORT) -----------------------------------------------------------------
     def _import_run(self, template: str, documents: list[Document]) -> AdxResult:

@@ -6,7 +6,7 @@ from integrations.models import Connection
 from integrations.sage.base import ErpError
 from integrations.selectors import erp_connections_active
 from payments.management.progress import progress_bar
-from payments.services.erp_invoices import erp_invoices_sync
+from payments.services.invoice_arrivals import erp_invoices_sync_and_follow
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
 
     def _sync(self, connection: Connection) -> int:
         try:
-            summary = erp_invoices_sync(
+            summary = erp_invoices_sync_and_follow(
                 connection=connection, progress=progress_bar(self.stdout, connection.name)
             )
         except (ErpError, ValueError) as exc:  # ValueError: a connection not set up to be read

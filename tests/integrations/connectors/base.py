@@ -26,6 +26,7 @@ from integrations.sage.base import (
     CustomerData,
     ErpPermanentError,
     ErpTransientError,
+    InvoiceData,
     JournalEntryData,
     JournalLine,
     ReversalData,
@@ -250,6 +251,38 @@ class ConnectorSuite(InvoiceSuite):
         with pytest.raises(ErpPermanentError):
             erp.receipt_reverse(reversal=reversal("PT-9301-W", paid, customer="C1004", amount="780.25"))
         assert balance(erp, "INV-5006") == Decimal("780.25")
+
+    def test_invoice_we_raise_is_open_found_by_our_reference_and_paid_by_a_receipt(self, erp, facts):
+        raised = InvoiceData(
+            reference="SUB-7-20261101",
+            customer_number="C1002",
+            amount=Decimal("49.00"),
+            currency="USD",
+            invoice_date=today(),
+            due_date=today(),
+            description="Monthly plan",
+            account=facts.invoice_account,
+            defaults=facts.invoice_defaults,
+        )
+        document = erp.invoice_create(invoice=raised)
+        assert document.number and (document.document_type, document.reference) == (
+            "invoice",
+            raised.reference,
+        )
+        assert (
+            erp.document_find(document_type="invoice", reference=raised.reference).number == document.number
+        )
+        read = erp.invoice_get(number=document.number)
+        assert (read.customer_number, read.amount, read.balance) == (
+            "C1002",
+            Decimal("49.00"),
+            Decimal("49.00"),
+        )
+        [paid] = erp.receipts_post(
+            receipts=[receipt(facts, "PT-9501", "C1002", "49.00", (document.number, "49.00"))]
+        )
+        assert paid.error is None, paid.error
+        assert balance(erp, document.number) == 0
 
     def test_credit_memo_is_posted_and_found(self, erp, facts):
         memo = CreditMemoData(

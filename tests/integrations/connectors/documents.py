@@ -19,6 +19,8 @@ class ErpFacts:
     cash_account: str = ""
     refund_account: str = ""
     order_defaults: dict[str, str] = field(default_factory=dict)
+    invoice_account: str = ""  # a revenue account, where the ERP takes one on an invoice we raise
+    invoice_defaults: dict[str, str] = field(default_factory=dict)
     writes_per_receipt_batch: int = 1
     # Sage 300's Web API documents no stock quantities: its stock_levels only says which items it knows.
     publishes_stock: bool = True

@@ -20,6 +20,7 @@ from integrations.sage.base import (
     ErpDocument,
     ErpError,
     ErpInvoice,
+    InvoiceData,
     JournalEntryData,
     ReceiptData,
     ReversalData,
@@ -191,6 +192,16 @@ class FakeConnector(ErpConnector):
             "account": memo.account,
         }
         return _document(self._send("POST", "credit-memos", body))
+
+    def invoice_create(self, *, invoice: InvoiceData) -> ErpDocument:
+        body = {
+            "reference": invoice.reference,
+            "customer": invoice.customer_number,
+            "amount": str(invoice.amount),
+            "issued": invoice.invoice_date.isoformat(),
+            "due": invoice.due_date.isoformat(),
+        }
+        return _document(self._send("POST", "invoices", body))
 
     def journal_entry_post(self, *, entry: JournalEntryData) -> ErpDocument:
         lines = [

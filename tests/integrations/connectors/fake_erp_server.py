@@ -8,7 +8,7 @@ its books in memory, seeded from the demo world every simulator uses.
     GET  /invoices?customer=<number>     open invoices, oldest first; GET /invoices/<number>
     GET  /invoices?changed_since=<ISO>   every invoice (open or not) changed since
     GET  /stock?sku=A,B
-    POST /orders, /credit-memos, /journals, /reversals    one document each, 201
+    POST /orders, /credit-memos, /journals, /reversals, /invoices    one document each, 201
     POST /receipts                       a list; 200 [{"document": ...} | {"error": ...}], each on its own
     GET  /documents?type=&reference=     our documents by our reference
 Header `X-Api-Key`. Errors: {"error": {"code", "message"}}: 401 AUTH, 404 NOT_FOUND, 409 DUPLICATE /
@@ -183,6 +183,22 @@ class Books:
             self._apply(body["invoice"], min(open_amount, _money(body["amount"])))
         return self._file("credit_memo", "CM", body)
 
+    def invoice_create(self, body: Record) -> Record:
+        """An invoice of ours: filed under our reference, and open in the books for its amount."""
+        self._customer(body["customer"])
+        document = self._file("invoice", "IN", body)
+        self.invoices[document["number"]] = {
+            "number": document["number"],
+            "customer": body["customer"],
+            "amount": body["amount"],
+            "balance": body["amount"],
+            "issued": body["issued"],
+            "due": body["due"],
+            "reference": body["reference"],
+            "updated": _now(),
+        }
+        return document
+
     def journal_create(self, body: Record) -> Record:
         for line in body["lines"]:
             if line["account"] not in ACCOUNTS:
@@ -285,6 +301,7 @@ class FakeErpServer:
             "reversals": books.reversal_create,
             "credit-memos": books.credit_memo_create,
             "journals": books.journal_create,
+            "invoices": books.invoice_create,
         }
         if path[0] not in creators:
             raise Refused(404, "NOT_FOUND", f"no resource {path[0]}")
