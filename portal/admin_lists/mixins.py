@@ -4,7 +4,7 @@ exact one is too dear, totals per currency under the rows, and an export of exac
 
 from typing import Any
 
-from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -38,6 +38,7 @@ class MoneyListAdminMixin:
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False  # the second count over the whole table
+    show_facets = ShowFacets.NEVER  # a count per filter choice, each over the whole table
     change_list_template = "admin/money_change_list.html"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
