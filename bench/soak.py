@@ -48,9 +48,9 @@ from bench.harness import (  # noqa: E402
     HOST,
     LOG_TAIL_CHARS,
     Service,
-    database_migrate,
     free_port,
     gunicorn_start,
+    migrated_template,
     qcluster_run,
     qcluster_start,
     redis_database,
@@ -493,12 +493,14 @@ class Soak:
         """Database, Redis, gunicorn with the demo loaded (at once: the demo only needs the address), the
         world pointed at the ERP under test, then both clusters (so their first sync already posts there)."""
         args, stack, logs = self.args, self.stack, self.log_dir
-        database_url = stack.enter_context(
-            scratch_database(name=f"paysage_soak_{os.getpid()}", keep=args.keep)
-        )
         self.redis_url = stack.enter_context(redis_database())
+        template = migrated_template(
+            purpose="soak", env=lambda url: _environment(database_url=url, redis_url=self.redis_url)
+        )
+        database_url = stack.enter_context(
+            scratch_database(name=f"paysage_soak_{os.getpid()}", keep=args.keep, template=template)
+        )
         self.env = env = _environment(database_url=database_url, redis_url=self.redis_url)
-        database_migrate(env=env)
         self.run.timings["migrate"] = time.monotonic() - self.start
         port = free_port()
         self.base_url = f"http://{HOST}:{port}"
