@@ -6,7 +6,8 @@ services. A PayTrace transaction says what the ERP should hold: an approved sale
 carrying the sale's id), an approved refund minus its amount (a credit note carrying the refund's id), a
 voided or declined sale nothing (no receipt, or a receipt and its reversal, `<sale id>-V`). A transaction
 whose ERP documents do not add up to that is explained only by a dead letter or a held posting of its own
-that would have made up the difference; anything else is unexplained and named with what our side holds.
+that would have made up the difference (held for review, or held behind a named receipt that is a dead
+letter); anything else is unexplained and named with what our side holds.
 """
 
 from collections import Counter, defaultdict
@@ -78,6 +79,11 @@ class Posting:
     reference: str
     status: str
     reason: str = ""
+    waits_for: str = ""  # held behind a dead letter (PrerequisiteDead): that receipt's reference
+
+    @property
+    def held_for_review(self) -> bool:
+        return self.status == HELD and not self.waits_for
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,8 @@ class Ledger:
     orphans: list[Finding] = field(default_factory=list)
     dead_needlessly: list[Finding] = field(default_factory=list)
     dead_letters: list[Posting] = field(default_factory=list)
-    held: list[Posting] = field(default_factory=list)
+    held: list[Posting] = field(default_factory=list)  # for review
+    held_behind_dead: list[Posting] = field(default_factory=list)  # each waits for a named dead receipt
 
     @property
     def unexplained_customers(self) -> list[CustomerRow]:
@@ -193,6 +200,20 @@ class _Books:
     def in_erp(self, key: tuple[str, str]) -> bool:
         return bool(self.posted.get(key))
 
+    def behind_dead(self, posting: Posting) -> bool:
+        """Held behind a receipt that is a dead letter the ERP does not have."""
+        key = (RECEIPT, posting.waits_for)
+        receipt = self.postings.get(key)
+        return receipt is not None and receipt.status == DEAD and not self.in_erp(key)
+
+    def explains(self, key: tuple[str, str], status: str) -> bool:
+        """A posting of `status` that would have made up its document's part: dead, held for review, or
+        held behind a named dead letter (one held behind anything else is a stall, not an explanation)."""
+        posting = self.postings.get(key)
+        if posting is None or posting.status != status or self.in_erp(key):
+            return False
+        return not posting.waits_for or self.behind_dead(posting)
+
     def posted_of(self, fact: PayTraceFact) -> list[ErpDocument]:
         return [document for key in fact.documents for document in self.posted.get(key, [])]
 
@@ -246,13 +267,7 @@ def _transaction_check(
     if abs(difference) <= allowance:
         return
     explaining = {
-        status: [
-            (key, amount)
-            for key, amount in fact.documents.items()
-            if (posting := books.postings.get(key)) is not None
-            and posting.status == status
-            and not books.in_erp(key)
-        ]
+        status: [(key, amount) for key, amount in fact.documents.items() if books.explains(key, status)]
         for status in (DEAD, HELD)
     }
     explained = sum((amount for pairs in explaining.values() for _, amount in pairs), ZERO)
@@ -327,6 +342,7 @@ def ledger_build(
     ours = {key for fact in facts for key in fact.documents}
     mine = [posting for key, posting in books.postings.items() if key in ours]
     ledger.dead_letters = [posting for posting in mine if posting.status == DEAD]
-    ledger.held = [posting for posting in mine if posting.status == HELD]
+    ledger.held = [posting for posting in mine if posting.held_for_review]
+    ledger.held_behind_dead = [p for p in mine if p.waits_for and books.behind_dead(p)]
     ledger.rows = sorted(rows.values(), key=lambda row: (row.customer == NO_CUSTOMER, row.customer))
     return ledger

@@ -144,6 +144,12 @@ def _ledger_lines(ledger: Ledger) -> list[str]:
         for (kind, reason), count in reasons.most_common(SHOWN)
     ]
     lines.append(f"  held for review (flagged by risk): {len(ledger.held)}")
+    behind = ledger.held_behind_dead
+    lines.append(f"  held behind a dead letter (released when it is replayed): {len(behind)}")
+    lines += [
+        f"      {DOCUMENT_LABELS[p.document_type]} {p.reference} waits for dead receipt {p.waits_for}"
+        for p in behind[:SHOWN]
+    ]
     return lines
 
 

@@ -17,6 +17,7 @@ from bench.soak_ledger import (
     APPROVED,
     CREDIT_MEMO,
     DECLINED,
+    HELD,
     OTHER,
     RECEIPT,
     REFUND,
@@ -63,6 +64,7 @@ def transactions_recorded(*, paytrace) -> set[str]:
 
 def postings_read(*, erp) -> list[Posting]:
     from integrations.models import ErpPosting
+    from integrations.outbox.dependencies import PREREQUISITE_DEAD
 
     rows = ErpPosting.objects.filter(connection=erp, document_type__in=[RECEIPT, CREDIT_MEMO, REVERSAL])
     return [
@@ -71,9 +73,10 @@ def postings_read(*, erp) -> list[Posting]:
             reference=reference,
             status=status,
             reason=f"[{code}] {error}" if code else error,
+            waits_for=(prerequisite or "") if status == HELD and code == PREREQUISITE_DEAD else "",
         )
-        for document_type, reference, status, code, error in rows.values_list(
-            "document_type", "reference", "status", "last_error_code", "last_error"
+        for document_type, reference, status, code, error, prerequisite in rows.values_list(
+            "document_type", "reference", "status", "last_error_code", "last_error", "depends_on__reference"
         )
     ]
 

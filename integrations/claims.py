@@ -5,20 +5,24 @@ workers never claim the same row. A claim is a short lease (`ClaimQueue.lease`, 
 works its batch, a heartbeat thread renews the lease of the rows it has not finished, so a row is only
 claimed again once its worker has stopped renewing it, i.e. died (SIGKILL, a lost database connection).
 A drain claims and processes batches until nothing is due or its time budget is spent; the budget is
-checked before each item, and the items claimed but not started are handed back at once."""
+checked before each item, and the items claimed but not started are handed back at once. A drain told
+which rows are coming due waits for those due within its budget, so a retry or an abandoned claim is taken
+up when it falls due, not at the next scheduled run."""
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from portal.heartbeat import Heartbeat
+
 CLAIM_LEASE = timedelta(seconds=60)
+LINGER_POLL_SECONDS = 1.0  # how often a drain waiting for rows coming due looks again
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,9 @@ class Budget:
 
     def spent(self) -> bool:
         return time.monotonic() >= self.deadline
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
 
 
 def rows_claim(
@@ -80,22 +87,15 @@ def rows_release(*, queue: ClaimQueue, ids: list[int], stamp: datetime) -> int:
     return _ours(queue, ids, stamp).update(status=queue.released_status, updated_at=timezone.now())
 
 
-class Lease:
+class Lease(Heartbeat):
     """Renews the claim of a batch in a background thread while it is worked (a heartbeat every third of
-    the lease). The thread has its own database connection, closed when it stops."""
+    the lease), until nothing of ours is left claimed."""
 
     def __init__(self, *, queue: ClaimQueue, ids: list[int], stamp: datetime):
         self.queue, self.ids, self.stamp = queue, ids, stamp
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="claim-heartbeat", daemon=True)
-
-    def __enter__(self) -> "Lease":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__init__(
+            interval=queue.lease.total_seconds() / 3, beat=lambda: bool(self.renew()), name="claim-heartbeat"
+        )
 
     def renew(self) -> int:
         now = timezone.now()
@@ -105,17 +105,12 @@ class Lease:
         self.stamp = now
         return renewed
 
-    def _beat(self) -> None:
-        interval = self.queue.lease.total_seconds() / 3
-        try:
-            while not self._stop.wait(interval):
-                try:
-                    if not self.renew():
-                        return  # nothing of ours is left claimed
-                except DatabaseError:
-                    connection.close()  # a terminated connection: the next beat opens a new one
-        finally:
-            connection.close()
+
+def _coming_within(queue: ClaimQueue, coming: Callable[[datetime], Q] | None, budget: Budget) -> bool:
+    if coming is None:
+        return False
+    by = timezone.now() + timedelta(seconds=budget.left())
+    return queue.model.objects.filter(coming(by)).exists()
 
 
 # Processes claimed ids, checking the budget before each item; returns the ids it did not start.
@@ -128,16 +123,22 @@ def rows_drain(
     claim: Callable[[datetime], list[int]],
     process: Process,
     time_budget_seconds: float,
+    coming: Callable[[datetime], Q] | None = None,
 ) -> int:
     """Claim and process batches until none is due or the budget is spent; returns how many rows were
-    started. `claim(now)` claims rows stamped `now`."""
+    started. `claim(now)` claims rows stamped `now`. `coming(by)` selects the rows not due yet that will be
+    by then (a retry's backoff ending, a dead worker's lease running out): while some will be within the
+    budget, the drain waits for them instead of ending and leaving them to the next scheduled run."""
     budget = Budget(time_budget_seconds)
     started = 0
     while not budget.spent():
         stamp = timezone.now()
         ids = claim(stamp)
         if not ids:
-            break
+            if not _coming_within(queue, coming, budget):
+                break
+            time.sleep(min(LINGER_POLL_SECONDS, budget.left()))  # new rows are claimed as they come too
+            continue
         with Lease(queue=queue, ids=ids, stamp=stamp) as lease:
             left = process(ids, budget)
         if left:

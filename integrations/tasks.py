@@ -7,10 +7,11 @@ from integrations.outbox.poster import postings_due, postings_post_due
 from portal.queue import drain_exclusive, task
 
 # Each drain stops taking new items after this long, well inside its timeout; work still due then is
-# picked up by the next run, which the drain asks for as it ends. A run whose worker died blocks the next
-# one for HOLD_SECONDS at most (its claims are free again after their one-minute lease).
+# picked up by the next run, which the drain asks for as it ends. A running drain renews its hold every
+# third of HOLD_SECONDS, so one whose worker died blocks the next for HOLD_SECONDS at most (its claims are
+# free again after their one-minute lease).
 BUDGET_SECONDS = 30
-HOLD_SECONDS = 45
+HOLD_SECONDS = 12
 
 
 @task(timeout=90, queue="inbox")
@@ -27,7 +28,7 @@ def webhook_events_drain() -> int | None:
 def postings_post() -> dict | None:
     summary = drain_exclusive(
         path="integrations.tasks.postings_post",
-        drain=lambda: postings_post_due(time_budget_seconds=BUDGET_SECONDS),
+        drain=lambda: postings_post_due(time_budget_seconds=BUDGET_SECONDS, wait_for_coming=True),
         due=postings_due,
         hold_seconds=HOLD_SECONDS,
     )

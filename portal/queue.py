@@ -22,7 +22,9 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
+
+from portal.heartbeat import Heartbeat
 
 T = TypeVar("T")
 QUEUES = ("inbox", "outbox")  # besides the default one
@@ -107,19 +109,35 @@ def drain_exclusive(
     """Run `drain` for the task at `path` unless another run of it is in flight (then None). Wake-ups made
     while it runs send nothing more than the one that started it; when it ends it clears the wake-up and
     asks for another run if work is still due (its budget ran out, or rows came after its last claim), so
-    no wake-up is lost. `hold_seconds` bounds how long a run whose worker died blocks the next: about the
-    drain's time budget, below its task's timeout."""
+    no wake-up is lost. The run's hold on the drain lasts `hold_seconds` and is renewed every third of that
+    while it works, so a run whose worker died (SIGKILL) blocks the next one for `hold_seconds` at most."""
     token = uuid.uuid4().hex
     if not cache.add(_drain_key(path), token, timeout=hold_seconds):
         return None
     try:
-        return drain()
+        with _drain_hold(key=_drain_key(path), token=token, seconds=hold_seconds):
+            return drain()
     finally:
         if cache.get(_drain_key(path)) == token:
             cache.delete(_drain_key(path))
         cache.delete(_wake_key(path))
         if due():
             task_wake(path)
+
+
+def _drain_hold(*, key: str, token: str, seconds: int) -> Heartbeat:
+    """Renews a drain's hold every third of `seconds` while the drain works, as long as it is still ours
+    (lost, to expiry or to another run: never renew someone else's)."""
+
+    def renew() -> bool:
+        try:
+            return cache.get(key) == token and cache.touch(key, seconds)
+        except DatabaseError:
+            raise  # the database cache's connection: dropped, tried again at the next beat
+        except Exception:  # noqa: BLE001 - a busy Redis: the hold may lapse; the claims still guard the rows
+            return True
+
+    return Heartbeat(interval=seconds / 3, beat=renew, name="drain-hold")
 
 
 def task_timeouts_invalid() -> list[TaskSpec]:

@@ -89,7 +89,7 @@ def role_grants(
 
 def roles_sync(*, group_model, permission_model) -> None:
     """Create the groups and give each exactly the permissions its rules grant."""
-    from payments.api.permissions import api_permissions_required
+    from portal.api_permissions import api_permissions
 
     by_ref = {
         PermissionRef(
@@ -97,7 +97,7 @@ def roles_sync(*, group_model, permission_model) -> None:
         ): perm
         for perm in permission_model.objects.select_related("content_type")
     }
-    api_permissions = api_permissions_required()
+    api_checked = api_permissions()
     decided_models = reviewer_decided_models()
     for role in ROLES:
         group, _ = group_model.objects.get_or_create(name=role)
@@ -106,7 +106,7 @@ def roles_sync(*, group_model, permission_model) -> None:
                 perm
                 for ref, perm in by_ref.items()
                 if role_grants(
-                    role=role, permission=ref, api_permissions=api_permissions, decided_models=decided_models
+                    role=role, permission=ref, api_permissions=api_checked, decided_models=decided_models
                 )
             ]
         )

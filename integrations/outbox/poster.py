@@ -8,7 +8,7 @@ batch."""
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -38,6 +38,8 @@ DocumentType = ErpPosting.DocumentType
 Outcome = ErpPostingAttempt.Outcome
 CLAIM_BATCH = 200
 STALE_CLAIM = CLAIM_LEASE  # a claim not renewed this long was left by a dead worker
+# The longest a transient failure waits to be retried while its ERP takes other documents.
+ANSWERING_RETRY = timedelta(seconds=15)
 
 
 @dataclass
@@ -58,6 +60,11 @@ class PostSummary:
 def _due(now: datetime) -> Q:
     ready = Q(status=Status.PENDING) | Q(status=Status.RETRYABLE, next_attempt_at__lte=now)
     return ready & prerequisite_settled()
+
+
+def _coming(by: datetime) -> Q:
+    retry = Q(status=Status.RETRYABLE, next_attempt_at__lte=by) & prerequisite_settled()
+    return retry | Q(status=Status.IN_PROGRESS, claimed_at__lte=by - STALE_CLAIM)
 
 
 OUTBOX = ClaimQueue(
@@ -310,19 +317,38 @@ def postings_post(*, posting_ids: list[int], budget: Budget | None = None) -> Po
     )
     connectors: dict[int, ErpConnector] = {}
     units = _work_units(postings, connectors)
+    answering: set[int] = set()
     for index, unit in enumerate(units):
         if budget is not None and budget.spent():
             summary.unstarted = [posting.pk for rest in units[index:] for posting in rest]
             break
         connector = connectors[unit[0].connection_id]
+        took = summary.posted + summary.found_existing
         if unit[0].document_type == DocumentType.RECEIPT:
             _post_receipts(unit, connector, summary)
         else:
             _post_single(unit[0], connector, summary)
+        if summary.posted + summary.found_existing > took and unit[0].connection_id not in answering:
+            answering.add(unit[0].connection_id)
+            retries_hasten(connection_id=unit[0].connection_id)
     return summary
 
 
-def postings_post_due(*, time_budget_seconds: float = 60.0, limit: int = CLAIM_BATCH) -> PostSummary:
+def retries_hasten(*, connection_id: int) -> int:
+    """The ERP behind `connection_id` just took a document: it is up, so what waits to retry there after a
+    transient failure is tried again within ANSWERING_RETRY (backoff's longer steps are for an ERP that is
+    down, which takes nothing). Returns how many retries were brought forward."""
+    soon = timezone.now() + ANSWERING_RETRY
+    return ErpPosting.objects.filter(
+        connection_id=connection_id, status=Status.RETRYABLE, next_attempt_at__gt=soon
+    ).update(next_attempt_at=soon, updated_at=timezone.now())
+
+
+def postings_post_due(
+    *, time_budget_seconds: float = 60.0, limit: int = CLAIM_BATCH, wait_for_coming: bool = False
+) -> PostSummary:
+    """Post what is due until nothing is or the budget is spent; with `wait_for_coming`, also what falls
+    due within the budget (retries, abandoned claims), as they do."""
     total = PostSummary()
 
     def process(ids: list[int], budget: Budget) -> list[int]:
@@ -335,5 +361,6 @@ def postings_post_due(*, time_budget_seconds: float = 60.0, limit: int = CLAIM_B
         claim=lambda now: postings_claim(limit=limit, now=now),
         process=process,
         time_budget_seconds=time_budget_seconds,
+        coming=_coming if wait_for_coming else None,
     )
     return total

@@ -66,6 +66,11 @@ def _posting_plan(
     depends_on: ErpPosting | None = None,
     **links,
 ) -> ErpPosting:
+    if depends_on is not None:
+        # Lock the receipt and read it afresh: a poster that makes it a dead letter holds its dependents in
+        # the same transaction, and would not see one we are inserting. Under this lock either it has
+        # committed (we see it dead and hold ours), or it waits for our commit (and holds ours itself).
+        depends_on = ErpPosting.objects.select_for_update().get(pk=depends_on.pk)
     posting, created = ErpPosting.objects.get_or_create(
         connection=connection,
         document_type=document_type,

@@ -104,6 +104,25 @@ def test_a_held_receipt_explains_its_sale_missing_from_the_erp():
     assert not ledger.failed
 
 
+def test_a_credit_note_held_behind_its_dead_receipt_is_explained_by_that_dead_letter():
+    dead = Posting(RECEIPT, "100", "dead", "[FieldInvalid] currency")
+    held = Posting(CREDIT_MEMO, "200", "held", "[PrerequisiteDead] waits", waits_for="100")
+    ledger = build([sale(), refund()], [dead, held], [])
+
+    (row,) = ledger.rows
+    assert (row.dead_amount, row.held_amount, row.unexplained) == (D("50.00"), D("-20.00"), 0)
+    assert ledger.held_behind_dead == [held] and ledger.held == []
+    assert not ledger.failed
+
+
+def test_a_credit_note_held_behind_a_receipt_that_is_not_dead_explains_nothing():
+    held = Posting(CREDIT_MEMO, "200", "held", "[PrerequisiteDead] waits", waits_for="100")
+    ledger = build([sale(), refund()], [Posting(RECEIPT, "100", "posted"), held], [receipt()])
+
+    assert [finding.transaction_id for finding in ledger.findings] == ["200"]
+    assert ledger.held_behind_dead == [] and ledger.failed
+
+
 def test_a_void_that_cancelled_a_receipt_the_erp_has_is_named_and_fails():
     ledger = build([sale(outcome=VOIDED)], [Posting(RECEIPT, "100", "cancelled")], [receipt()])
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from integrations.models import Alert, ErpPosting, ErpPostingAttempt, PaymentMethodMapping
-from integrations.outbox.poster import STALE_CLAIM, postings_claim, postings_post_due
+from integrations.outbox.poster import ANSWERING_RETRY, STALE_CLAIM, postings_claim, postings_post_due
 from integrations.outbox.services import posting_replay
 from integrations.sage.registry import connector_for
 from payments.erp.documents import receipt_build
@@ -243,3 +243,35 @@ def test_the_erp_document_number_is_shown_on_the_transaction_in_the_admin(erp, a
     assert number in page
     detail = admin_client.get(f"/admin/payments/transaction/{txn.pk}/change/").content.decode()
     assert number in detail
+
+
+def test_a_poster_waiting_for_what_comes_due_takes_up_a_retry_when_its_backoff_ends(erp):
+    txn = payment(erp)
+    postings_plan_for_transaction(transaction=txn)
+    FaultProfile.objects.create(system=erp.system, error_next=1)
+    postings_post_due(time_budget_seconds=30)
+    posting = ErpPosting.objects.get()
+    assert posting.status == Status.RETRYABLE
+    ErpPosting.objects.filter(pk=posting.pk).update(next_attempt_at=timezone.now() + timedelta(seconds=2))
+
+    postings_post_due(time_budget_seconds=10)  # nothing due now: it ends
+    posting.refresh_from_db()
+    assert posting.status == Status.RETRYABLE
+    postings_post_due(time_budget_seconds=10, wait_for_coming=True)  # waits the 2 s, not the next run
+    posting.refresh_from_db()
+    assert posting.status == Status.POSTED
+
+
+def test_an_erp_that_takes_a_document_has_its_long_waiting_retries_brought_forward(erp):
+    first, second = payment(erp, amount="10.00"), payment(erp, amount="20.00", invoice="")
+    (waiting,) = postings_plan_for_transaction(transaction=first)
+    far = timezone.now() + timedelta(hours=1)  # backoff's later steps, meant for an ERP that is down
+    ErpPosting.objects.filter(pk=waiting.pk).update(
+        status=Status.RETRYABLE, attempt_count=5, next_attempt_at=far
+    )
+    postings_plan_for_transaction(transaction=second)
+
+    assert postings_post_due(time_budget_seconds=30).posted == 1  # the ERP is up: it took the second
+    waiting.refresh_from_db()
+    assert waiting.status == Status.RETRYABLE
+    assert waiting.next_attempt_at <= timezone.now() + ANSWERING_RETRY

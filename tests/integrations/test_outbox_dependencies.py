@@ -2,9 +2,11 @@
 offsets a receipt never reaches the ERP before (or without) that receipt, and a void never leaves in the
 ERP a receipt it cancelled on our side."""
 
+import threading
 from decimal import Decimal
 
 import pytest
+from django import db
 from django.utils import timezone
 
 from integrations.models import ErpPosting, ErpPostingAttempt, PaymentMethodMapping
@@ -13,6 +15,7 @@ from integrations.outbox.poster import postings_claim, postings_post, postings_p
 from integrations.outbox.services import posting_replay
 from integrations.sage.registry import connector_for
 from payments.models import Transaction
+from payments.services import postings as postings_module
 from payments.services.postings import postings_plan_for_transaction
 from simulators.models import FaultProfile
 from tests.factories import TransactionFactory
@@ -150,3 +153,78 @@ def test_a_refunds_credit_note_waits_for_its_sales_receipt_and_is_held_while_tha
     posting_replay(posting=receipt, reason="mapping restored")
     postings_post_due(time_budget_seconds=30)  # the receipt posts, then (same drain) what waited for it
     assert set(ErpPosting.objects.values_list("status", flat=True)) == {Status.POSTED}
+
+
+def _dead_receipt_setup(erp) -> tuple[Transaction, ErpPosting, list[int]]:
+    """A settled sale whose receipt a worker has claimed and will make a dead letter (no payment-method
+    mapping: the ERP side refuses it for good)."""
+    PaymentMethodMapping.objects.filter(erp=erp.system, payment_method="card", card_brand="").delete()
+    sale = payment(erp, status="settled")
+    (receipt,) = postings_plan_for_transaction(transaction=sale)
+    claimed = postings_claim()
+    assert claimed == [receipt.pk]
+    return sale, receipt, claimed
+
+
+def _assert_held_behind(memo: ErpPosting, receipt: ErpPosting) -> None:
+    memo.refresh_from_db()
+    receipt.refresh_from_db()
+    assert receipt.status == Status.DEAD
+    assert (memo.status, memo.last_error_code, memo.attempt_count) == (Status.HELD, PREREQUISITE_DEAD, 0)
+    assert receipt.reference in memo.last_error
+
+
+def test_a_credit_note_planned_as_its_receipt_dies_is_held_behind_it(erp, monkeypatch):
+    """The soak's stall: the planner read the receipt in flight, the poster made it a dead letter (and
+    held its dependents, none yet), then the planner inserted the credit note as pending, behind a dead
+    receipt, neither held nor ever released."""
+    sale, receipt, claimed = _dead_receipt_setup(erp)
+    read = postings_module._sale_receipt
+
+    def read_then_receipt_dies(*, original):
+        found = read(original=original)
+        postings_post(posting_ids=claimed)  # the worker that had it claimed gets its refusal
+        return found
+
+    monkeypatch.setattr(postings_module, "_sale_receipt", read_then_receipt_dies)
+    (memo,) = postings_plan_for_transaction(transaction=refund_of(sale))
+    _assert_held_behind(memo, receipt)
+
+
+def test_a_credit_note_inserted_while_another_worker_kills_its_receipt_is_held(erp, monkeypatch):
+    """The same race across two database connections: the poster's "hold the dependents" runs while the
+    planner's credit note is inserted but not committed, so it cannot see it."""
+    sale, receipt, claimed = _dead_receipt_setup(erp)
+    refund = refund_of(sale)
+    inserted, go_on = threading.Event(), threading.Event()
+    planner_thread = []
+
+    def wake_after_a_pause() -> None:  # called by the planner after its insert, before its commit
+        if threading.current_thread() in planner_thread:
+            inserted.set()
+            go_on.wait(timeout=30)
+
+    monkeypatch.setattr(postings_module, "postings_wake", wake_after_a_pause)
+    errors: list[BaseException] = []
+
+    def run(target) -> None:
+        try:
+            target()
+        except BaseException as error:  # noqa: BLE001 - re-raised by the test below
+            errors.append(error)
+        finally:
+            db.connection.close()
+
+    planner = threading.Thread(target=run, args=(lambda: postings_plan_for_transaction(transaction=refund),))
+    planner_thread.append(planner)
+    poster = threading.Thread(target=run, args=(lambda: postings_post(posting_ids=claimed),))
+    planner.start()
+    assert inserted.wait(timeout=30)
+    poster.start()
+    poster.join(timeout=2)  # with the receipt locked by the planner, the poster waits for its commit
+    go_on.set()
+    planner.join(timeout=30)
+    poster.join(timeout=60)
+    assert not errors, errors
+    memo = ErpPosting.objects.get(document_type="credit_memo", reference=refund.transaction_id)
+    _assert_held_behind(memo, receipt)

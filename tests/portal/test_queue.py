@@ -1,6 +1,8 @@
 """Wake-ups and drains: work is asked for when it is planned, a burst asks for one drain, at most one drain
 per queue runs at a time, and a queue given its own cluster gets its tasks and schedules."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
@@ -58,6 +60,24 @@ def test_at_most_one_drain_per_queue_runs_and_it_asks_again_for_what_is_left(sen
     assert sent == [(DRAIN, None), (DRAIN, None)]  # the start, and one more run for what is still due
     assert drain_exclusive(path=DRAIN, drain=lambda: "next", due=lambda: False, hold_seconds=30) == "next"
     assert len(sent) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_that_outlasts_its_hold_keeps_it_while_it_works_and_a_dead_ones_lapses(sent):
+    nested: list[object] = []
+
+    def long_drain() -> str:
+        time.sleep(4)  # past its 3 s hold: renewed meanwhile by its heartbeat
+        nested.append(drain_exclusive(path=DRAIN, drain=lambda: "second", due=lambda: False, hold_seconds=3))
+        return "first"
+
+    assert drain_exclusive(path=DRAIN, drain=long_drain, due=lambda: False, hold_seconds=3) == "first"
+    assert nested == [None]
+
+    cache.add(f"paysage:drain:{DRAIN}", "a run whose worker was killed", timeout=1)  # renewed by nobody
+    assert drain_exclusive(path=DRAIN, drain=lambda: "next", due=lambda: False, hold_seconds=3) is None
+    time.sleep(2.5)  # the database cache keeps whole seconds: a 1 s entry may last up to 2
+    assert drain_exclusive(path=DRAIN, drain=lambda: "next", due=lambda: False, hold_seconds=3) == "next"
 
 
 def test_planning_a_posting_asks_for_a_poster_run_on_commit(sent, django_capture_on_commit_callbacks):

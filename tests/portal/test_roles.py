@@ -122,6 +122,17 @@ def test_a_review_queue_declared_by_its_app_is_decided_by_reviewers_without_touc
     assert "change_synccursor" not in codenames(INTEGRATION_ADMIN)
 
 
+def test_the_storefront_holds_what_an_app_registers_as_its_api_permissions(monkeypatch):
+    from portal import api_permissions
+    from portal.roles import roles_sync
+
+    assert "view_synccursor" not in codenames(STOREFRONT)
+    monkeypatch.setattr(api_permissions, "_SOURCES", list(api_permissions._SOURCES))
+    api_permissions.api_permissions_register(lambda: {"integrations.view_synccursor"})
+    roles_sync(group_model=Group, permission_model=Permission)
+    assert "view_synccursor" in codenames(STOREFRONT)
+
+
 def test_every_review_queue_names_a_model_and_its_waiting_items_query():
     from portal.review_queues import review_queues
 
