@@ -145,7 +145,9 @@ def test_reviewer_approves_a_flagged_payment_and_sees_it_posted(open_page, demo_
 
 
 def test_integrator_fixes_the_mapping_and_reviewer_replays_the_dead_letter(open_page, demo_world):
-    removed = PaymentMethodMapping.objects.get(erp="sage_300", payment_method="card", card_brand="")
+    removed = PaymentMethodMapping.objects.get(
+        erp="sage_300", payment_method="card", card_brand="", currency=""
+    )
     code, bank = removed.erp_payment_code, removed.bank_code
     removed.delete()
     sale = payment(demo_world)

@@ -195,7 +195,9 @@ def test_erp_refusal_is_a_dead_letter_with_the_erps_message_and_an_alert(erp):
 
 
 def test_missing_mapping_is_a_dead_letter_naming_the_row_and_replay_posts_it(erp):
-    removed = PaymentMethodMapping.objects.get(erp=erp.system, payment_method="card", card_brand="")
+    removed = PaymentMethodMapping.objects.get(
+        erp=erp.system, payment_method="card", card_brand="", currency=""
+    )
     code, bank = removed.erp_payment_code, removed.bank_code
     removed.delete()
     txn = payment(erp)

@@ -126,7 +126,9 @@ def test_a_reversal_planned_while_its_receipt_is_in_flight_waits_for_it(erp):
 
 
 def test_a_refunds_credit_note_waits_for_its_sales_receipt_and_is_held_while_that_is_dead(erp):
-    mapping = PaymentMethodMapping.objects.get(erp=erp.system, payment_method="card", card_brand="")
+    mapping = PaymentMethodMapping.objects.get(
+        erp=erp.system, payment_method="card", card_brand="", currency=""
+    )
     kept = {"erp_payment_code": mapping.erp_payment_code, "bank_code": mapping.bank_code}
     mapping.delete()  # the receipt will be a dead letter; the credit note does not need this mapping
     sale = payment(erp, status="settled")
