@@ -262,6 +262,12 @@ def allocation_reverse(*, allocation: Allocation, actor: AbstractBaseUser | None
 
 def allocation_add(*, payment: Transaction, invoice: Invoice, amount: Decimal, rule: str) -> Allocation:
     """Apply `amount` more of `payment` to `invoice` (both totals move with it)."""
+    if invoice.currency != payment.currency:
+        # Only `payment_apply` converts (it records the rate and its source on the allocation).
+        raise ValueError(
+            f"{invoice.invoice_number} is in {invoice.currency}, the payment in {payment.currency}: "
+            "a cross-currency application is made by payment_apply"
+        )
     with transaction.atomic():
         allocation = Allocation.objects.create(
             payment=payment, invoice=invoice, amount=amount, currency=payment.currency, rule=rule
