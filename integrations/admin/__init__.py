@@ -5,9 +5,10 @@ from django.http import HttpRequest
 from integrations.admin.alerts import AlertAcknowledgeAdminMixin
 from integrations.admin.connections import ConnectionCheckAdminMixin, ConnectionHealthAdminMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
-from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
+from integrations.admin.queues import CANCELLABLE, PostingQueueAdminMixin, WebhookQueueAdminMixin
 from integrations.admin.subjects import ActionFilter, SubjectAdminMixin, SubjectTypeFilter
 from integrations.connection_services import connection_credentials_settle
+from integrations.inbox_services import REQUEUEABLE
 from integrations.models import (
     Alert,
     AuditEvent,
@@ -24,6 +25,7 @@ from integrations.models import (
     WebhookEvent,
 )
 from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
+from portal.admin_object_actions import ObjectActionsMixin
 
 
 class ConnectionForm(forms.ModelForm):
@@ -125,7 +127,7 @@ class ErpPostingAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(ErpPosting)
-class ErpPostingAdmin(PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ErpPostingAdmin(ObjectActionsMixin, PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "document_type",
@@ -143,6 +145,10 @@ class ErpPostingAdmin(PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     list_select_related = ["connection"]
     raw_id_fields = ["transaction", "order", "customer", "journal_entry", "credit_memo", "connection"]
     inlines = [ErpPostingAttemptInline]
+    object_actions = {
+        "replay_dead_letters": lambda posting: posting.status == ErpPosting.Status.DEAD,
+        "cancel_postings": lambda posting: posting.status in CANCELLABLE,
+    }
 
     @admin.display(description="Last error")
     def short_error(self, obj: ErpPosting) -> str:
@@ -161,7 +167,7 @@ class ErpPostingAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookEventAdmin(ObjectActionsMixin, WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "event_id",
         "event_type",
@@ -177,6 +183,7 @@ class WebhookEventAdmin(WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     date_hierarchy = "created_at"
     list_select_related = ["transaction"]
     raw_id_fields = ["transaction"]
+    object_actions = {"reprocess_events": lambda event: event.status in REQUEUEABLE}
 
 
 @admin.register(SyncCursor)
@@ -234,7 +241,9 @@ class FieldDefaultAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertAdmin(
+    ObjectActionsMixin, AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "title",
         "severity",
@@ -247,6 +256,7 @@ class AlertAdmin(AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMix
     search_fields = ["title", "message", "subject_id"]
     date_hierarchy = "created_at"
     list_select_related = ["acknowledged_by"]
+    object_actions = {"acknowledge_alerts": lambda alert: alert.acknowledged_at is None}
 
 
 @admin.register(AuditEvent)

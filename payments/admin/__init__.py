@@ -1,8 +1,9 @@
 import knox.admin  # noqa: F401  (registers knox's token admin now, so it can be replaced below)
 from django.contrib import admin
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 from knox.models import AuthToken
 
+from customers.models import Customer
 from integrations.models import ErpPosting
 from payments.admin.api_tokens import ApiTokenAdmin
 from payments.admin.billing import SUBSCRIPTION_ACTIONS, SubscriptionTermsAdminMixin
@@ -14,6 +15,11 @@ from payments.admin.reconciliation import (
     write_off_exceptions,
 )
 from payments.admin.risk import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
+from payments.admin.story import (
+    CustomerMoneyAdmin,
+    InvoiceApplicationsAdminMixin,
+    TransactionStoryAdminMixin,
+)
 from payments.models import (
     Allocation,
     CreditMemo,
@@ -33,35 +39,11 @@ from payments.models import (
     Transaction,
 )
 from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
-
-
-class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Allocation
-    fk_name = "payment"
-    extra = 0
-    fields = ["invoice", "amount", "currency", "rule", "actor", "created_at", "reversed_at"]
-    readonly_fields = fields
-
-
-class ErpPostingInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = ErpPosting
-    fk_name = "transaction"
-    extra = 0
-    fields = [
-        "connection",
-        "document_type",
-        "reference",
-        "status",
-        "erp_document_number",
-        "attempt_count",
-        "last_error",
-    ]
-    readonly_fields = fields
-    show_change_link = True
+from portal.admin_object_actions import ObjectActionsMixin
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(TransactionStoryAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "transaction_id",
         "transaction_type",
@@ -88,7 +70,6 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = ["customer", "settlement_batch", "connection"]
     raw_id_fields = ["original", "customer", "order", "settlement_batch", "connection"]
-    inlines = [AllocationInline, ErpPostingInline]
     actions = [refund_or_void]
 
     def get_queryset(self, request):
@@ -176,7 +157,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(InvoiceApplicationsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "invoice_number",
         "connection",
@@ -252,7 +233,15 @@ class JournalEntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["reference", "kind", "erp_connection", "entry_date", "currency", "erp_document_number"]
+    list_display = [
+        "reference",
+        "kind",
+        "erp_connection",
+        "entry_date",
+        "amount",
+        "currency",
+        "erp_document_number",
+    ]
     list_filter = ["kind", "erp_connection"]
     search_fields = [
         "reference",
@@ -264,6 +253,14 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["erp_connection"]
     raw_id_fields = ["transaction", "settlement_batch", "erp_connection"]
     inlines = [JournalEntryLineInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(amount_total=Sum("lines__debit"))
+
+    @admin.display(description="amount", ordering="amount_total")
+    def amount(self, entry: JournalEntry):
+        """What the entry moves: its debits, which balance its credits."""
+        return entry.amount_total
 
 
 class SubscriptionChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -294,7 +291,7 @@ class SubscriptionAdmin(AuditedAdminMixin, SubscriptionTermsAdminMixin, admin.Mo
 
 
 @admin.register(ReconciliationException)
-class ReconciliationExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReconciliationExceptionAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "kind",
         "status",
@@ -311,10 +308,17 @@ class ReconciliationExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["settlement_batch", "transaction"]
     raw_id_fields = ["settlement_batch", "transaction", "journal_entry"]
     actions = [resolve_exceptions, write_off_exceptions, link_exception]
+    object_actions = {
+        "write_off_exceptions": lambda exception: exception.status == "open" and exception.difference != 0,
+        "resolve_exceptions": lambda exception: exception.status == "open",
+        "link_exception": lambda exception: exception.status == "open" and exception.transaction_id is None,
+    }
 
 
 admin.site.register(RiskAssessment, RiskAssessmentAdmin)
 admin.site.register(RiskPolicy, RiskPolicyAdmin)
 admin.site.register(RiskModelVersion, RiskModelVersionAdmin)
+admin.site.unregister(Customer)
+admin.site.register(Customer, CustomerMoneyAdmin)
 admin.site.unregister(AuthToken)
 admin.site.register(AuthToken, ApiTokenAdmin)

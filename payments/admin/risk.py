@@ -13,6 +13,7 @@ from payments.risk.rules import DEFAULT_RULES, RULE_LABELS, RiskRulesInvalid, ri
 from payments.risk.services import RiskDecisionRefused, risk_assessment_approve, risk_assessment_reject
 from payments.services.refunds import RefundRefused, risk_assessment_reject_and_refund
 from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin, confirmed_action
+from portal.admin_object_actions import ObjectActionsMixin
 
 Status = RiskAssessment.Status
 ALL = "all"
@@ -42,7 +43,7 @@ class ReviewQueueFilter(admin.SimpleListFilter):
         return queryset if self._selected() == ALL else queryset.filter(status=self._selected())
 
 
-def _reason_rows(assessment: RiskAssessment) -> list[tuple[str, int, str]]:
+def risk_reason_rows(assessment: RiskAssessment) -> list[tuple[str, int, str]]:
     return [
         (
             RULE_LABELS.get(reason.get("code", ""), reason.get("code", "")),
@@ -80,7 +81,7 @@ def _decide_each(
     return decided
 
 
-class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RiskAssessmentAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "transaction",
         "score",
@@ -109,6 +110,7 @@ class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = ["reasons_explained", "created_at"]
     actions = ["approve", "reject", "reject_and_refund"]
+    object_actions = dict.fromkeys(actions, lambda assessment: assessment.status == Status.FLAGGED)
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         # The mirror itself is never edited by hand; deciding is what the reviewer's change right allows.
@@ -120,11 +122,11 @@ class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="reasons")
     def reasons_summary(self, obj: RiskAssessment) -> str:
-        return "; ".join(f"{label} +{points}" for label, points, _ in _reason_rows(obj)) or "–"
+        return "; ".join(f"{label} +{points}" for label, points, _ in risk_reason_rows(obj)) or "–"
 
     @admin.display(description="reasons")
     def reasons_explained(self, obj: RiskAssessment) -> str:
-        rows = _reason_rows(obj)
+        rows = risk_reason_rows(obj)
         if not rows:
             return "No rule fired."
         return format_html("<ul>{}</ul>", format_html_join("", "<li><strong>{}</strong> +{}: {}</li>", rows))
