@@ -33,6 +33,14 @@ class NavGroup:
 
 
 REVIEW_QUEUES = "Review queues"
+# The queues in the order finance works through them; a queue declared later comes after these.
+QUEUE_ORDER = (
+    "payments.riskassessment",
+    "integrations.erpposting",
+    "payments.reconciliationexception",
+    "customers.duplicatecandidate",
+    "integrations.alert",
+)
 OTHER = "Other"
 
 NAV_GROUPS = (
@@ -107,9 +115,13 @@ def _waiting_query(waiting: dict) -> str:
 
 def nav_groups() -> tuple[NavGroup, ...]:
     """Every group in order, the review queues (as declared by their apps) first."""
+    declared = sorted(
+        review_queues(),
+        key=lambda queue: QUEUE_ORDER.index(queue.model) if queue.model in QUEUE_ORDER else len(QUEUE_ORDER),
+    )
     queues = NavGroup(
         REVIEW_QUEUES,
-        tuple(NavEntry(queue.model, queue.title, _waiting_query(queue.waiting)) for queue in review_queues()),
+        tuple(NavEntry(queue.model, queue.title, _waiting_query(queue.waiting)) for queue in declared),
     )
     return (queues, *NAV_GROUPS)
 
