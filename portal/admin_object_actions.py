@@ -4,7 +4,8 @@ A button posts to `<object id>/act/<action>/`, which runs the very action the li
 the same permission check (the action is offered only if `get_actions` offers it to this user), the same
 confirmation page and form, the same service. Nothing is decided by the button's own post: the action
 answers with its confirmation page, and only the confirmation's post (to the same address) decides.
-Afterwards the user is sent back where the button was (`?next=`, a page of this site), else to the row.
+Afterwards the user is sent back where the button was (`?next=`, a page of this site), else to the row, or
+to its list when the decision removed the row (a duplicate merged away).
 """
 
 from collections.abc import Callable
@@ -86,6 +87,9 @@ class ObjectActionsMixin:
                 response.context_data["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
                 response.context_data["back_url"] = back
             return response
+        if not request.GET.get("next") and not queryset.exists():  # merged away or deleted by the decision
+            opts = self.opts  # type: ignore[attr-defined]
+            back = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
         return HttpResponseRedirect(back)
 
     def _object_action_back(self, request: HttpRequest, obj: models.Model) -> str:

@@ -98,6 +98,8 @@ def test_a_payment_page_tells_the_whole_story(client):
     assert "mapping fixed 9001-1" in page
     assert {event.action for event in story.audit} == {"posting.replay", "risk.approve"}
     assert len(story.audit) == 3  # the unrelated posting's replay is not in it
+    # The sections' buttons are forms of their own: after the page's form, never nested in it.
+    assert page.index('id="story"') > page.index("</form>", page.index('id="transaction_form"'))
 
 
 def _queries(client, url: str) -> int:
