@@ -46,6 +46,7 @@ class ObjectActionsMixin:
     """`object_actions` maps action names (as in `actions`) to when they apply to a row."""
 
     object_actions: dict[str, Applies] = {}
+    change_form_template = "admin/object_actions_change_form.html"  # a story page extends it
 
     def get_urls(self) -> list:
         opts = self.opts  # type: ignore[attr-defined]

@@ -68,7 +68,7 @@ def test_reviewer_resolves_a_duplicate_by_choosing_the_survivor(open_page, demo_
     page = open_page(staff_user(role=FINANCE_REVIEWER))
 
     page.goto("/admin/customers/duplicatecandidate/?status__exact=open")
-    page.click(f'#result_list a[href$="/{candidate.pk}/change/"]')
+    page.click(f'#result_list a[href*="/duplicatecandidate/{candidate.pk}/change/"]')
     page.click(".object-tools button[data-action=same_customer]")
     page.check(f'input[name="keep"][value="{kept.pk}"]')
     page.fill("#id_reason", "one company; the storefront made a second record")
@@ -89,7 +89,7 @@ def test_an_outage_shows_red_on_the_dashboard_and_the_connections_page(open_page
     sage = Connection.objects.get(pk=demo_world["connections"]["sage_300"].pk)
     sage.failing_since = timezone.now() - timedelta(minutes=10)
     sage.last_failure_at = timezone.now()
-    sage.last_failure_reason = "connection refused"
+    sage.last_failure_reason = "unreachable"
     sage.save()
     page = open_page(staff_user(role=None, username="ops"))  # connections are an integration admin's page
 
@@ -100,6 +100,6 @@ def test_an_outage_shows_red_on_the_dashboard_and_the_connections_page(open_page
 
     page.goto("/admin/integrations/connection/")
     health = page.locator("#result_list .health-down")
-    assert "DOWN since" in health.inner_text() and "connection refused" in health.inner_text()
+    assert "DOWN since" in health.inner_text() and "unreachable" in health.inner_text()
     assert health.evaluate("node => getComputedStyle(node).color") == RED
     workspace.shot(page, "connections-outage")
