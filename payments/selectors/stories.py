@@ -59,9 +59,7 @@ def transaction_story_get(*, transaction: Transaction) -> TransactionStory:
     if transaction.original_id:
         money_back |= Q(pk=transaction.original_id)
     return TransactionStory(
-        risk=RiskAssessment.objects.filter(transaction=transaction)
-        .select_related("decided_by")
-        .first(),
+        risk=RiskAssessment.objects.filter(transaction=transaction).select_related("decided_by").first(),
         allocations=list(
             Allocation.objects.filter(payment=transaction)
             .select_related("invoice__connection", "actor", "reversed_by")
