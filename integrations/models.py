@@ -204,6 +204,7 @@ class ErpPosting(BaseModel):
     )
 
     class Meta:
+        verbose_name = "ERP posting"
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "document_type", "reference"], name="erpposting_unique_reference"
@@ -245,6 +246,7 @@ class ErpPostingAttempt(models.Model):
     response = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Redacted")
 
     class Meta:
+        verbose_name = "ERP posting attempt"
         constraints = [models.UniqueConstraint(fields=["posting", "number"], name="erpattempt_unique_number")]
         ordering = ["posting_id", "number"]
 
@@ -351,6 +353,7 @@ class GLAccountRule(BaseModel):
     fee_fixed = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
 
     class Meta:
+        verbose_name = "GL account rule"
         constraints = [
             models.UniqueConstraint(
                 fields=[

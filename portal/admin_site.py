@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.safestring import SafeString
 
+from portal.admin_nav import nav_app_list
 from portal.charts import Series, chart_bars_svg, chart_lines_svg
 from portal.dashboard import DailyTrends, dashboard_get
 
@@ -63,3 +65,31 @@ class PaysageAdminSite(admin.AdminSite):
             **(extra_context or {}),
         }
         return super().index(request, extra_context=context)
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        """Grouped by task (portal.admin_nav) for the index and the sidebar; an app's own page
+        (/admin/payments/, the breadcrumbs' link) still lists that app."""
+        if app_label is not None:
+            return super().get_app_list(request, app_label)
+        return nav_app_list(app_dict=self._build_app_dict(request))
+
+    def get_urls(self):
+        return [
+            path("tasks/<slug:group>/", self.admin_view(self.nav_group_index), name="nav_group"),
+            *super().get_urls(),
+        ]
+
+    def nav_group_index(self, request: HttpRequest, group: str) -> TemplateResponse:
+        """One group's page, as Django shows one app's."""
+        chosen = [app for app in self.get_app_list(request) if app["app_label"] == group]
+        if not chosen:
+            raise Http404("No such group, or nothing in it you may see.")
+        context = {
+            **self.each_context(request),
+            "title": chosen[0]["name"],
+            "subtitle": None,
+            "app_list": chosen,
+            "app_label": group,
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/app_index.html", context)

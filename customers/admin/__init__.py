@@ -7,6 +7,7 @@ from customers.models import Customer, CustomerLink, DuplicateCandidate
 from customers.review import duplicate_decide
 from customers.selectors import customer_merge_summary
 from portal.admin_mixins import ActionForm, ReadOnlyAdminMixin, confirmed_action, form_action
+from portal.admin_object_actions import ObjectActionsMixin
 
 
 class SurvivorForm(ActionForm):
@@ -67,13 +68,14 @@ class CustomerLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DuplicateCandidate)
-class DuplicateCandidateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DuplicateCandidateAdmin(ObjectActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "other", "reason", "status", "decided_by", "decided_at", "created_at"]
     list_filter = ["status"]
     search_fields = ["customer__name", "customer__email", "other__name", "other__email", "reason"]
     list_select_related = ["customer", "other", "decided_by"]
     raw_id_fields = ["customer", "other"]
     actions = ["same_customer", "different_customers"]
+    object_actions = dict.fromkeys(actions, lambda pair: pair.status == DuplicateCandidate.Status.OPEN)
 
     def has_review_permission(self, request) -> bool:
         # The pair itself is never edited by hand; deciding is what the reviewer's change right allows.

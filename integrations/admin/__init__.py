@@ -6,9 +6,10 @@ from integrations.admin.alerts import AlertAcknowledgeAdminMixin
 from integrations.admin.connections import ConnectionCheckAdminMixin, ConnectionHealthAdminMixin
 from integrations.admin.lists import ErpPostingListMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
-from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
+from integrations.admin.queues import CANCELLABLE, PostingQueueAdminMixin, WebhookQueueAdminMixin
 from integrations.admin.subjects import ActionFilter, SubjectAdminMixin, SubjectTypeFilter
 from integrations.connection_services import connection_credentials_settle
+from integrations.inbox_services import REQUEUEABLE
 from integrations.models import (
     Alert,
     AuditEvent,
@@ -25,6 +26,7 @@ from integrations.models import (
     WebhookEvent,
 )
 from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
+from portal.admin_object_actions import ObjectActionsMixin
 
 
 class ConnectionForm(forms.ModelForm):
@@ -126,9 +128,15 @@ class ErpPostingAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(ErpPosting)
-class ErpPostingAdmin(ErpPostingListMixin, PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ErpPostingAdmin(
+    ObjectActionsMixin, ErpPostingListMixin, PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     raw_id_fields = ["transaction", "order", "customer", "journal_entry", "credit_memo", "connection"]
     inlines = [ErpPostingAttemptInline]
+    object_actions = {
+        "replay_dead_letters": lambda posting: posting.status == ErpPosting.Status.DEAD,
+        "cancel_postings": lambda posting: posting.status in CANCELLABLE,
+    }
 
 
 @admin.register(ErpPostingAttempt)
@@ -142,7 +150,7 @@ class ErpPostingAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookEventAdmin(ObjectActionsMixin, WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "event_id",
         "event_type",
@@ -158,6 +166,7 @@ class WebhookEventAdmin(WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     date_hierarchy = "created_at"
     list_select_related = ["transaction"]
     raw_id_fields = ["transaction"]
+    object_actions = {"reprocess_events": lambda event: event.status in REQUEUEABLE}
 
 
 @admin.register(SyncCursor)
@@ -215,7 +224,9 @@ class FieldDefaultAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertAdmin(
+    ObjectActionsMixin, AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "title",
         "severity",
@@ -228,6 +239,7 @@ class AlertAdmin(AlertAcknowledgeAdminMixin, SubjectAdminMixin, ReadOnlyAdminMix
     search_fields = ["title", "message", "subject_id"]
     date_hierarchy = "created_at"
     list_select_related = ["acknowledged_by"]
+    object_actions = {"acknowledge_alerts": lambda alert: alert.acknowledged_at is None}
 
 
 @admin.register(AuditEvent)

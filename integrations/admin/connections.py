@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from integrations.connection_checks import connections_check
 from integrations.connection_health import connection_outage
@@ -41,5 +42,13 @@ class ConnectionHealthAdminMixin:
     def health(self, obj: Connection) -> str:
         if obj.failing_since is None:
             return "ok" if obj.last_success_at else "no calls yet"
-        state = "DOWN" if connection_outage(failing_since=obj.failing_since) else "failing"
-        return f"{state} since {obj.failing_since:%Y-%m-%d %H:%M} UTC: {obj.last_failure_reason}"
+        down = connection_outage(failing_since=obj.failing_since)
+        # An outage in red, as on the dashboard: it is what finance must not miss on this page.
+        return format_html(
+            '<strong class="health-{}" style="color: {}">{} since {} UTC: {}</strong>',
+            "down" if down else "failing",
+            "var(--error-fg, #ba2121)" if down else "var(--body-fg)",
+            "DOWN" if down else "failing",
+            f"{obj.failing_since:%Y-%m-%d %H:%M}",
+            obj.last_failure_reason,
+        )

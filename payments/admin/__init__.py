@@ -2,6 +2,7 @@ import knox.admin  # noqa: F401  (registers knox's token admin now, so it can be
 from django.contrib import admin
 from knox.models import AuthToken
 
+from customers.models import Customer
 from integrations.models import ErpPosting
 from payments.admin.api_tokens import ApiTokenAdmin
 from payments.admin.billing import SUBSCRIPTION_ACTIONS, SubscriptionTermsAdminMixin
@@ -24,6 +25,11 @@ from payments.admin.reconciliation import (
     write_off_exceptions,
 )
 from payments.admin.risk import RiskAssessmentAdmin, RiskModelVersionAdmin, RiskPolicyAdmin
+from payments.admin.story import (
+    CustomerMoneyAdmin,
+    InvoiceApplicationsAdminMixin,
+    TransactionStoryAdminMixin,
+)
 from payments.models import (
     Allocation,
     CreditMemo,
@@ -43,37 +49,14 @@ from payments.models import (
     Transaction,
 )
 from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
-
-
-class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Allocation
-    fk_name = "payment"
-    extra = 0
-    fields = ["invoice", "amount", "currency", "rule", "actor", "created_at", "reversed_at"]
-    readonly_fields = fields
-
-
-class ErpPostingInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = ErpPosting
-    fk_name = "transaction"
-    extra = 0
-    fields = [
-        "connection",
-        "document_type",
-        "reference",
-        "status",
-        "erp_document_number",
-        "attempt_count",
-        "last_error",
-    ]
-    readonly_fields = fields
-    show_change_link = True
+from portal.admin_object_actions import ObjectActionsMixin
 
 
 @admin.register(Transaction)
-class TransactionAdmin(TransactionListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(
+    TransactionStoryAdminMixin, TransactionListMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     raw_id_fields = ["original", "customer", "order", "settlement_batch", "connection"]
-    inlines = [AllocationInline, ErpPostingInline]
     actions = [refund_or_void]
 
 
@@ -118,7 +101,7 @@ class OrderAdmin(OrderListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(InvoiceListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(InvoiceApplicationsAdminMixin, InvoiceListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["customer", "order", "connection"]
 
 
@@ -176,13 +159,22 @@ class SubscriptionAdmin(
 
 
 @admin.register(ReconciliationException)
-class ReconciliationExceptionAdmin(ReconciliationExceptionListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReconciliationExceptionAdmin(
+    ObjectActionsMixin, ReconciliationExceptionListMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     raw_id_fields = ["settlement_batch", "transaction", "journal_entry"]
     actions = [resolve_exceptions, write_off_exceptions, link_exception]
+    object_actions = {
+        "write_off_exceptions": lambda exception: exception.status == "open" and exception.difference != 0,
+        "resolve_exceptions": lambda exception: exception.status == "open",
+        "link_exception": lambda exception: exception.status == "open" and exception.transaction_id is None,
+    }
 
 
 admin.site.register(RiskAssessment, RiskAssessmentAdmin)
 admin.site.register(RiskPolicy, RiskPolicyAdmin)
 admin.site.register(RiskModelVersion, RiskModelVersionAdmin)
+admin.site.unregister(Customer)
+admin.site.register(Customer, CustomerMoneyAdmin)
 admin.site.unregister(AuthToken)
 admin.site.register(AuthToken, ApiTokenAdmin)

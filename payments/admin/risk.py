@@ -15,6 +15,7 @@ from payments.risk.services import RiskDecisionRefused, risk_assessment_approve,
 from payments.services.refunds import RefundRefused, risk_assessment_reject_and_refund
 from portal.admin_lists.filters import date_range
 from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin, confirmed_action
+from portal.admin_object_actions import ObjectActionsMixin
 
 Status = RiskAssessment.Status
 ALL = "all"
@@ -44,7 +45,7 @@ class ReviewQueueFilter(admin.SimpleListFilter):
         return queryset if self._selected() == ALL else queryset.filter(status=self._selected())
 
 
-def _reason_rows(assessment: RiskAssessment) -> list[tuple[str, int, str]]:
+def risk_reason_rows(assessment: RiskAssessment) -> list[tuple[str, int, str]]:
     return [
         (
             RULE_LABELS.get(reason.get("code", ""), reason.get("code", "")),
@@ -82,7 +83,7 @@ def _decide_each(
     return decided
 
 
-class RiskAssessmentAdmin(RiskAssessmentListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class RiskAssessmentAdmin(ObjectActionsMixin, RiskAssessmentListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [date_range("created_at", "scored"), ReviewQueueFilter, RiskModelVersionFilter]
     ordering = ["-score", "created_at"]
     raw_id_fields = ["transaction"]
@@ -99,6 +100,7 @@ class RiskAssessmentAdmin(RiskAssessmentListMixin, ReadOnlyAdminMixin, admin.Mod
     ]
     readonly_fields = ["reasons_explained", "created_at"]
     actions = ["approve", "reject", "reject_and_refund"]
+    object_actions = dict.fromkeys(actions, lambda assessment: assessment.status == Status.FLAGGED)
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         # The mirror itself is never edited by hand; deciding is what the reviewer's change right allows.
@@ -110,11 +112,11 @@ class RiskAssessmentAdmin(RiskAssessmentListMixin, ReadOnlyAdminMixin, admin.Mod
 
     @admin.display(description="reasons")
     def reasons_summary(self, obj: RiskAssessment) -> str:
-        return "; ".join(f"{label} +{points}" for label, points, _ in _reason_rows(obj)) or "–"
+        return "; ".join(f"{label} +{points}" for label, points, _ in risk_reason_rows(obj)) or "–"
 
     @admin.display(description="reasons")
     def reasons_explained(self, obj: RiskAssessment) -> str:
-        rows = _reason_rows(obj)
+        rows = risk_reason_rows(obj)
         if not rows:
             return "No rule fired."
         return format_html("<ul>{}</ul>", format_html_join("", "<li><strong>{}</strong> +{}: {}</li>", rows))

@@ -151,6 +151,7 @@ class Matrix:
                 self.refused(response, f"POST {action} on {label}")
             elif action_ran(response):
                 self.wrong.append(f"{action} on {label} ran")
+        self.object_actions(label, model_admin, row, may_run)
         if rows(model) != before or AuditEvent.objects.count() != audited:
             self.wrong.append(f"refused requests changed {label}")
 
@@ -160,6 +161,31 @@ class Matrix:
                 self.wrong.append(f"{action} on {label} did not run: {response.status_code}")
         if label in self.allowed.edit:
             self.edit(model, row, urls)
+
+    def object_actions(self, label: str, model_admin, row, may_run: set[str]) -> None:
+        """The list's actions as buttons on the row's page: offered to the roles that may run them (when the
+        row's state fits), and each button's address answers as the list action does: with its confirmation
+        page, which decides nothing, or a refusal."""
+        buttons = getattr(model_admin, "object_actions", {})
+        if unknown := set(buttons) - {name for _, name, _ in model_admin._get_base_actions()}:
+            self.wrong.append(f"{label} has buttons for no action: {sorted(unknown)}")
+        if not buttons:
+            return
+        if self.allowed.view(label):
+            change = self.client.get(admin_url(model_admin.model, "change", row.pk))
+            shown = {button.name for button in change.context.get("object_action_buttons", [])}
+            expected = {name for name, applies in buttons.items() if name in may_run and applies(row)}
+            if shown != expected:
+                self.wrong.append(f"{label} page shows buttons {sorted(shown)}, expected {sorted(expected)}")
+        opts = model_admin.model._meta
+        for action in sorted(buttons):
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_object_action", args=[row.pk, action])
+            response = self.client.post(url)
+            if action in may_run and self.allowed.view(label):
+                if response.status_code != 200 or "confirmed" not in response.content.decode():
+                    self.wrong.append(f"button {action} on {label}: {response.status_code}, no confirmation")
+            else:
+                self.refused(response, f"POST button {action} on {label}")
 
     def pages(self, label: str, urls: dict[str, str]):
         """GET each page; returns the changelist."""
