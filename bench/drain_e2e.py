@@ -58,9 +58,10 @@ MAX_EVENTS, MAX_CONCURRENCY, MAX_REPEAT = 20_000, 128, 9
 # The intake as `webhook_ingest.py` serves it; the simulator threaded, as PayTrace answers calls side by side.
 GUNICORN_OPTIONS = {
     "intake": ["--workers", "2", "--worker-class", "sync", "--timeout", "30"],
-    "paytrace": ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "30"],
+    "paytrace": ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "120"],
 }
 SALE_WRITERS = 4  # threads making the round's sales in the simulator before it is timed
+CLIENT_TIMEOUT_SECONDS = 60
 RISK_RULES = {
     "velocity_customer": {"limit": 1_000_000},
     "velocity_card": {"limit": 1_000_000},
@@ -143,8 +144,15 @@ def _django_setup(*, env: dict[str, str]) -> None:
     django.setup()
 
 
-def _policy_relax() -> None:
+def _world_prepare() -> None:
+    """The risk limits lifted; the PayTrace client's timeout raised, as a crowded machine's simulator can
+    take longer than the default 15 s to answer."""
+    from integrations.models import Connection, System
     from payments.models import RiskPolicy
+
+    paytrace = Connection.objects.get(system=System.PAYTRACE)
+    paytrace.options = {**paytrace.options, "timeout": CLIENT_TIMEOUT_SECONDS}
+    paytrace.save(update_fields=["options"])
 
     policy = RiskPolicy.objects.order_by("pk").first() or RiskPolicy()
     policy.rules = {**policy.rules, **RISK_RULES}
@@ -334,7 +342,7 @@ def main() -> int:
             servers[name] = port
         _demo_load(env=env, base_url=f"http://{HOST}:{servers['paytrace']}", log=logs / "demo.log")
         _django_setup(env=_environment(database_url=database_url, redis_url=redis_url, role="reader"))
-        _policy_relax()
+        _world_prepare()
         drain_env = {
             **_environment(database_url=database_url, redis_url=redis_url, role="drain"),
             "Q_QUEUE": "inbox",
