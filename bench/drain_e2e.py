@@ -51,6 +51,7 @@ from bench.harness import (  # noqa: E402
     redis_database,
     scratch_database,
 )
+from bench.soak import demo_load  # noqa: E402
 from bench.webhook_ingest import cpu_seconds, events_post  # noqa: E402
 
 SECRET = "paysage-bench-drain-webhook-secret"
@@ -120,21 +121,6 @@ def _environment(*, database_url: str, redis_url: str, role: str) -> dict[str, s
         # measured drains webhooks only; ERP posting and the schedules are not part of this path.
         "TASK_QUEUES": "inbox,outbox",
     }
-
-
-def _demo_load(*, env: dict[str, str], base_url: str, log: Path) -> None:
-    import subprocess
-
-    with log.open("ab") as out:
-        subprocess.run(
-            [sys.executable, "manage.py", "demo", "--base-url", base_url],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-            timeout=300,
-        )
 
 
 def _django_setup(*, env: dict[str, str]) -> None:
@@ -340,7 +326,7 @@ def main() -> int:
             )
             stack.callback(server.stop)
             servers[name] = port
-        _demo_load(env=env, base_url=f"http://{HOST}:{servers['paytrace']}", log=logs / "demo.log")
+        demo_load(env=env, base_url=f"http://{HOST}:{servers['paytrace']}", log=logs / "demo.log")
         _django_setup(env=_environment(database_url=database_url, redis_url=redis_url, role="reader"))
         _world_prepare()
         drain_env = {

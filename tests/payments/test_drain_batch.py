@@ -75,3 +75,55 @@ def test_a_vaulted_customers_sale_adds_only_its_invoice_application(client, payt
     # again from the ERP) stays one payment at a time; the rest of the batch is still set-based.
     per_event = _drained_per_event(client, paytrace, vaulted=True)
     assert per_event[16] <= per_event[4]
+
+
+def test_one_batch_of_mixed_events_ends_as_one_at_a_time_would(client, paytrace):
+    """Duplicates, a void read before its sale's event, a refund announced before its sale, a decline and
+    a transaction PayTrace does not know, all in one claimed batch."""
+    sale_id, voided_id = sale(paytrace, "42.00"), sale(paytrace, "43.00")
+    paytrace.void(transaction_id=voided_id)
+    declined_id = sale(paytrace, "0.29")
+    refunded_id = sale(paytrace, "80.00")
+    paytrace.settle()
+    refund_id = paytrace.refund_for_transaction(
+        transaction_id=refunded_id, amount=Decimal("30.00")
+    ).transaction_id
+    for event_id, event_type, transaction_id in (
+        ("mix-sale", "transaction.success", sale_id),
+        ("mix-sale-again", "transaction.success", sale_id),
+        ("mix-void", "transaction.void", voided_id),
+        ("mix-voided-sale", "transaction.success", voided_id),
+        ("mix-decline", "transaction.declined", declined_id),
+        ("mix-refund", "transaction.refund", refund_id),
+        ("mix-refunded-sale", "transaction.success", refunded_id),
+        ("mix-unknown", "transaction.success", "987654321"),
+    ):
+        webhook_deliver(client, event(event_id, event_type, transaction_id))
+    inbox.webhook_events_drain(time_budget_seconds=60)
+
+    events = dict(WebhookEvent.objects.values_list("event_id", "status"))
+    assert events.pop("mix-unknown") == WebhookEvent.Status.FAILED
+    assert set(events.values()) == {WebhookEvent.Status.PROCESSED}
+    rows = {t.transaction_id: t for t in Transaction.objects.all()}
+    assert rows[sale_id].status == "settled" and rows[voided_id].status == "voided"
+    assert rows[declined_id].status == "declined"
+    assert rows[refund_id].original == rows[refunded_id]
+    assert (rows[refunded_id].status, rows[refunded_id].amount_refunded) == (
+        "partially_refunded",
+        Decimal("30"),
+    )
+    assert not any(row.decision_pending for row in rows.values())
+    receipts = set(ErpPosting.objects.filter(document_type="receipt").values_list("reference", flat=True))
+    assert {sale_id, refunded_id} <= receipts and not {voided_id, declined_id} & receipts
+    assert ErpPosting.objects.filter(document_type="credit_memo", reference=refund_id).exists()
+
+
+def test_a_batch_that_fails_as_a_whole_is_processed_one_event_at_a_time(client, paytrace, monkeypatch):
+    def broken(events, context):
+        raise RuntimeError("the batch path broke")
+
+    monkeypatch.setitem(inbox._BATCH_HANDLERS, "transaction.success", broken)
+    ids = _announced_sales(client, paytrace, count=3, label="fallback", vaulted=False)
+    inbox.webhook_events_drain(time_budget_seconds=60)
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 3
+    assert Transaction.objects.filter(transaction_id__in=ids, decision_pending=False).count() == 3
