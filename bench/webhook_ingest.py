@@ -138,7 +138,7 @@ def _proc_stat(pid: int | str) -> list[str]:
         return []
 
 
-def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return {pid: (int(f[11]) + int(f[12])) / CLOCK_TICKS for pid in pids if (f := _proc_stat(pid))}
 
 
@@ -239,7 +239,7 @@ async def _post(*, port: int, body: bytes, sign: Signer, timeout: float) -> tupl
     return (int(status[1]) if len(status) > 1 and status[1].isdigit() else 0), time.perf_counter() - start
 
 
-async def _load(
+async def events_post(
     *, port: int, bodies: list[bytes], sign: Signer, concurrency: int, timeout: float
 ) -> list[tuple[int, float]]:
     results: list[tuple[int, float]] = [(0, 0.0)] * len(bodies)
@@ -265,7 +265,7 @@ class Bench:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(f"--max-seconds {self.args.max_seconds:g} spent")
-        load = _load(
+        load = events_post(
             port=port,
             bodies=[body for _, body in events],
             sign=self.sign,
@@ -281,10 +281,10 @@ class Bench:
         self._send(port=server.port, prefix=f"{side.name}-warm{label}-", count=self.args.warmup)
         prefix = f"{side.name}-run{label}-"
         pids = _server_pids(server=server, database_url=self.database_url)
-        server_before, client_before = _cpu_seconds(pids), time.process_time()
+        server_before, client_before = cpu_seconds(pids), time.process_time()
         events, results, seconds = self._send(port=server.port, prefix=prefix, count=self.args.events)
         client_seconds = time.process_time() - client_before
-        server_after = _cpu_seconds(_server_pids(server=server, database_url=self.database_url))
+        server_after = cpu_seconds(_server_pids(server=server, database_url=self.database_url))
         accepted = {
             event_id
             for (event_id, _), (status, _) in zip(events, results, strict=True)

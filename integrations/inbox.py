@@ -4,6 +4,7 @@ An event is only a hint: the transaction (or vault customer) is re-read from Pay
 anything is decided. A failure is recorded on the row and retried with backoff; after MAX_ATTEMPTS the
 row is a dead letter with an alert. Processed rows are never processed again."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from integrations.retry import backoff_next_attempt_at
 from integrations.selectors import connection_active_get
 from portal.lifecycle import status_transition
 from portal.pci import card_numbers_mask
+
+logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 CLAIM_BATCH = 100
@@ -67,6 +70,10 @@ class Context:
 # (event, context) -> None; it may set `event.transaction` to the row the event is about.
 EventHandler = Callable[[WebhookEvent, Context], None]
 _HANDLERS: dict[str, EventHandler] = {}
+# (events, context) -> the failures by event pk; it sets `event.transaction` on the others, which it
+# processed. Raising means nothing of the batch was kept: its events are then processed one by one.
+BatchHandler = Callable[[list[WebhookEvent], Context], dict[int, Exception]]
+_BATCH_HANDLERS: dict[str, BatchHandler] = {}
 
 
 def inbox_handler_register(*, event_type: str, handler: EventHandler) -> None:
@@ -76,6 +83,16 @@ def inbox_handler_register(*, event_type: str, handler: EventHandler) -> None:
     registered = _HANDLERS.setdefault(event_type, handler)
     if registered is not handler:
         raise ImproperlyConfigured(f"{event_type} is already handled by {registered.__qualname__}")
+
+
+def inbox_batch_handler_register(*, event_type: str, handler: BatchHandler) -> None:
+    """Optional, beside the one-event handler: the drain gives a claimed batch's events of this type to
+    `handler` together, so it can read and write them set-based."""
+    if event_type not in EVENT_TYPES:
+        raise ImproperlyConfigured(f"{event_type!r} is not a declared PayTrace event type")
+    registered = _BATCH_HANDLERS.setdefault(event_type, handler)
+    if registered is not handler:
+        raise ImproperlyConfigured(f"{event_type} is already batched by {registered.__qualname__}")
 
 
 def event_types_unhandled() -> list[str]:
@@ -113,6 +130,73 @@ def webhook_event_process(*, event_pk: int, client: PayTraceClient | None = None
     return event
 
 
+def webhook_events_process(
+    *, ids: list[int], budget: Budget, client: PayTraceClient | None = None
+) -> list[int]:
+    """Process claimed events: those of a batched type together, one batch per handler (the connection
+    looked up and the statuses written once per batch), the others one by one. The budget is checked
+    before each batch and each single event; returns the ids not started."""
+    events = WebhookEvent.objects.filter(pk__in=ids).order_by(*INBOX.order_by)
+    batches: dict[BatchHandler, list[WebhookEvent]] = {}
+    singles: list[int] = []
+    for event in events:
+        handler = _BATCH_HANDLERS.get(event.event_type)
+        if handler is None:
+            singles.append(event.pk)
+        else:
+            batches.setdefault(handler, []).append(event)
+    left: list[int] = []
+    for handler, batch in batches.items():
+        if budget.spent():
+            left.extend(event.pk for event in batch)
+        else:
+            _batch_process(handler=handler, events=batch, client=client)
+    for index, pk in enumerate(singles):
+        if budget.spent():
+            return left + singles[index:]
+        webhook_event_process(event_pk=pk, client=client)
+    return left
+
+
+def _batch_process(
+    *, handler: BatchHandler, events: list[WebhookEvent], client: PayTraceClient | None
+) -> None:
+    try:
+        failures = handler(events, _context(client))
+    except Exception:  # noqa: BLE001 - the batch kept nothing: each event, on its own, records its failure
+        logger.exception("a batch of %d webhook events failed; processing them one by one", len(events))
+        for event in events:
+            webhook_event_process(event_pk=event.pk, client=client)
+        return
+    _events_processed(events=[event for event in events if event.pk not in failures])
+    for event in events:
+        if event.pk in failures:
+            _event_failed(event=event, attempt=event.attempt_count + 1, error=failures[event.pk])
+
+
+def _events_processed(*, events: list[WebhookEvent]) -> None:
+    """One statement for the whole batch; an event someone moved off "processing" meanwhile is left alone,
+    as `status_transition` would leave it."""
+    if not events:
+        return
+    now = timezone.now()
+    for event in events:
+        event.status, event.attempt_count = Status.PROCESSED, event.attempt_count + 1
+        event.processed_at, event.updated_at, event.last_error, event.next_attempt_at = now, now, "", None
+    WebhookEvent.objects.filter(status=Status.PROCESSING).bulk_update(
+        events,
+        fields=[
+            "status",
+            "attempt_count",
+            "processed_at",
+            "updated_at",
+            "last_error",
+            "next_attempt_at",
+            "transaction",
+        ],
+    )
+
+
 def _event_failed(*, event: WebhookEvent, attempt: int, error: Exception) -> None:
     message = card_numbers_mask(f"{type(error).__name__}: {error}")
     expected = isinstance(error, PayTraceError | EventNotFound | KeyError)
@@ -143,11 +227,7 @@ def webhook_events_drain(*, time_budget_seconds: float = 60.0, client: PayTraceC
     """Process due events in claimed batches until none are due or the time budget is spent."""
 
     def process(ids: list[int], budget: Budget) -> list[int]:
-        for index, pk in enumerate(ids):
-            if budget.spent():
-                return ids[index:]
-            webhook_event_process(event_pk=pk, client=client)
-        return []
+        return webhook_events_process(ids=ids, budget=budget, client=client)
 
     return rows_drain(
         queue=INBOX,

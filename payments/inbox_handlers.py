@@ -10,8 +10,9 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from integrations.inbox import Context, EventNotFound, inbox_handler_register
+from integrations.inbox import Context, EventNotFound, inbox_batch_handler_register, inbox_handler_register
 from integrations.models import WebhookEvent
+from payments.inbox_batch import transaction_events_batch_handle
 from payments.services.chargebacks import chargeback_record
 from payments.services.paytrace import paytrace_record_ingest
 from payments.services.pipeline import transaction_decide
@@ -74,5 +75,6 @@ def payments_inbox_register() -> None:
         "transaction.void",
     ):
         inbox_handler_register(event_type=event_type, handler=transaction_event_handle)
+        inbox_batch_handler_register(event_type=event_type, handler=transaction_events_batch_handle)
     inbox_handler_register(event_type="chargeback.created", handler=chargeback_event_handle)
     inbox_handler_register(event_type="batch.settled", handler=batch_settled_event_handle)

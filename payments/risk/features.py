@@ -15,7 +15,8 @@ from functools import reduce
 from statistics import median
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import Lower, RowNumber
 
 from payments.models import ZERO, Transaction
 
@@ -218,24 +219,23 @@ def queryset_features(
     return features_stream(rows, settings=settings)
 
 
-def transaction_features(*, transaction: Transaction, settings: FeatureSettings) -> TransactionFeatures:
-    """Features of one transaction from the few rows that can affect them (at most three queries)."""
-    at = transaction.occurred_at
-    before = Q(occurred_at__lt=at) | Q(occurred_at=at, pk__lt=transaction.pk)
-    earlier = Transaction.objects.filter(before)
-    row = {
+def _row_of(transaction: Transaction) -> dict[str, Any]:
+    return {
         "customer_id": transaction.customer_id,
         "email": transaction.email,
         "card_brand": transaction.card_brand,
         "last4": transaction.last4,
         "ip_address": transaction.ip_address,
     }
-    keys = _keys(row)
-    same_customer = (
-        Q(customer_id=transaction.customer_id)
-        if transaction.customer_id
-        else Q(customer__isnull=True, email__iexact=transaction.email)
-    )
+
+
+def transaction_features(*, transaction: Transaction, settings: FeatureSettings) -> TransactionFeatures:
+    """Features of one transaction from the few rows that can affect them (at most three queries)."""
+    at = transaction.occurred_at
+    before = Q(occurred_at__lt=at) | Q(occurred_at=at, pk__lt=transaction.pk)
+    earlier = Transaction.objects.filter(before)
+    keys = _keys(_row_of(transaction))
+    same_customer = _same_customer(transaction)
     related = [
         condition
         for key, condition in (
@@ -263,3 +263,63 @@ def transaction_features(*, transaction: Transaction, settings: FeatureSettings)
     ordered = sorted(rows.values(), key=lambda found: (found["occurred_at"], found["pk"]))
     *_, (_, features) = features_stream(ordered, settings=settings)
     return features
+
+
+def _same_customer(transaction: Transaction) -> Q:
+    if transaction.customer_id:
+        return Q(customer_id=transaction.customer_id)
+    return Q(customer__isnull=True, email__iexact=transaction.email)
+
+
+def _any(conditions: Iterable[Q]) -> Q | None:
+    conditions = list(conditions)
+    return reduce(operator.or_, conditions) if conditions else None
+
+
+def transactions_features(
+    *, transactions: list[Transaction], settings: FeatureSettings
+) -> dict[int, TransactionFeatures]:
+    """Features of a batch of transactions, by pk, from at most three queries whatever the batch's size:
+    the rows in reach of the windows of every customer, card and IP the batch names; each customer's last
+    `history_size` sales before the batch; earlier refunds of the sales the batch refunds. One stream over
+    their union answers each transaction as `transaction_features` does: a transaction's features depend
+    only on the rows of its own keys before it, and every one of those in reach is in the union (rows of
+    other keys, or after it, change nothing of it)."""
+    if not transactions:
+        return {}
+    first = min(transaction.occurred_at for transaction in transactions)
+    last = max(transaction.occurred_at for transaction in transactions)
+    customer = _any(_same_customer(t) for t in transactions if _keys(_row_of(t))["customer"])
+    card = _any(
+        Q(card_brand=brand, last4=last4)
+        for brand, last4 in {(t.card_brand, t.last4) for t in transactions if t.last4}
+    )
+    ips = {t.ip_address for t in transactions if t.ip_address}
+    related = _any(q for q in (customer, card, Q(ip_address__in=ips) if ips else None) if q is not None)
+    window = Q(pk__in=[t.pk for t in transactions])
+    if related is not None:
+        since = first - timedelta(minutes=settings.longest_minutes)
+        window |= related & Q(occurred_at__gte=since, occurred_at__lte=last)
+    querysets = [Transaction.objects.filter(window)]
+    if customer is not None:
+        # The window holds every sale from the batch's first moment on; before it, the newest few per
+        # customer (partitioned by id and email: finer than the customer key, so never fewer rows).
+        querysets.append(
+            Transaction.objects.filter(customer, transaction_type__in=PAYMENT_TYPES, occurred_at__lt=first)
+            .exclude(status__in=UNSUCCESSFUL)
+            .annotate(
+                newest=Window(
+                    RowNumber(),
+                    partition_by=[F("customer_id"), Lower("email")],
+                    order_by=[F("occurred_at").desc(), F("pk").desc()],
+                )
+            )
+            .filter(newest__lte=settings.history_size)
+        )
+    sales = {t.original_id for t in transactions if t.original_id and t.transaction_type in REFUND_TYPES}
+    if sales:
+        querysets.append(Transaction.objects.filter(original_id__in=sales, transaction_type__in=REFUND_TYPES))
+    rows = {found["pk"]: found for queryset in querysets for found in queryset.values(*ROW_FIELDS)}
+    ordered = sorted(rows.values(), key=lambda found: (found["occurred_at"], found["pk"]))
+    wanted = {transaction.pk for transaction in transactions}
+    return {pk: features for pk, features in features_stream(ordered, settings=settings) if pk in wanted}

@@ -1,6 +1,7 @@
 """Risk writes: score a new transaction once, decide a flagged one, train the anomaly model."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
@@ -13,16 +14,28 @@ from integrations.audit import audit_record
 from integrations.models import ErpPosting
 from integrations.outbox.services import posting_release
 from payments.models import RiskAssessment, RiskModelVersion, RiskPolicy, Transaction
-from payments.risk.features import queryset_features, transaction_features
+from payments.risk.features import (
+    TransactionFeatures,
+    queryset_features,
+    transaction_features,
+    transactions_features,
+)
 from payments.risk.model import (
     ALGORITHM,
     FEATURE_NAMES,
     PARAMETERS,
+    AnomalyModel,
     anomaly_model_dump,
     anomaly_model_fit,
     feature_vector,
 )
-from payments.risk.rules import anomaly_reason, risk_rules_resolve, rules_evaluate, score_total
+from payments.risk.rules import (
+    RiskRules,
+    anomaly_reason,
+    risk_rules_resolve,
+    rules_evaluate,
+    score_total,
+)
 from payments.risk.selectors import risk_model_active
 from portal.lifecycle import status_transition
 
@@ -52,31 +65,79 @@ def transaction_risk_assess(*, transaction: Transaction) -> RiskAssessment:
     existing = RiskAssessment.objects.filter(transaction=transaction).first()
     if existing is not None:
         return existing
-    policy = risk_policy_get()
-    rules = risk_rules_resolve(policy.rules)
-    features = transaction_features(transaction=transaction, settings=rules.feature_settings)
-    reasons = rules_evaluate(features=features, rules=rules)
-    model_version = ""
-    active = risk_model_active()
-    if active is not None and policy.model_weight:
-        version, model = active
-        model_version = version.version
-        vectors = np.array([feature_vector(features)])
-        points = int(model.points(vectors=vectors, weight=policy.model_weight)[0])
-        if points:
-            reasons.append(anomaly_reason(points=points, version=version.version))
-    score = score_total(reasons)
+    scoring = _Scoring.read()
+    features = transaction_features(transaction=transaction, settings=scoring.rules.feature_settings)
+    (assessment,) = scoring.assessments(transactions=[transaction], features={transaction.pk: features})
     try:
         with db_transaction.atomic():
-            return RiskAssessment.objects.create(
-                transaction=transaction,
-                score=score,
-                reasons=[reason.as_json() for reason in sorted(reasons, key=lambda r: -r.points)],
-                model_version=model_version,
-                status=Status.FLAGGED if score >= policy.flag_threshold else Status.CLEARED,
-            )
+            assessment.save(force_insert=True)
+            return assessment
     except IntegrityError:  # a concurrent decide of the same transaction scored it first: keep that one
         return RiskAssessment.objects.get(transaction=transaction)
+
+
+def transactions_risk_assess(*, transactions: list[Transaction]) -> dict[int, RiskAssessment]:
+    """`transaction_risk_assess` for a batch, by transaction pk, in a fixed number of queries: the policy
+    and the model read once, the features set-based, the new assessments inserted together. Meant for
+    transactions created in the caller's database transaction, which nobody else can be scoring."""
+    assessments = {a.transaction_id: a for a in RiskAssessment.objects.filter(transaction__in=transactions)}
+    fresh = [transaction for transaction in transactions if transaction.pk not in assessments]
+    if fresh:
+        scoring = _Scoring.read()
+        features = transactions_features(transactions=fresh, settings=scoring.rules.feature_settings)
+        created = RiskAssessment.objects.bulk_create(
+            scoring.assessments(transactions=fresh, features=features)
+        )
+        assessments.update({assessment.transaction_id: assessment for assessment in created})
+    return assessments
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """What scoring reads once, however many transactions it scores."""
+
+    policy: RiskPolicy
+    rules: RiskRules
+    model: tuple[RiskModelVersion, AnomalyModel] | None
+
+    @classmethod
+    def read(cls) -> "_Scoring":
+        policy = risk_policy_get()
+        return cls(
+            policy=policy,
+            rules=risk_rules_resolve(policy.rules),
+            model=risk_model_active() if policy.model_weight else None,
+        )
+
+    def assessments(
+        self, *, transactions: list[Transaction], features: dict[int, TransactionFeatures]
+    ) -> list[RiskAssessment]:
+        """Unsaved assessments, in the order of `transactions`; the model scores them all in one call."""
+        ordered = [features[transaction.pk] for transaction in transactions]
+        points = [0] * len(ordered)
+        if self.model is not None:
+            version, model = self.model
+            vectors = np.array([feature_vector(f) for f in ordered])
+            points = [int(p) for p in model.points(vectors=vectors, weight=self.policy.model_weight)]
+        return [
+            self._assessment(transaction=transaction, features=f, points=p)
+            for transaction, f, p in zip(transactions, ordered, points, strict=True)
+        ]
+
+    def _assessment(
+        self, *, transaction: Transaction, features: TransactionFeatures, points: int
+    ) -> RiskAssessment:
+        reasons = rules_evaluate(features=features, rules=self.rules)
+        if points:
+            reasons.append(anomaly_reason(points=points, version=self.model[0].version))
+        score = score_total(reasons)
+        return RiskAssessment(
+            transaction=transaction,
+            score=score,
+            reasons=[reason.as_json() for reason in sorted(reasons, key=lambda r: -r.points)],
+            model_version=self.model[0].version if self.model is not None else "",
+            status=Status.FLAGGED if score >= self.policy.flag_threshold else Status.CLEARED,
+        )
 
 
 def transaction_postings_held(*, transaction: Transaction, assessment: RiskAssessment) -> bool:

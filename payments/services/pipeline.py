@@ -31,13 +31,17 @@ def _decide(transaction: Transaction) -> None:
         held = transaction_postings_held(transaction=transaction, assessment=assessment)
         postings = postings_plan_for_transaction(transaction=transaction, held=held)
     except ConnectionMissing as exc:
-        alert_raise(
-            title=f"Transaction {transaction.transaction_id} cannot be posted",
-            message=str(exc),
-            subject=transaction,
-        )
+        transaction_unpostable_alert(transaction=transaction, error=exc)
         return
     order_payment_planned(transaction=transaction, postings=postings)
+
+
+def transaction_unpostable_alert(*, transaction: Transaction, error: ConnectionMissing) -> None:
+    alert_raise(
+        title=f"Transaction {transaction.transaction_id} cannot be posted",
+        message=str(error),
+        subject=transaction,
+    )
 
 
 def transactions_decide_undecided(*, limit: int = 500) -> int:

@@ -154,6 +154,39 @@ def transaction_sync_from_record(
     return TransactionSyncResult(transaction=row, created=False, changed=changed)
 
 
+def transactions_create_from_records(
+    *, connection: Connection, records: list[TransactionRecord]
+) -> list[Transaction]:
+    """Create the Transactions of records none of which is stored yet and none of which names a sale (a
+    refund goes through `transaction_sync_from_record`, which refreshes its sale): one look-up of the vault
+    customers and one insert for them all, each row `decision_pending` as a created row is. Run it inside
+    the caller's database transaction; a row someone stored meanwhile makes the insert fail (the unique
+    transaction id), and the caller starts again one record at a time."""
+    if any(record.original_transaction_id for record in records):
+        raise ValueError("a refund is synced with its sale, one record at a time")
+    vault_ids = {record.customer_id for record in records if record.customer_id}
+    customers = dict(
+        CustomerLink.objects.filter(connection=connection, external_id__in=vault_ids).values_list(
+            "external_id", "customer_id"
+        )
+        if vault_ids
+        else ()
+    )
+    now = timezone.now()
+    return Transaction.objects.bulk_create(
+        Transaction(
+            connection=connection,
+            transaction_id=record.transaction_id,
+            status=_incoming_status(record),
+            synced_at=now,
+            decision_pending=True,
+            customer_id=customers.get(record.customer_id),
+            **_record_fields(record=record),
+        )
+        for record in records
+    )
+
+
 def _row_update(*, row: Transaction, status: str, fields: dict, links: dict) -> bool:
     incoming_rank, current_rank = STATUS_RANK[status], STATUS_RANK[row.status]
     if incoming_rank < current_rank:

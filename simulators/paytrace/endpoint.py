@@ -23,7 +23,7 @@ from simulators.paytrace.instruments import amount_parse
 from simulators.paytrace.models import PtAccount
 from simulators.paytrace.selectors import account_zone, pt_account_for_token
 from simulators.paytrace.services.transactions import Origin
-from simulators.paytrace.settlement import pt_settle_due
+from simulators.paytrace.settlement import pt_settle_due, pt_settlement_due
 from simulators.paytrace.wire import pt_json
 
 ADDRESS_FIELDS = ("name", "street_address", "street_address2", "city", "county", "state", "zip", "country")
@@ -96,6 +96,21 @@ def _bearer(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+def _account_settled(*, account: PtAccount, writes: bool) -> PtAccount:
+    """The account, its due cut-off settled. A write holds the account's lock for its whole transaction:
+    one write at a time per account keeps batch numbers sequential. A read does not queue behind other
+    calls: PayTrace's export pages (help.paytrace.com/json-export-tranx-date, /api-export-single-batch)
+    describe plain reads of what is recorded, with nothing that orders them per account; so a read takes
+    the lock only when a cut-off has passed with sales still pending, to settle them first, as a read
+    after the cut-off sees them settled."""
+    now = timezone.now()
+    if not writes and not pt_settlement_due(account=account, now=now):
+        return account
+    locked = PtAccount.objects.select_for_update().get(pk=account.pk)
+    pt_settle_due(account=locked, now=now)
+    return locked
+
+
 def pt_endpoint(
     *, writes: bool, external_id: bool = False
 ) -> Callable[[Handler], Callable[[HttpRequest], HttpResponse]]:
@@ -126,11 +141,9 @@ def pt_endpoint(
                 return pt_json(error.as_body(external_id=external_id), status=400)
             try:
                 with transaction.atomic():
-                    # One request at a time per account keeps batch numbers sequential.
-                    locked = PtAccount.objects.select_for_update().get(pk=account.pk)
-                    pt_settle_due(account=locked, now=timezone.now())
+                    current = _account_settled(account=account, writes=writes)
                     answer = handler(
-                        Call(account=locked, body=body, from_ip=request.META.get("REMOTE_ADDR", ""))
+                        Call(account=current, body=body, from_ip=request.META.get("REMOTE_ADDR", ""))
                     )
             except PtApiError as exc:
                 return pt_json(exc.as_body(external_id=external_id), status=400)

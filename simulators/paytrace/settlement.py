@@ -33,6 +33,12 @@ def cutoff_latest(account: PtAccount, *, now: datetime) -> datetime:
     return cutoff if cutoff <= local_now else cutoff - timedelta(days=1)
 
 
+def pt_settlement_due(*, account: PtAccount, now: datetime) -> bool:
+    """Whether a cut-off has passed with sales still pending (what `pt_settle_due` would settle)."""
+    cutoff = cutoff_latest(account, now=now)
+    return PtTransaction.objects.filter(account=account, status_code="Y", created_at__lt=cutoff).exists()
+
+
 def pt_settle_due(*, account: PtAccount, now: datetime) -> PtBatch | None:
     cutoff = cutoff_latest(account, now=now)
     return pt_batch_settle(account=account, settled_at=cutoff, created_before=cutoff)

@@ -1,0 +1,96 @@
+"""The decide step for a batch of transactions just created together (the webhook drain's common case).
+
+It gives each transaction what `transaction_decide` gives it, in a number of queries that does not grow
+with the batch: the risk assessments in one pass (`transactions_risk_assess`), the ERP connection looked
+up once, the receipts inserted together. Whatever the batch path does not cover (an order's payment, a
+voided sale, a refund, a chargeback) goes through `transaction_decide` one by one, in the same database
+transaction. Call it in the database transaction that created the rows: the rows and their decision commit
+together, so an interrupted batch leaves nothing planned and nothing undecided."""
+
+from django.db.models import Q
+
+from integrations.models import Connection, ErpPosting
+from integrations.outbox.services import postings_wake
+from integrations.selectors import ConnectionMissing
+from payments.models import Order, RiskAssessment, Transaction
+from payments.risk.services import HOLDING_STATUSES, transactions_risk_assess
+from payments.services.allocations import payment_apply
+from payments.services.pipeline import transaction_decide, transaction_unpostable_alert
+from payments.services.postings import erp_connection_for_paytrace, receipt_reference
+
+PostingStatus = ErpPosting.Status
+
+
+def transactions_decide_created(*, transactions: list[Transaction]) -> None:
+    """Decide transactions of one PayTrace connection, created together in the caller's transaction."""
+    batched, single = _split(transactions)
+    for transaction in single:
+        transaction_decide(transaction)
+    if not batched:
+        return
+    assessments = transactions_risk_assess(transactions=batched)
+    _receipts_plan(batched=batched, assessments=assessments)
+    Transaction.objects.filter(pk__in=[t.pk for t in batched]).update(decision_pending=False)
+    for transaction in batched:
+        transaction.decision_pending = False
+
+
+def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Transaction]]:
+    """The payments the batch path decides, and the others. A payment some order names (by its id, or an
+    unclaimed order by the payment's invoice reference) is an order's payment: `order_payment_deferred`."""
+    named = Q(paytrace_transaction_id__in=[t.transaction_id for t in transactions])
+    references = [t.invoice_reference for t in transactions if t.invoice_reference]
+    if references:
+        named |= Q(order_id__in=references, paytrace_transaction_id="")
+    orders = Order.objects.filter(named).values_list("paytrace_transaction_id", "order_id")
+    claimed = {reference for pair in orders for reference in pair if reference}
+    batched, single = [], []
+    for transaction in transactions:
+        plain = (
+            transaction.transaction_type in Transaction.PAYMENT_TYPES
+            and transaction.status != Transaction.Status.VOIDED
+            and not transaction.original_id
+            and not transaction.order_id
+            and transaction.transaction_id not in claimed
+            and not (transaction.invoice_reference and transaction.invoice_reference in claimed)
+        )
+        (batched if plain else single).append(transaction)
+    return batched, single
+
+
+def _receipts_plan(*, batched: list[Transaction], assessments: dict[int, RiskAssessment]) -> None:
+    """Apply each received payment of a known customer to its invoices, then insert the receipts; a
+    receipt already planned under the same reference is kept as it is (the outbox's uniqueness makes this
+    idempotent). As `postings_plan_for_transaction` does, a missing ERP is alerted for every payment."""
+    try:
+        erp = erp_connection_for_paytrace(connection=batched[0].connection)
+    except ConnectionMissing as exc:
+        for transaction in batched:
+            transaction_unpostable_alert(transaction=transaction, error=exc)
+        return
+    received = [t for t in batched if t.status in Transaction.RECEIVED_STATUSES]
+    if not received:
+        return
+    for transaction in received:
+        if transaction.customer_id:
+            payment_apply(payment=transaction, erp_connection=erp)
+    ErpPosting.objects.bulk_create(
+        [
+            _receipt(transaction=t, erp=erp, held=assessments[t.pk].status in HOLDING_STATUSES)
+            for t in received
+        ],
+        ignore_conflicts=True,
+    )
+    postings_wake()
+
+
+def _receipt(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPosting:
+    return ErpPosting(
+        connection=erp,
+        document_type=ErpPosting.DocumentType.RECEIPT,
+        reference=receipt_reference(transaction),
+        status=PostingStatus.HELD if held else PostingStatus.PENDING,
+        transaction=transaction,
+        customer_id=transaction.customer_id,
+        order_id=transaction.order_id,
+    )
