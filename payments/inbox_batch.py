@@ -5,7 +5,8 @@ at once in a small pool (`paytrace_transactions_read`). Transactions we have nev
 nothing, are then created and decided together in one database transaction (`transactions_decide_created`):
 the upsert and the decision commit as one, so a batch cut short leaves nothing behind and its events are
 claimed again. Every other event (a stored transaction changing, a refund, whose sale may need reading
-first) goes through the one upsert path as before, from the record already read."""
+first, a vault customer's payment) goes through the one upsert path as before, from the record already
+read."""
 
 from collections import defaultdict
 
@@ -63,8 +64,12 @@ def transaction_events_batch_handle(events: list[WebhookEvent], context: Context
 
 
 def _created(*, context: Context, records: list[TransactionRecord]) -> dict[str, Transaction]:
-    """Create and decide, together, the records' transactions we have never stored that refund nothing."""
-    candidates = [record for record in records if not record.original_transaction_id]
+    """Create and decide, together, the records' transactions we have never stored that refund nothing
+    and name no vault customer (one may need reading from PayTrace and creating in the ERP first:
+    `paytrace_record_ingest` and the receipt's plan do that, one payment at a time)."""
+    candidates = [
+        record for record in records if not record.original_transaction_id and not record.customer_id
+    ]
     stored = set(
         Transaction.objects.filter(
             connection=context.connection, transaction_id__in=[record.transaction_id for record in candidates]

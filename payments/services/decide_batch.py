@@ -14,7 +14,6 @@ from integrations.outbox.services import postings_wake
 from integrations.selectors import ConnectionMissing
 from payments.models import Order, RiskAssessment, Transaction
 from payments.risk.services import HOLDING_STATUSES, transactions_risk_assess
-from payments.services.allocations import payment_apply
 from payments.services.pipeline import transaction_decide, transaction_unpostable_alert
 from payments.services.postings import erp_connection_for_paytrace, receipt_reference
 
@@ -37,7 +36,9 @@ def transactions_decide_created(*, transactions: list[Transaction]) -> None:
 
 def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Transaction]]:
     """The payments the batch path decides, and the others. A payment some order names (by its id, or an
-    unclaimed order by the payment's invoice reference) is an order's payment: `order_payment_deferred`."""
+    unclaimed order by the payment's invoice reference) is an order's payment: `order_payment_deferred`.
+    A customer's payment is applied to its invoices, may wait for its subscription period's invoice or
+    for the customer's creation in the ERP (`postings._receipt_plan`): the single path plans those."""
     named = Q(paytrace_transaction_id__in=[t.transaction_id for t in transactions])
     references = [t.invoice_reference for t in transactions if t.invoice_reference]
     if references:
@@ -51,6 +52,7 @@ def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Tra
             and transaction.status != Transaction.Status.VOIDED
             and not transaction.original_id
             and not transaction.order_id
+            and not transaction.customer_id
             and transaction.transaction_id not in claimed
             and not (transaction.invoice_reference and transaction.invoice_reference in claimed)
         )
@@ -59,9 +61,9 @@ def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Tra
 
 
 def _receipts_plan(*, batched: list[Transaction], assessments: dict[int, RiskAssessment]) -> None:
-    """Apply each received payment of a known customer to its invoices, then insert the receipts; a
-    receipt already planned under the same reference is kept as it is (the outbox's uniqueness makes this
-    idempotent). As `postings_plan_for_transaction` does, a missing ERP is alerted for every payment."""
+    """Insert the receipts of payments no customer claims (they go on account); a receipt already planned
+    under the same reference is kept as it is (the outbox's uniqueness makes this idempotent). As
+    `postings_plan_for_transaction` does, a missing ERP is alerted for every payment."""
     try:
         erp = erp_connection_for_paytrace(connection=batched[0].connection)
     except ConnectionMissing as exc:
@@ -71,9 +73,6 @@ def _receipts_plan(*, batched: list[Transaction], assessments: dict[int, RiskAss
     received = [t for t in batched if t.status in Transaction.RECEIVED_STATUSES]
     if not received:
         return
-    for transaction in received:
-        if transaction.customer_id:
-            payment_apply(payment=transaction, erp_connection=erp)
     ErpPosting.objects.bulk_create(
         [
             _receipt(transaction=t, erp=erp, held=assessments[t.pk].status in HOLDING_STATUSES)
@@ -91,6 +90,5 @@ def _receipt(*, transaction: Transaction, erp: Connection, held: bool) -> ErpPos
         reference=receipt_reference(transaction),
         status=PostingStatus.HELD if held else PostingStatus.PENDING,
         transaction=transaction,
-        customer_id=transaction.customer_id,
         order_id=transaction.order_id,
     )

@@ -181,7 +181,7 @@ def transactions_create_from_records(
             synced_at=now,
             decision_pending=True,
             customer_id=customers.get(record.customer_id),
-            **_record_fields(record=record),
+            **_record_fields(connection=connection, record=record),
         )
         for record in records
     )
