@@ -131,7 +131,9 @@ def _candidate_invoices(
             .order_by("pk")
         )
     oldest_first: list[Invoice] = []
-    if payment.customer_id:
+    # An order's payment belongs to the order's invoice: without one yet it waits as the order's prepayment
+    # (`order_prepayments`), never on the customer's oldest unrelated invoice.
+    if payment.customer_id and not payment.order_id:
         oldest_first = list(
             open_invoices.filter(customer_id=payment.customer_id)
             .exclude(pk__in=[invoice.pk for invoice in by_reference])

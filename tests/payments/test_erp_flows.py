@@ -187,10 +187,10 @@ def test_a_void_of_a_receipt_never_posted_cancels_it_and_reopens_our_copy(world)
 
 def _paid_in_the_erp(erp: Connection, number: str, amount: str, reference: str) -> None:
     """A receipt keyed in the ERP by hand: the ERP's books move without us."""
-    facts = {
-        "sage_300": ("CC", "PAYTRACE"),
-        "sage_x3": ("CARD", "CARD"),
-        "sage_pro": ("CC", "PT"),
+    facts = {  # payment code, bank, cash account: the demo's mappings
+        "sage_300": ("CC", "PAYTRACE", ""),
+        "sage_x3": ("CARD", "CARD", ""),
+        "sage_pro": ("CC", "PT", "1050"),
     }[erp.system]
     [result] = connector_for(erp).receipts_post(
         receipts=[
@@ -202,6 +202,7 @@ def _paid_in_the_erp(erp: Connection, number: str, amount: str, reference: str) 
                 receipt_date=timezone.localdate(),
                 payment_code=facts[0],
                 bank_code=facts[1],
+                cash_account=facts[2],
                 applications=(ReceiptApplication(number, D(amount)),),
             )
         ]
