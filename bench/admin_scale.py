@@ -46,6 +46,7 @@ DATE_COLUMNS = (
 )
 
 
+WRITES_TO = re.compile(r"(?:INSERT INTO|UPDATE) (\w+)")
 SECONDARY_INDEXES = """
 SELECT i.indexname, i.indexdef FROM pg_indexes i
 WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)
@@ -159,8 +160,12 @@ def world_load(*, rows: int) -> None:
         for what, sql in work:
             began = time.perf_counter()
             cursor.execute(sql)
+            rowcount = cursor.rowcount
+            # Statistics at once: the next statement joins this table, and a planner that believes it
+            # empty picks a nested loop over a million rows.
+            cursor.execute(f"ANALYZE {WRITES_TO.search(sql).group(1)}")
             print(
-                f"  {what:<32} {cursor.rowcount:>10,} rows {time.perf_counter() - began:>7.1f} s", flush=True
+                f"  {what:<32} {rowcount:>10,} rows {time.perf_counter() - began:>7.1f} s", flush=True
             )
         began = time.perf_counter()
         for _, definition in indexes:

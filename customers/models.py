@@ -1,6 +1,7 @@
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from integrations.models import Connection
 from portal.models import BaseModel
@@ -36,7 +37,12 @@ class Customer(BaseModel):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["name_normalized", "postal_code"], name="customer_name_postal_idx")]
+        # Searched by email as iexact compares it; by name and company through trigram indexes (migration
+        # customer_search_indexes).
+        indexes = [
+            models.Index(fields=["name_normalized", "postal_code"], name="customer_name_postal_idx"),
+            models.Index(Upper("email"), name="customer_email_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.email else self.name

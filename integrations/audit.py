@@ -33,6 +33,18 @@ def audit_record(
     )
 
 
+def audit_record_export(*, list_name: str, query: str, actor: AbstractBaseUser | None) -> AuditEvent:
+    """A list exported as CSV: which list, and the filters and search that chose its rows."""
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action="list.export",
+        subject_type="",
+        subject_id="",
+        reason=f"Exported {list_name}" + (f" where {query}" if query else ""),
+        data={"list": list_name, "query": query},
+    )
+
+
 def _stored_values(instance: models.Model | None) -> dict[str, Any]:
     if instance is None:
         return {}
@@ -94,6 +106,7 @@ ACTION_LABELS = {
     "transaction.refund": "Payment refunded",
     "transaction.void": "Payment voided",
     "webhook_event.requeue": "Webhook event reprocessed",
+    "list.export": "List exported (CSV)",
     "login.failed": "Login failed",
     "login.locked_out": "Login locked out",
 }

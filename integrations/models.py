@@ -226,6 +226,7 @@ class ErpPosting(BaseModel):
                 condition=Q(status="posted"),
                 name="erpposting_posted_idx",
             ),
+            models.Index(fields=["erp_document_number"], name="erpposting_docnumber_idx"),
         ]
 
     def __str__(self) -> str:

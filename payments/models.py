@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from customers.models import Customer
 from integrations.models import Connection
@@ -164,6 +165,11 @@ class Transaction(BaseModel):
                 ),
                 name="transaction_unapplied_idx",
             ),
+            # The list's search by last four, amount and email (as iexact compares it), and its sort by
+            # amount. Its search by billing name uses a trigram index (migration transaction_search_indexes).
+            models.Index(fields=["last4"], name="transaction_last4_idx"),
+            models.Index(fields=["amount"], name="transaction_amount_idx"),
+            models.Index(Upper("email"), name="transaction_email_upper_idx"),
         ]
 
     def __str__(self) -> str:
@@ -356,6 +362,7 @@ class Invoice(BaseModel):
             models.Index(fields=["customer", "status", "due_on"], name="invoice_open_by_customer_idx"),
             models.Index(fields=["reference"], name="invoice_reference_idx"),
             models.Index(fields=["invoice_number"], name="invoice_number_idx"),
+            models.Index(fields=["amount"], name="invoice_amount_idx"),
         ]
 
     def __str__(self) -> str:
@@ -391,6 +398,8 @@ class Allocation(models.Model):
         indexes = [
             models.Index(fields=["payment"], name="allocation_payment_idx"),
             models.Index(fields=["invoice"], name="allocation_invoice_idx"),
+            models.Index(fields=["amount"], name="allocation_amount_idx"),
+            models.Index(fields=["created_at"], name="allocation_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -457,6 +466,10 @@ class CreditMemo(BaseModel):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="creditmemo_amount_positive")]
+        indexes = [
+            models.Index(fields=["erp_document_number"], name="creditmemo_docnumber_idx"),
+            models.Index(fields=["amount"], name="creditmemo_amount_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Credit memo for {self.refund.transaction_id}"
@@ -486,7 +499,10 @@ class JournalEntry(BaseModel):
 
     class Meta:
         verbose_name_plural = "journal entries"
-        indexes = [models.Index(fields=["kind", "entry_date"], name="journalentry_kind_idx")]
+        indexes = [
+            models.Index(fields=["kind", "entry_date"], name="journalentry_kind_idx"),
+            models.Index(fields=["erp_document_number"], name="journalentry_docnumber_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.reference}"
@@ -637,7 +653,11 @@ class RiskAssessment(BaseModel):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(score__lte=100), name="riskassessment_score_range")]
-        indexes = [models.Index(fields=["status", "score"], name="riskassessment_queue_idx")]
+        indexes = [
+            models.Index(fields=["status", "score"], name="riskassessment_queue_idx"),
+            # The list of every assessment, in its order (highest score first).
+            models.Index(fields=["-score", "created_at"], name="riskassessment_score_idx"),
+        ]
 
     def __str__(self) -> str:
         # Read with select_related("transaction__customer") wherever many are shown.

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "rangefilter",  # date-range list filters (portal.admin_lists.filters)
     "integrations",
     "customers",
     "payments",

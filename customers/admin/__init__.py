@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from customers.admin.lists import CustomerListMixin
 from customers.models import Customer, CustomerLink, DuplicateCandidate
 from customers.review import duplicate_decide
 from customers.selectors import customer_merge_summary
@@ -42,11 +43,7 @@ class CustomerLinkInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "phone", "city", "country", "currency", "linked_ids", "created_at"]
-    list_filter = ["links__connection__system", "country", "currency"]
-    search_fields = ["name", "email", "email_normalized", "links__external_id", "postal_code"]
-    date_hierarchy = "created_at"
+class CustomerAdmin(CustomerListMixin, admin.ModelAdmin):
     inlines = [CustomerLinkInline]
     readonly_fields = ["field_updated_at"]
 

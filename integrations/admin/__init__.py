@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from integrations.admin.alerts import AlertAcknowledgeAdminMixin
 from integrations.admin.connections import ConnectionCheckAdminMixin, ConnectionHealthAdminMixin
+from integrations.admin.lists import ErpPostingListMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
 from integrations.admin.queues import PostingQueueAdminMixin, WebhookQueueAdminMixin
 from integrations.admin.subjects import ActionFilter, SubjectAdminMixin, SubjectTypeFilter
@@ -125,29 +126,9 @@ class ErpPostingAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(ErpPosting)
-class ErpPostingAdmin(PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "reference",
-        "document_type",
-        "connection",
-        "status",
-        "erp_document_number",
-        "attempt_count",
-        "next_attempt_at",
-        "short_error",
-        "created_at",
-    ]
-    list_filter = ["status", "document_type", "connection__system", "connection"]
-    search_fields = ["reference", "erp_document_number", "transaction__transaction_id", "order__order_id"]
-    date_hierarchy = "created_at"
-    list_select_related = ["connection"]
+class ErpPostingAdmin(ErpPostingListMixin, PostingQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["transaction", "order", "customer", "journal_entry", "credit_memo", "connection"]
     inlines = [ErpPostingAttemptInline]
-
-    @admin.display(description="Last error")
-    def short_error(self, obj: ErpPosting) -> str:
-        # The stored error already names its code ("[MappingMissing] No status mapping …").
-        return obj.last_error[:120]
 
 
 @admin.register(ErpPostingAttempt)

@@ -1,6 +1,8 @@
 """Audit events and alerts name their subject as the screen does ("Receipt PT-6 (posted)", not
 "erpposting 4"), linked to its page; the subjects of a whole list page are read in one query per kind."""
 
+from collections.abc import Iterable
+
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db import models
@@ -10,8 +12,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from integrations.audit import audit_action_label
+from integrations.audit import ACTION_LABELS, EDIT_VERBS, audit_action_label
 from integrations.audit_subjects import audit_subjects_resolve, subject_model
+from portal.admin_mixins import AuditedAdminMixin
 
 _UNREAD = object()
 
@@ -61,20 +64,34 @@ class SubjectAdminMixin:
 
 
 class _WordedValuesFilter(admin.SimpleListFilter):
-    """A filter over the values a column holds, each shown in words."""
+    """A filter over the values a column can hold, each shown in words. The values are known from the
+    code (`values`), never read from the table: a SELECT DISTINCT over the audit trail grows with it."""
 
     def words(self, value: str) -> str:
         raise NotImplementedError
 
+    def values(self) -> Iterable[str]:
+        raise NotImplementedError
+
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        values = model_admin.get_queryset(request).order_by().values_list(self.parameter_name, flat=True)
-        return sorted(
-            ((value, self.words(value)) for value in set(values) if value), key=lambda pair: pair[1]
-        )
+        return sorted(((value, self.words(value)) for value in set(self.values())), key=lambda pair: pair[1])
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
         return queryset.filter(**{self.parameter_name: value}) if value else queryset
+
+
+def _shown_models() -> list[type[models.Model]]:
+    return list(admin.site._registry)
+
+
+def _audited_models() -> list[type[models.Model]]:
+    """The models whose admin records each edit by hand."""
+    return [
+        model
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, AuditedAdminMixin)
+    ]
 
 
 class ActionFilter(_WordedValuesFilter):
@@ -84,6 +101,11 @@ class ActionFilter(_WordedValuesFilter):
     def words(self, value: str) -> str:
         return audit_action_label(action=value)
 
+    def values(self) -> Iterable[str]:
+        """The decisions the services record, and the edits by hand the audited admins record."""
+        edits = [f"{model._meta.model_name}.{verb}" for model in _audited_models() for verb in EDIT_VERBS]
+        return [*ACTION_LABELS, *edits]
+
 
 class SubjectTypeFilter(_WordedValuesFilter):
     title = "kind of subject"
@@ -92,3 +114,6 @@ class SubjectTypeFilter(_WordedValuesFilter):
     def words(self, value: str) -> str:
         model = subject_model(subject_type=value)
         return capfirst(model._meta.verbose_name) if model is not None else value
+
+    def values(self) -> Iterable[str]:
+        return [model._meta.model_name for model in _shown_models()]

@@ -77,6 +77,8 @@ _BIN_BRANDS = (
     ("2", "MASTERCARD"),
     ("4", "VISA"),
 )
+# Every brand a card can be given: the transaction list's brand filter offers these, reading no rows.
+CARD_BRANDS = tuple(sorted({brand for _, brand in _BIN_BRANDS}))
 
 
 def card_brand_from_bin(digits: str) -> str:

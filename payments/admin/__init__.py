@@ -1,11 +1,21 @@
 import knox.admin  # noqa: F401  (registers knox's token admin now, so it can be replaced below)
 from django.contrib import admin
-from django.db.models import Prefetch
 from knox.models import AuthToken
 
 from integrations.models import ErpPosting
 from payments.admin.api_tokens import ApiTokenAdmin
 from payments.admin.billing import SUBSCRIPTION_ACTIONS, SubscriptionTermsAdminMixin
+from payments.admin.lists import (
+    AllocationListMixin,
+    CreditMemoListMixin,
+    InvoiceListMixin,
+    JournalEntryListMixin,
+    OrderListMixin,
+    ReconciliationExceptionListMixin,
+    SettlementBatchListMixin,
+    SubscriptionListMixin,
+    TransactionListMixin,
+)
 from payments.admin.reconciliation import (
     link_exception,
     refund_or_void,
@@ -61,56 +71,10 @@ class ErpPostingInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "transaction_id",
-        "transaction_type",
-        "status",
-        "amount",
-        "currency",
-        "card_brand",
-        "last4",
-        "customer",
-        "settlement_batch",
-        "erp_documents",
-        "occurred_at",
-    ]
-    list_filter = ["status", "transaction_type", "payment_method", "card_brand", "connection"]
-    search_fields = [
-        "transaction_id",
-        "invoice_reference",
-        "paytrace_customer_id",
-        "approval_code",
-        "customer__name",
-        "customer__email",
-        "order__order_id",
-    ]
-    date_hierarchy = "occurred_at"
-    list_select_related = ["customer", "settlement_batch", "connection"]
+class TransactionAdmin(TransactionListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["original", "customer", "order", "settlement_batch", "connection"]
     inlines = [AllocationInline, ErpPostingInline]
     actions = [refund_or_void]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(
-                Prefetch("postings", queryset=ErpPosting.objects.select_related("connection").order_by("pk"))
-            )
-        )
-
-    @admin.display(description="ERP documents")
-    def erp_documents(self, obj: Transaction) -> str:
-        """Each planned ERP document: its number once posted, else where it stands."""
-        return (
-            "; ".join(
-                f"{posting.connection.get_system_display()} {posting.get_document_type_display().lower()} "
-                f"{posting.erp_document_number or posting.get_status_display().lower()}"
-                for posting in obj.postings.all()
-            )
-            or "—"
-        )
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -148,98 +112,29 @@ class OrderPaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "order_id",
-        "status",
-        "erp_connection",
-        "customer",
-        "total",
-        "currency",
-        "erp_order_number",
-        "paytrace_transaction_id",
-        "status_reason",
-        "created_at",
-    ]
-    list_filter = ["status", "erp_connection__system", "currency"]
-    search_fields = [
-        "order_id",
-        "erp_order_number",
-        "paytrace_transaction_id",
-        "invoice_number",
-        "customer__email",
-    ]
-    date_hierarchy = "created_at"
-    list_select_related = ["erp_connection", "customer"]
+class OrderAdmin(OrderListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["customer", "erp_connection"]
     inlines = [OrderLineInline, OrderEventInline, OrderPostingInline, OrderPaymentInline]
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "invoice_number",
-        "connection",
-        "customer",
-        "status",
-        "amount",
-        "balance",
-        "currency",
-        "issued_on",
-        "due_on",
-    ]
-    list_filter = ["status", "connection__system", "currency"]
-    search_fields = ["invoice_number", "reference", "customer__name", "customer__email"]
-    date_hierarchy = "issued_on"
-    list_select_related = ["connection", "customer"]
+class InvoiceAdmin(InvoiceListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["customer", "order", "connection"]
 
 
 @admin.register(Allocation)
-class AllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["payment", "invoice", "amount", "currency", "rule", "actor", "created_at", "reversed_at"]
-    list_filter = ["rule", ("reversed_at", admin.EmptyFieldListFilter)]
-    search_fields = ["payment__transaction_id", "invoice__invoice_number"]
-    date_hierarchy = "created_at"
-    list_select_related = ["payment", "invoice", "actor"]
+class AllocationAdmin(AllocationListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["payment", "invoice"]
     actions = [undo_allocations]
 
 
 @admin.register(SettlementBatch)
-class SettlementBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "batch_number",
-        "connection",
-        "status",
-        "settled_at",
-        "transaction_count",
-        "sales_amount",
-        "refund_amount",
-        "net_amount",
-        "fee_amount",
-        "deposit_amount",
-    ]
-    list_filter = ["status", "connection"]
-    search_fields = ["batch_number"]
-    date_hierarchy = "settled_at"
-    list_select_related = ["connection"]
+class SettlementBatchAdmin(SettlementBatchListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(CreditMemo)
-class CreditMemoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "refund",
-        "original",
-        "invoice",
-        "amount",
-        "currency",
-        "erp_document_number",
-        "created_at",
-    ]
-    search_fields = ["refund__transaction_id", "original__transaction_id", "erp_document_number"]
-    date_hierarchy = "created_at"
-    list_select_related = ["refund", "original", "invoice"]
+class CreditMemoAdmin(CreditMemoListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["refund", "original", "invoice"]
 
 
@@ -251,17 +146,7 @@ class JournalEntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["reference", "kind", "erp_connection", "entry_date", "currency", "erp_document_number"]
-    list_filter = ["kind", "erp_connection"]
-    search_fields = [
-        "reference",
-        "erp_document_number",
-        "transaction__transaction_id",
-        "settlement_batch__batch_number",
-    ]
-    date_hierarchy = "entry_date"
-    list_select_related = ["erp_connection"]
+class JournalEntryAdmin(JournalEntryListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["transaction", "settlement_batch", "erp_connection"]
     inlines = [JournalEntryLineInline]
 
@@ -282,33 +167,16 @@ class SubscriptionChargeInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(AuditedAdminMixin, SubscriptionTermsAdminMixin, admin.ModelAdmin):
-    list_display = ["customer", "amount", "currency", "interval", "next_run_on", "ends_on", "status"]
-    list_filter = ["status", "interval", "currency"]
-    search_fields = ["customer__name", "customer__email", "paytrace_customer_id", "description"]
-    date_hierarchy = "next_run_on"
-    list_select_related = ["customer"]
+class SubscriptionAdmin(
+    SubscriptionListMixin, AuditedAdminMixin, SubscriptionTermsAdminMixin, admin.ModelAdmin
+):
     raw_id_fields = ["customer", "paytrace_connection", "erp_connection"]
     inlines = [SubscriptionChargeInline]
     actions = SUBSCRIPTION_ACTIONS
 
 
 @admin.register(ReconciliationException)
-class ReconciliationExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "kind",
-        "status",
-        "settlement_batch",
-        "transaction",
-        "expected_amount",
-        "reported_amount",
-        "difference",
-        "created_at",
-    ]
-    list_filter = ["status", "kind"]
-    search_fields = ["reason", "transaction__transaction_id", "settlement_batch__batch_number"]
-    date_hierarchy = "created_at"
-    list_select_related = ["settlement_batch", "transaction"]
+class ReconciliationExceptionAdmin(ReconciliationExceptionListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["settlement_batch", "transaction", "journal_entry"]
     actions = [resolve_exceptions, write_off_exceptions, link_exception]
 

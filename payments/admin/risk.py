@@ -8,10 +8,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from payments.admin.lists import RiskAssessmentListMixin, RiskModelVersionFilter
 from payments.models import RiskAssessment, RiskPolicy
 from payments.risk.rules import DEFAULT_RULES, RULE_LABELS, RiskRulesInvalid, risk_rules_resolve
 from payments.risk.services import RiskDecisionRefused, risk_assessment_approve, risk_assessment_reject
 from payments.services.refunds import RefundRefused, risk_assessment_reject_and_refund
+from portal.admin_lists.filters import date_range
 from portal.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin, confirmed_action
 
 Status = RiskAssessment.Status
@@ -80,21 +82,9 @@ def _decide_each(
     return decided
 
 
-class RiskAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "transaction",
-        "score",
-        "status",
-        "reasons_summary",
-        "occurred_at",
-        "decided_by",
-        "decided_at",
-    ]
-    list_filter = [ReviewQueueFilter, "model_version"]
-    search_fields = ["transaction__transaction_id", "decision_reason", "transaction__customer__name"]
+class RiskAssessmentAdmin(RiskAssessmentListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_filter = [date_range("created_at", "scored"), ReviewQueueFilter, RiskModelVersionFilter]
     ordering = ["-score", "created_at"]
-    date_hierarchy = "created_at"
-    list_select_related = ["transaction__customer", "decided_by"]
     raw_id_fields = ["transaction"]
     fields = [
         "transaction",
