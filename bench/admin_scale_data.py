@@ -324,7 +324,7 @@ WHERE a.payment_id = t.id"""
             "paytrace_customer_id": "'cust-' || g",
             "description": "'Monthly plan ' || (g % 5)",
             "amount": AMOUNT,
-            "next_run_on": "current_date + (g % 30)",
+            "next_run_on": "current_date + (g % 30)::int",
             "status": "CASE WHEN g % 25 = 0 THEN 'past_due' ELSE 'active' END",
             "dunning_schedule_days": "'[1, 3, 7]'::jsonb",
         },
