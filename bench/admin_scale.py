@@ -254,7 +254,8 @@ def pages(*, rows: int) -> list[tuple[str, str]]:
 
     for model in (Transaction, Invoice, ErpPosting, Order, SettlementBatch, Customer):
         model_admin = admin.site._registry[model]
-        columns = list(model_admin.get_list_display(request))
+        # A name may be the admin's own method (a money column), whose `ordering` says what it sorts by.
+        columns = [getattr(model_admin, name, name) for name in model_admin.get_list_display(request)]
         if model_admin.get_actions(request):
             columns.insert(0, "action_checkbox")
         for what, wanted in (("amount", AMOUNT_COLUMNS), ("date", DATE_COLUMNS)):
