@@ -164,9 +164,7 @@ def world_load(*, rows: int) -> None:
             # Statistics at once: the next statement joins this table, and a planner that believes it
             # empty picks a nested loop over a million rows.
             cursor.execute(f"ANALYZE {WRITES_TO.search(sql).group(1)}")
-            print(
-                f"  {what:<32} {rowcount:>10,} rows {time.perf_counter() - began:>7.1f} s", flush=True
-            )
+            print(f"  {what:<32} {rowcount:>10,} rows {time.perf_counter() - began:>7.1f} s", flush=True)
         began = time.perf_counter()
         for _, definition in indexes:
             cursor.execute(definition)
