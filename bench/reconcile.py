@@ -50,59 +50,101 @@ def _django(url: str) -> None:
     django.setup()
 
 
-# Every row is computed in SQL from its sequence number `g`: amounts 10.00-109.99, batch = g / 500.
-GENERATE = """
-INSERT INTO customers_customer (created_at, updated_at, name, company, email, phone, email_normalized,
-    name_normalized, address_line1, address_line2, city, state, postal_code, country, currency,
-    field_updated_at)
-SELECT now(), now(), 'Customer ' || g, '', '', '', '', 'customer ' || g, '', '', '', '', '98101', 'US', 'USD',
-    '{{}}'::jsonb
-FROM generate_series(1, {customers}) g;
+# Every row is computed in SQL from its sequence number `g`: amounts 10.00-109.99, batch = g / 500. The
+# columns not named get what Django would have given them (bench/scale_sql.py).
+def _statements(*, n: int, paytrace: int, erp: int) -> list[str]:
+    from bench.scale_sql import insert_select_sql
+    from customers.models import Customer
+    from integrations.models import ErpPosting
+    from payments.models import Invoice, SettlementBatch, Transaction
 
-INSERT INTO payments_settlementbatch (created_at, updated_at, connection_id, batch_number, status, settled_at,
-    currency, transaction_count, sales_amount, refund_amount, net_amount, fee_amount, deposit_amount, raw)
-SELECT now(), now(), {paytrace}, b::text, 'imported', now() - interval '1 hour', 'USD', 0, 0, 0, 0, 0, 0,
-    '{{}}'::jsonb
-FROM generate_series(1, {batches}) b;
+    customers, batches = max(1, n // 10), (n + BATCH_SIZE - 1) // BATCH_SIZE
+    customer = f"(SELECT min(id) FROM customers_customer) + g % {customers}"
+    batch = f"(SELECT min(id) FROM payments_settlementbatch) + (g - 1) / {BATCH_SIZE}"
+    amount = "10 + (g % 10000) / 100.0"
+    return [
+        insert_select_sql(
+            Customer,
+            columns={
+                "name": "'Customer ' || g",
+                "name_normalized": "'customer ' || g",
+                "postal_code": "'98101'",
+            },
+            source=f"FROM generate_series(1, {customers}) g",
+        ),
+        insert_select_sql(
+            SettlementBatch,
+            columns={
+                "connection_id": str(paytrace),
+                "batch_number": "b::text",
+                "status": "'imported'",
+                "settled_at": "now() - interval '1 hour'",
+            },
+            source=f"FROM generate_series(1, {batches}) b",
+        ),
+        insert_select_sql(
+            Transaction,
+            columns={
+                "connection_id": str(paytrace),
+                "transaction_id": "(100000000 + g)::text",
+                "transaction_type": "'sale'",
+                "status": "'settled'",
+                "amount": amount,
+                "invoice_reference": "'INV-' || g",
+                "card_brand": "'VISA'",
+                "last4": "'5439'",
+                "approval_code": "'TAS001'",
+                "status_message": "'Settled'",
+                "paytrace_status_code": f"'GB' || ((g - 1) / {BATCH_SIZE} + 1)",
+                "occurred_at": "now() - interval '1 day'",
+                "settled_at": "now() - interval '1 hour'",
+                "customer_id": customer,
+                "settlement_batch_id": batch,
+            },
+            source=f"FROM generate_series(1, {n}) g",
+        ),
+        insert_select_sql(
+            Invoice,
+            columns={
+                "connection_id": str(erp),
+                "invoice_number": "'INV-' || g",
+                "customer_id": customer,
+                "amount": amount,
+                "balance": amount,
+                "issued_on": "current_date - 30",
+                "due_on": "current_date",
+            },
+            source=f"FROM generate_series(1, {n}) g",
+        ),
+        # Receipts: none for one sale in 1,000, a dead letter for another one in 1,000, posted for the rest.
+        insert_select_sql(
+            ErpPosting,
+            columns={
+                "connection_id": str(erp),
+                "document_type": "'receipt'",
+                "reference": "t.transaction_id",
+                "status": "CASE WHEN t.id % 1000 = 7 THEN 'dead' ELSE 'posted' END",
+                "erp_document_number": "CASE WHEN t.id % 1000 = 7 THEN '' ELSE 'PY' || t.id END",
+                "attempt_count": "1",
+                "last_error": "CASE WHEN t.id % 1000 = 7 THEN 'customer on hold' ELSE '' END",
+                "transaction_id": "t.id",
+            },
+            source="FROM payments_transaction t WHERE t.id % 1000 <> 3",
+        ),
+        BATCH_FIGURES,
+        "ANALYZE",
+    ]
 
-INSERT INTO payments_transaction (created_at, updated_at, connection_id, transaction_id, transaction_type,
-    status, payment_method, amount, currency, amount_refunded, amount_applied, invoice_reference, description,
-    card_brand, last4, approval_code, status_message, avs_response, csc_response, paytrace_status_code,
-    merchant_id, billing_name, billing_postal_code, billing_country, email, paytrace_customer_id,
-    occurred_at, settled_at, raw, customer_id, settlement_batch_id)
-SELECT now(), now(), {paytrace}, (100000000 + g)::text, 'sale', 'settled', 'card',
-    10 + (g % 10000) / 100.0, 'USD', 0, 0, 'INV-' || g, '', 'VISA', '5439', 'TAS001', 'Settled', '', '',
-    'GB' || ((g - 1) / {batch_size} + 1), '', '', '', '', '', '', now() - interval '1 day',
-    now() - interval '1 hour', '{{}}'::jsonb, (SELECT min(id) FROM customers_customer) + g % {customers},
-    (SELECT min(id) FROM payments_settlementbatch) + (g - 1) / {batch_size}
-FROM generate_series(1, {n}) g;
 
-INSERT INTO payments_invoice (created_at, updated_at, connection_id, invoice_number, customer_id, reference,
-    status, currency, amount, balance, issued_on, due_on, raw)
-SELECT now(), now(), {erp}, 'INV-' || g, (SELECT min(id) FROM customers_customer) + g % {customers}, '',
-    'open', 'USD', 10 + (g % 10000) / 100.0, 10 + (g % 10000) / 100.0, current_date - 30, current_date,
-    '{{}}'::jsonb
-FROM generate_series(1, {n}) g;
-
--- Receipts: none for one sale in 1,000, a dead letter for another one in 1,000, posted for the rest.
-INSERT INTO integrations_erpposting (created_at, updated_at, connection_id, document_type, reference, status,
-    payload, erp_document_number, attempt_count, max_attempts, last_error_code, last_error, transaction_id)
-SELECT now(), now(), {erp}, 'receipt', t.transaction_id,
-    CASE WHEN t.id % 1000 = 7 THEN 'dead' ELSE 'posted' END, '{{}}'::jsonb,
-    CASE WHEN t.id % 1000 = 7 THEN '' ELSE 'PY' || t.id END, 1, 8, '',
-    CASE WHEN t.id % 1000 = 7 THEN 'customer on hold' ELSE '' END, t.id
-FROM payments_transaction t WHERE t.id % 1000 <> 3;
-
--- What PayTrace reports per batch, and the processor's fee: right for most, 0.02 off in one batch in
--- 100 (within the 0.05 tolerance), 5.00 off in another one in 100.
+# What PayTrace reports per batch, and the processor's fee: right for most, 0.02 off in one batch in
+# 100 (within the 0.05 tolerance), 5.00 off in another one in 100.
+BATCH_FIGURES = """
 UPDATE payments_settlementbatch b SET transaction_count = s.n, sales_amount = s.total, net_amount = s.total,
     raw = jsonb_build_object('fee_amount', (round(s.total * 0.025 + 0.10 * s.n, 2)
         + CASE WHEN b.id % 100 = 1 THEN 0.02 WHEN b.id % 100 = 2 THEN 5.00 ELSE 0 END)::text)
 FROM (SELECT settlement_batch_id, count(*) n, sum(amount) total FROM payments_transaction
       GROUP BY settlement_batch_id) s
-WHERE s.settlement_batch_id = b.id;
-ANALYZE;
-"""
+WHERE s.settlement_batch_id = b.id"""
 
 
 def _generate(url: str, n: int) -> None:
@@ -131,16 +173,9 @@ def _generate(url: str, n: int) -> None:
     FieldDefault.objects.create(
         erp="sage_300", document_type="reconciliation", field="reconciliation_tolerance", value="0.05"
     )
-    sql = GENERATE.format(
-        n=n,
-        customers=max(1, n // 10),
-        batches=(n + BATCH_SIZE - 1) // BATCH_SIZE,
-        batch_size=BATCH_SIZE,
-        paytrace=paytrace.pk,
-        erp=erp.pk,
-    )
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
+        for sql in _statements(n=n, paytrace=paytrace.pk, erp=erp.pk):
+            conn.execute(sql)
 
 
 def _reconcile(url: str) -> dict:

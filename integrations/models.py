@@ -218,6 +218,16 @@ class ErpPosting(BaseModel):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="erpposting_due_idx"),
             models.Index(fields=["reference"], name="erpposting_reference_idx"),
+            # The dashboard's 30-day windows: postings finished per connection, and the posting lag.
+            models.Index(
+                fields=["status", "created_at"], include=["connection"], name="erpposting_finished_idx"
+            ),
+            models.Index(
+                fields=["posted_at"],
+                include=["transaction"],
+                condition=Q(status="posted"),
+                name="erpposting_posted_idx",
+            ),
             models.Index(fields=["erp_document_number"], name="erpposting_docnumber_idx"),
         ]
 
@@ -248,6 +258,10 @@ class ErpPostingAttempt(models.Model):
     class Meta:
         verbose_name = "ERP posting attempt"
         constraints = [models.UniqueConstraint(fields=["posting", "number"], name="erpattempt_unique_number")]
+        # The dashboard's 30-day attempt success rate reads the window's attempts from this index alone.
+        indexes = [
+            models.Index(fields=["started_at"], include=["posting", "outcome"], name="erpattempt_started_idx")
+        ]
         ordering = ["posting_id", "number"]
 
     def __str__(self) -> str:

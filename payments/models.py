@@ -146,6 +146,25 @@ class Transaction(BaseModel):
             models.Index(
                 fields=["updated_at"], condition=Q(decision_pending=True), name="transaction_undecided_idx"
             ),
+            # The dashboard: payments taken per day and currency, read from the index alone.
+            models.Index(
+                fields=["occurred_at"],
+                include=["currency", "amount"],
+                condition=Q(transaction_type__in=["sale", "ach_sale"])
+                & ~Q(status__in=["declined", "voided"]),
+                name="transaction_volume_idx",
+            ),
+            # The dashboard's unapplied total: only money taken and not yet applied, refunded or voided.
+            models.Index(
+                fields=["currency"],
+                include=["amount", "amount_refunded", "amount_applied"],
+                condition=Q(
+                    transaction_type__in=["sale", "ach_sale"],
+                    status__in=["approved", "settled", "partially_refunded"],
+                    amount__gt=F("amount_refunded") + F("amount_applied"),
+                ),
+                name="transaction_unapplied_idx",
+            ),
             # The list's search by last four, amount and email (as iexact compares it), and its sort by
             # amount. Its search by billing name uses a trigram index (migration transaction_search_indexes).
             models.Index(fields=["last4"], name="transaction_last4_idx"),

@@ -414,9 +414,7 @@ def _batch_statuses_update(
             figure.reported_fees if figure.reported_fees is not None else figure.expected_fees
         )
         figure.batch.deposit_amount = figure.deposit
-    SettlementBatch.objects.bulk_update(
-        [figure.batch for figure in figures.values()], ["fee_amount", "deposit_amount"], batch_size=1000
-    )
+    _batch_amounts_write(batches=[figure.batch for figure in figures.values()])
     targets: dict[str, list[int]] = defaultdict(list)
     for pk in figures:
         if pk in open_batches:
@@ -430,6 +428,27 @@ def _batch_statuses_update(
             summary.reconciled += 1
     for target, pks in targets.items():
         _batches_transition(pks=pks, to_status=target, now=now)
+
+
+def _batch_amounts_write(*, batches: list[SettlementBatch]) -> None:
+    """Every batch's fee and deposit in one statement. On PostgreSQL the values travel as three arrays
+    joined by position (`unnest`): `bulk_update` would build a CASE branch per batch and field, which
+    costs seconds of Python for a few thousand batches."""
+    if db_connection.vendor != "postgresql":
+        SettlementBatch.objects.bulk_update(batches, ["fee_amount", "deposit_amount"], batch_size=1000)
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE payments_settlementbatch AS batch"
+            " SET fee_amount = figures.fee, deposit_amount = figures.deposit"
+            " FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS figures(id, fee, deposit)"
+            " WHERE batch.id = figures.id",
+            [
+                [batch.pk for batch in batches],
+                [batch.fee_amount for batch in batches],
+                [batch.deposit_amount for batch in batches],
+            ],
+        )
 
 
 def _batches_transition(*, pks: list[int], to_status: str, now: datetime) -> None:

@@ -123,7 +123,7 @@ def test_reviewer_approves_a_flagged_payment_and_sees_it_posted(open_page, demo_
     reasons = [{"code": "new_customer_large_amount", "points": 40, "detail": "first payment, 1250.00"}]
     assessment = RiskAssessment.objects.create(transaction=sale, score=85, status="flagged", reasons=reasons)
     page = open_page(staff_user(role=FINANCE_REVIEWER))
-    page.click("#tile-flagged a")
+    page.click("#tile-queue-riskassessment a")
     assert sale.transaction_id in page.inner_text("#result_list")
     shot(page, "flagged-queue")
 
