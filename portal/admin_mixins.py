@@ -176,7 +176,11 @@ class ActionForm(forms.Form):
 
 
 def form_action(
-    *, description: str, form_class: type["ActionForm"], single: bool = False
+    *,
+    description: str,
+    form_class: type["ActionForm"],
+    single: bool = False,
+    describe: Callable[[Any], str] = str,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Like `confirmed_action`, with a form on the confirmation page; the wrapped function gets
     `(modeladmin, request, queryset, cleaned_data)` and returns a message, or raises ValueError. The form
@@ -202,7 +206,12 @@ def form_action(
                     modeladmin.message_user(request, message, messages.SUCCESS)
                     return None
             context = confirmation_context(
-                modeladmin, request, queryset, action_name=func.__name__, description=description
+                modeladmin,
+                request,
+                queryset,
+                action_name=func.__name__,
+                description=description,
+                describe=describe,
             )
             context["form"] = form
             return TemplateResponse(request, "admin/form_action.html", context)

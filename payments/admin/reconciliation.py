@@ -43,7 +43,18 @@ class LinkForm(ActionForm):
         return transaction
 
 
-@form_action(description="Refund or void", form_class=RefundForm, single=True)
+def refund_target_words(transaction: Transaction) -> str:
+    """The payment as a refund decides it: how much, whose, for what, and what is left to give back."""
+    customer = transaction.customer.name if transaction.customer_id else "no customer on file"
+    invoice = f"invoice {transaction.invoice_reference}" if transaction.invoice_reference else "no invoice"
+    return (
+        f"{transaction.get_transaction_type_display()} {transaction.transaction_id}: "
+        f"{transaction.amount} {transaction.currency} from {customer}, for {invoice}, "
+        f"card {transaction.card_brand or 'of unknown brand'} ending {transaction.last4 or '----'}"
+    )
+
+
+@form_action(description="Refund or void", form_class=RefundForm, single=True, describe=refund_target_words)
 def refund_or_void(modeladmin, request, queryset, data) -> str:
     try:
         outcome = transaction_refund_start(

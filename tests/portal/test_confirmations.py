@@ -133,3 +133,19 @@ def test_the_replay_page_shows_what_the_erp_said(root):
         {"action": "replay_dead_letters", ACTION_CHECKBOX_NAME: [posting.pk]},
     ).content.decode()
     assert "Receipt PT-8 (dead letter) — [MappingMissing] No status mapping for sage_300 / settled." in page
+
+
+def test_the_refund_page_names_amount_customer_invoice_and_card(root):
+    sale = TransactionFactory(
+        transaction_id="9002",
+        amount=Decimal("480.00"),
+        invoice_reference="INV-5006",
+        card_brand="VISA",
+        last4="5439",
+        customer=CustomerFactory(name="Jane Doe", email=""),
+    )
+
+    page = root.post(
+        "/admin/payments/transaction/", {"action": "refund_or_void", ACTION_CHECKBOX_NAME: [sale.pk]}
+    ).content.decode()
+    assert "Sale 9002: 480.00 USD from Jane Doe, for invoice INV-5006, card VISA ending 5439" in page
