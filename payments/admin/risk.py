@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from payments.admin.lists import RiskAssessmentListMixin, RiskModelVersionFilter
-from payments.models import RiskAssessment, RiskPolicy
+from payments.models import RiskAssessment, RiskPolicy, Transaction
 from payments.risk.rules import DEFAULT_RULES, RULE_LABELS, RiskRulesInvalid, risk_rules_resolve
 from payments.risk.services import RiskDecisionRefused, risk_assessment_approve, risk_assessment_reject
 from payments.services.refunds import RefundRefused, risk_assessment_reject_and_refund
@@ -28,7 +28,8 @@ class ReviewQueueFilter(admin.SimpleListFilter):
     parameter_name = "status__exact"  # the plain field filter's name, so links such as the dashboard's work
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [*Status.choices, (ALL, "All")]
+        waiting = [(Status.FLAGGED, "Flagged, awaiting a decision")]
+        return [*waiting, *(choice for choice in Status.choices if choice[0] != Status.FLAGGED), (ALL, "All")]
 
     def _selected(self) -> str:
         return self.value() or Status.FLAGGED
@@ -42,7 +43,14 @@ class ReviewQueueFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset if self._selected() == ALL else queryset.filter(status=self._selected())
+        selected = self._selected()
+        if selected == ALL:
+            return queryset
+        if selected == Status.FLAGGED:
+            # The queue as the dashboard counts it: a declined or voided sale has nothing to hold from the
+            # ERP, so its score waits for no one (it stays under "All").
+            return queryset.filter(status=selected, transaction__status__in=Transaction.RECEIVED_STATUSES)
+        return queryset.filter(status=selected)
 
 
 def risk_reason_rows(assessment: RiskAssessment) -> list[tuple[str, int, str]]:
