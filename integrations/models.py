@@ -128,7 +128,12 @@ class WebhookEvent(BaseModel):
                 name="webhookevent_body_sha256_hex",
             ),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhookevent_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhookevent_due_idx"),
+            # The inbox list: found by the event's id whatever its source, newest first or by date range.
+            models.Index(fields=["event_id"], name="webhookevent_event_id_idx"),
+            models.Index(fields=["created_at"], name="webhookevent_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"

@@ -7,7 +7,6 @@ queues are read from their declarations (portal.review_queues), each linked to i
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.text import slugify
@@ -101,18 +100,6 @@ NAV_GROUPS = (
 )
 
 
-def _waiting_query(waiting: dict) -> str:
-    """A queue's waiting lookups as the admin list's filter parameters."""
-    params = {}
-    for lookup, value in waiting.items():
-        if isinstance(value, list | tuple):
-            value = ",".join(str(item) for item in value)
-        elif isinstance(value, bool):
-            value = "1" if value else "0"
-        params[lookup if "__" in lookup else f"{lookup}__exact"] = value
-    return urlencode(params)
-
-
 def nav_groups() -> tuple[NavGroup, ...]:
     """Every group in order, the review queues (as declared by their apps) first."""
     declared = sorted(
@@ -121,7 +108,7 @@ def nav_groups() -> tuple[NavGroup, ...]:
     )
     queues = NavGroup(
         REVIEW_QUEUES,
-        tuple(NavEntry(queue.model, queue.title, _waiting_query(queue.waiting)) for queue in declared),
+        tuple(NavEntry(queue.model, queue.title, queue.list_query()) for queue in declared),
     )
     return (queues, *NAV_GROUPS)
 

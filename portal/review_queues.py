@@ -50,6 +50,8 @@ def _list_lookup(lookup: str) -> str:
 
 
 def _list_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"  # as the admin's own boolean and isnull filters write them
     if isinstance(value, list | tuple | set | frozenset):
         return ",".join(sorted(str(item) for item in value))  # the admin splits `__in` values on commas
     return str(value)

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 
 from integrations.admin.alerts import AlertAcknowledgeAdminMixin
 from integrations.admin.connections import ConnectionCheckAdminMixin, ConnectionHealthAdminMixin
-from integrations.admin.lists import ErpPostingListMixin
+from integrations.admin.lists import ErpPostingAttemptListMixin, ErpPostingListMixin, WebhookEventListMixin
 from integrations.admin.mappings import MappingTransferAdminMixin
 from integrations.admin.queues import CANCELLABLE, PostingQueueAdminMixin, WebhookQueueAdminMixin
 from integrations.admin.subjects import ActionFilter, SubjectAdminMixin, SubjectTypeFilter
@@ -140,31 +140,14 @@ class ErpPostingAdmin(
 
 
 @admin.register(ErpPostingAttempt)
-class ErpPostingAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["posting", "number", "outcome", "error_code", "duration_ms", "started_at"]
-    list_filter = ["outcome"]
-    search_fields = ["posting__reference", "error_code", "error_message"]
-    date_hierarchy = "started_at"
-    list_select_related = ["posting"]
+class ErpPostingAttemptAdmin(ErpPostingAttemptListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["posting"]
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ObjectActionsMixin, WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "event_id",
-        "event_type",
-        "status",
-        "delivery_count",
-        "attempt_count",
-        "transaction",
-        "created_at",
-        "processed_at",
-    ]
-    list_filter = ["status", "event_type", "source"]
-    search_fields = ["event_id", "transaction__transaction_id", "last_error"]
-    date_hierarchy = "created_at"
-    list_select_related = ["transaction"]
+class WebhookEventAdmin(
+    ObjectActionsMixin, WebhookEventListMixin, WebhookQueueAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     raw_id_fields = ["transaction"]
     object_actions = {"reprocess_events": lambda event: event.status in REQUEUEABLE}
 

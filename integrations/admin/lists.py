@@ -1,11 +1,13 @@
 """The ERP postings list: found by our reference, the ERP's document number, or the payment's or order's
-id, each through an index; totals of the payments behind them."""
+id, each through an index; totals of the payments behind them. The inbox and the posting attempts, the
+other lists that grow with every payment, are found and filtered through indexes too."""
 
 from django.contrib import admin
 
-from integrations.models import ErpPosting
+from integrations.models import ErpPosting, System
+from integrations.paytrace.events import EVENT_TYPES
 from portal.admin_lists.export import ExportColumn as Col
-from portal.admin_lists.filters import date_range
+from portal.admin_lists.filters import date_range, fixed_choices_filter
 from portal.admin_lists.mixins import MoneyListAdminMixin
 from portal.admin_lists.search import ListSearch
 
@@ -59,3 +61,37 @@ class ErpPostingListMixin(MoneyListAdminMixin):
     def short_error(self, obj: ErpPosting) -> str:
         # The stored error already names its code ("[MappingMissing] No status mapping …").
         return obj.last_error[:ERROR_SHOWN_CHARS]
+
+
+class WebhookEventListMixin(MoneyListAdminMixin):
+    list_display = [
+        "event_id",
+        "event_type",
+        "status",
+        "delivery_count",
+        "attempt_count",
+        "transaction",
+        "created_at",
+        "processed_at",
+    ]
+    list_sortable = ("created_at",)
+    list_filter = [
+        date_range("created_at", "received"),
+        "status",
+        fixed_choices_filter(
+            field_path="event_type",
+            title="event type",
+            choices=lambda: [(name, name) for name in EVENT_TYPES],
+        ),
+        fixed_choices_filter(field_path="source", title="source", choices=lambda: System.choices),
+    ]
+    list_select_related = ["transaction"]
+    list_search = ListSearch(reference=("event_id", "transaction__transaction_id"))
+
+
+class ErpPostingAttemptListMixin(MoneyListAdminMixin):
+    list_display = ["posting", "number", "outcome", "error_code", "duration_ms", "started_at"]
+    list_sortable = ("started_at",)
+    list_filter = [date_range("started_at", "started"), "outcome"]
+    list_select_related = ["posting"]
+    list_search = ListSearch(reference=("posting__reference",))

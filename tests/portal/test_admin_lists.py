@@ -284,6 +284,8 @@ MONEY_LISTS = [
     ("admin:payments_reconciliationexception_changelist", "created_at"),
     ("admin:payments_riskassessment_changelist", "created_at"),
     ("admin:customers_customer_changelist", "created_at"),
+    ("admin:integrations_webhookevent_changelist", "created_at"),
+    ("admin:integrations_erppostingattempt_changelist", "started_at"),
 ]
 
 
@@ -315,3 +317,12 @@ def test_searched_filtered_lists_keep_their_query_count_and_never_distinct(
     assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
     assert not [q["sql"] for q in large.captured_queries if "SELECT DISTINCT" in q["sql"].upper()]
     assert "date_hierarchy" not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("term", ["evt_880001", "880001"])
+def test_an_inbox_event_is_found_by_its_id_or_its_payment(superuser_client, payment_world, term):
+    f.WebhookEventFactory(event_id="evt_880001", transaction=payment_world)
+    f.WebhookEventFactory(event_id="evt_990000")
+    response = superuser_client.get(reverse("admin:integrations_webhookevent_changelist"), {"q": term})
+    assert [event.event_id for event in response.context["cl"].result_list] == ["evt_880001"]

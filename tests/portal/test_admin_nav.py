@@ -45,7 +45,7 @@ def test_the_index_lists_the_groups_in_finance_words(client):
     assert links["Dead letters"] == "/admin/integrations/erpposting/?status__exact=dead"
     assert links["Flagged payments"] == "/admin/payments/riskassessment/?status__exact=flagged"
     assert links["Unacknowledged alerts"] == "/admin/integrations/alert/?acknowledged_at__isnull=1"
-    assert links["Failed webhook events"] == "/admin/integrations/webhookevent/?status__in=failed%2Cdead"
+    assert links["Failed webhook events"] == "/admin/integrations/webhookevent/?status__in=dead%2Cfailed"
     assert all(model["add_url"] is None for model in queues["models"])
     assert money["models"][0]["name"] == "Payments and refunds"
 

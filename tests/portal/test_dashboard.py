@@ -245,7 +245,7 @@ def test_a_tile_per_review_queue_counts_what_waits_and_links_to_its_list(client)
         "alert": 1,
     }
     assert board.queue("webhookevent").url == "/admin/integrations/webhookevent/?status__in=dead%2Cfailed"
-    assert board.queue("alert").url == "/admin/integrations/alert/?acknowledged_at__isnull=True"
+    assert board.queue("alert").url == "/admin/integrations/alert/?acknowledged_at__isnull=1"
     client.force_login(f.UserFactory(username="root", is_superuser=True))
     page = client.get(reverse("admin:index")).content.decode()
     for tile in board.queues:
