@@ -10,6 +10,8 @@ import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from portal.pci import card_numbers_find
+
 Resolve = Callable[[str, int], list[str]]
 
 
@@ -36,6 +38,9 @@ def callback_url_check(url: str, *, production: bool, resolve: Resolve | None = 
         raise CallbackUrlRefused("must be an absolute http(s) URL")
     if parts.username or parts.password:
         raise CallbackUrlRefused("must not carry credentials")
+    if card_numbers_find(url):
+        # A URL is stored and called as it is: it cannot be masked, so one holding a card number is refused.
+        raise CallbackUrlRefused("must not hold a card number")
     if not production:
         return
     if parts.scheme != "https":

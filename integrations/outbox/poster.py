@@ -29,6 +29,7 @@ from integrations.outbox.registry import (
 from integrations.retry import backoff_next_attempt_at
 from integrations.sage.base import ErpDocument, ErpError, ErpPermanentError, ErpTransientError
 from integrations.sage.connector import ErpConnector, chunked
+from integrations.sage.mapping import MappingMissing
 from integrations.sage.registry import connector_for
 from portal.lifecycle import status_transition
 from portal.pci import card_numbers_mask
@@ -158,7 +159,8 @@ def _failed(attempt: _Attempt, error: Exception, summary: PostSummary) -> None:
     permanent = isinstance(error, ErpPermanentError)
     crashed = not isinstance(error, ErpError)
     exhausted = attempt.number >= posting.max_attempts
-    mended = permanent and not exhausted and _mended(attempt, error)
+    # A missing mapping is our own refusal, made before the ERP was asked: nothing there to read again.
+    mended = permanent and not exhausted and not isinstance(error, MappingMissing) and _mended(attempt, error)
     if mended:
         message = f"{message} (mended: sent again)"[:4000]
     with transaction.atomic():

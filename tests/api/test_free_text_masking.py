@@ -31,7 +31,19 @@ def _text_fields(serializer: serializers.Serializer):
 def test_every_text_input_is_free_text_that_masks_or_an_identifier_checked_by_its_pattern(view):
     for name, field in _text_fields(view.InputSerializer()):
         masks = isinstance(field, FreeTextField | FreeTextEmailField)
-        assert masks or isinstance(field, serializers.RegexField | serializers.ChoiceField), name
+        # A URL is called as it is, so it cannot be masked: its check refuses one holding a card number.
+        checked = isinstance(field, serializers.RegexField | serializers.ChoiceField | serializers.URLField)
+        assert masks or checked, name
+
+
+@pytest.mark.django_db
+def test_a_callback_url_holding_a_card_number_is_refused(api):
+    body = order_body("WEB-PCI-URL")
+    body["callback_url"] = "https://shop.example/hooks/4111111111111111"
+    response = api.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert "card number" in str(response.json())
+    assert "4111111111111111" not in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ test_workspace's."""
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.text import slugify
 
 from customers.models import Customer, CustomerLink, DuplicateCandidate
 from integrations.models import AuditEvent, Connection, ErpPosting
@@ -93,9 +94,9 @@ def test_an_outage_shows_red_on_the_dashboard_and_the_connections_page(open_page
     sage.save()
     page = open_page(staff_user(role=None, username="ops"))  # connections are an integration admin's page
 
-    tile = page.locator("#tile-health")
-    assert f"{sage.name} down" in tile.inner_text()
-    assert tile.locator(".figure").first.evaluate("node => getComputedStyle(node).color") == RED
+    tile = page.locator(f"#tile-health-{slugify(sage.name)}")
+    assert sage.name.upper() in tile.inner_text().upper() and "down" in tile.locator(".figure").inner_text()
+    assert tile.locator(".figure").evaluate("node => getComputedStyle(node).color") == RED
     workspace.shot(page, "dashboard-outage")
 
     page.goto("/admin/integrations/connection/")

@@ -58,7 +58,7 @@ def test_keyed_sale_export_record(paytrace):  # noqa: F811
     assert record.amount == Decimal("125.50") and record.currency == "USD"
     assert record.invoice_id == "INV-5001" and record.email == "ap@acme.example"
     assert record.billing_name == "Ada Lovelace" and record.billing_zip == "99201"
-    assert record.card_brand == "" and record.last4 == "5439"  # no BIN without include_bin
+    assert record.card_brand == "VISA" and record.last4 == "5439"  # the client asks for the BIN (include_bin)
     assert record.approval_code == result.approval_code
     assert record.ip == "127.0.0.1"
     created = PtTransaction.objects.get(pk=result.transaction_id).created_at
