@@ -14,12 +14,19 @@ from django.core.management.base import BaseCommand, CommandError
 CHILD_STOP_SECONDS = 15
 
 
-class _Stop(Exception):
-    """SIGTERM: leave the wait loop and stop the children, as Ctrl-C does."""
+class _StopRequest:
+    """Ctrl-C (SIGINT) or SIGTERM, noted by the handler and acted on by the wait loop. The handler raises
+    nothing: an exception raised at an arbitrary point can land inside `Popen.poll()` while it holds the
+    process's wait lock, and the `wait()` that stops that child then blocks for ever."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum, frame) -> None:
+        self.requested = True
 
 
-def _raise_stop(signum, frame):
-    raise _Stop
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve_base_url(*, addrport: str) -> str:
@@ -50,7 +57,8 @@ class Command(BaseCommand):
             for name in demo_connections_follow(base_url=base_url):
                 self.stdout.write(f"Demo connection {name} now at {base_url}.")
         manage = [sys.executable, "manage.py"]
-        previous = signal.signal(signal.SIGTERM, _raise_stop)
+        stop = _StopRequest()
+        previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
         processes = []
         try:
             processes.append(subprocess.Popen([*manage, "qcluster"]))  # noqa: S603 (our own interpreter and script)
@@ -58,14 +66,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Portal at {base_url}/ (admin: /admin/). Ctrl-C or SIGTERM stops it.")
             )
-            while all(process.poll() is None for process in processes):
+            while not stop.requested and all(process.poll() is None for process in processes):
                 time.sleep(0.5)
-        except (KeyboardInterrupt, _Stop):
-            pass
         finally:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the stopping short
+            # A second signal while the children stop is noted and changes nothing: stopping is under way.
             _children_stop(processes)
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         failed = [
             process.args[-1] for process in processes if process.returncode not in (0, -2, -15, 130, None)
         ]
