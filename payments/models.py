@@ -871,3 +871,20 @@ class CallbackDelivery(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.order} → {self.payload.get('status', '')} ({self.get_status_display()})"
+
+
+class UnappliedTotalDelta(models.Model):
+    """A change to the dashboard's unapplied total: money taken (a sale or ACH sale approved, settled or
+    partially refunded) and not yet applied to invoices or refunded. A PostgreSQL trigger on Transaction
+    (migration unapplied_total_deltas) writes one row per currency for each statement that changes the
+    total, in that statement's own database transaction, whatever service wrote it. Rows are only ever
+    inserted, so concurrent writers never wait for each other on a running-total row; the dashboard sums
+    them (`payments.selectors.unapplied`), and `unapplied_totals_compact` folds them into one row per
+    currency every few minutes. `manage.py unapplied_totals_rebuild` writes them again from the payments."""
+
+    currency = models.CharField(max_length=3)
+    payments = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.payments:+} {self.amount:+}"

@@ -31,17 +31,12 @@ from integrations.connection_health import connection_outage
 from integrations.models import ERP_SYSTEMS, ErpPosting, ErpPostingAttempt
 from integrations.selectors import connections_active
 from payments.models import ReconciliationException, SettlementBatch, Transaction
+from payments.selectors.unapplied import unapplied_totals
 from portal.review_queues import review_queues
 
 CHART_DAYS = 30
 PAYMENT_TYPES = (Transaction.Type.SALE, Transaction.Type.ACH_SALE)
 NOT_VOLUME = (Transaction.Status.DECLINED, Transaction.Status.VOIDED)
-# Money taken and kept: these can still be waiting for an invoice to be applied to.
-UNAPPLIED_STATUSES = (
-    Transaction.Status.APPROVED,
-    Transaction.Status.SETTLED,
-    Transaction.Status.PARTIALLY_REFUNDED,
-)
 SUCCESSFUL_ATTEMPTS = (ErpPostingAttempt.Outcome.POSTED, ErpPostingAttempt.Outcome.FOUND_EXISTING)
 HUNDRED = Decimal(100)
 
@@ -207,15 +202,12 @@ def dashboard_posting_lag(*, since: datetime) -> PostingLag:
 
 
 def dashboard_unapplied() -> list[Unapplied]:
-    remaining = F("amount") - F("amount_refunded") - F("amount_applied")
-    rows = (
-        _payments()
-        .filter(status__in=UNAPPLIED_STATUSES, amount__gt=F("amount_refunded") + F("amount_applied"))
-        .values("currency")
-        .annotate(count=Count("pk"), amount=Sum(remaining))
-        .order_by("currency")
-    )
-    return [Unapplied(**row) for row in rows]
+    """From the running total a trigger keeps (`payments.selectors.unapplied`): a few rows, not every
+    payment waiting to be applied."""
+    return [
+        Unapplied(currency=total.currency, count=total.count, amount=total.amount)
+        for total in unapplied_totals()
+    ]
 
 
 def dashboard_connection_rates(*, since: datetime) -> list[ConnectionRate]:
