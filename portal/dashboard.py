@@ -145,8 +145,16 @@ def _day_start(moment: datetime) -> datetime:
     return timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _copies_kept() -> bool:
+    """On PostgreSQL, triggers copy the transaction's occurred_at onto its postings and the posting's
+    connection onto its attempts (migration integrations posting_lag_columns), so a window's lag and
+    attempts are read from one index each; elsewhere (SQLite, few rows) the dashboard joins."""
+    return connection.vendor == "postgresql"
+
+
 def _lag() -> ExpressionWrapper:
-    return ExpressionWrapper(F("posted_at") - F("transaction__occurred_at"), output_field=DurationField())
+    occurred = "transaction_occurred_at" if _copies_kept() else "transaction__occurred_at"
+    return ExpressionWrapper(F("posted_at") - F(occurred), output_field=DurationField())
 
 
 def _payments() -> QuerySet[Transaction]:
@@ -154,9 +162,8 @@ def _payments() -> QuerySet[Transaction]:
 
 
 def _posted_since(since: datetime) -> QuerySet[ErpPosting]:
-    return ErpPosting.objects.filter(
-        status=ErpPosting.Status.POSTED, posted_at__gte=since, transaction__isnull=False
-    )
+    linked = {"transaction_occurred_at__isnull": False} if _copies_kept() else {"transaction__isnull": False}
+    return ErpPosting.objects.filter(status=ErpPosting.Status.POSTED, posted_at__gte=since, **linked)
 
 
 def dashboard_volumes(*, now: datetime) -> list[Volume]:
@@ -231,10 +238,11 @@ def dashboard_connection_rates(*, since: datetime) -> list[ConnectionRate]:
         )
         .order_by()
     }
+    via = "connection" if _copies_kept() else "posting__connection"
     attempts = {
-        row["posting__connection"]: row
-        for row in ErpPostingAttempt.objects.filter(posting__connection__in=names, started_at__gte=since)
-        .values("posting__connection")
+        row[via]: row
+        for row in ErpPostingAttempt.objects.filter(**{f"{via}__in": names}, started_at__gte=since)
+        .values(via)
         .annotate(attempts=Count("pk"), successful=Count("pk", filter=Q(outcome__in=SUCCESSFUL_ATTEMPTS)))
         .order_by()
     }
