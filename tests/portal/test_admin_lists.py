@@ -231,6 +231,18 @@ def test_a_broad_exact_match_is_counted_but_not_summed_and_says_so(
 
 
 @pytest.mark.django_db
+def test_a_few_rows_dear_to_read_are_estimated_not_counted(superuser_client, payment_world, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the planner's estimate is PostgreSQL's")
+    monkeypatch.setattr(counting, "EXACT_COUNT_COST_BELOW", 0)  # every plan costs more than nothing
+    with CaptureQueriesContext(connection) as queries:
+        response = superuser_client.get(TRANSACTIONS)
+    assert 'class="estimated-count"' in response.content.decode()
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert response.context["list_totals"] == []
+
+
+@pytest.mark.django_db
 def test_a_small_list_is_counted_exactly_once(superuser_client, payment_world):
     with CaptureQueriesContext(connection) as queries:
         response = superuser_client.get(TRANSACTIONS)
