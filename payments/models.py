@@ -370,6 +370,8 @@ class Invoice(BaseModel):
             models.Index(fields=["reference"], name="invoice_reference_idx"),
             models.Index(fields=["invoice_number"], name="invoice_number_idx"),
             models.Index(fields=["amount"], name="invoice_amount_idx"),
+            # The list sorted by date, either way (the admin adds the id as the last key).
+            models.Index(fields=["issued_on", "id"], name="invoice_issued_idx"),
         ]
 
     def __str__(self) -> str:
@@ -709,7 +711,8 @@ class RiskAssessment(BaseModel):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(score__lte=100), name="riskassessment_score_range")]
         indexes = [
-            models.Index(fields=["status", "score"], name="riskassessment_queue_idx"),
+            # The queue (one status), highest score first, in the list's full order (the admin adds -id).
+            models.Index(fields=["status", "-score", "created_at", "-id"], name="riskassessment_queue_idx"),
             # The list of every assessment, in its order (highest score first).
             models.Index(fields=["-score", "created_at"], name="riskassessment_score_idx"),
         ]
