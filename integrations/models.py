@@ -207,6 +207,9 @@ class ErpPosting(BaseModel):
         related_name="dependents",
         help_text="The receipt this document reverses or offsets: it is not sent before that one is settled.",
     )
+    # Copied from the transaction by a PostgreSQL trigger (migration posting_lag_columns), so the dashboard
+    # reads the posting lag of a window from one index, not through a join to every transaction.
+    transaction_occurred_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "ERP posting"
@@ -229,7 +232,7 @@ class ErpPosting(BaseModel):
             ),
             models.Index(
                 fields=["posted_at"],
-                include=["transaction"],
+                include=["transaction", "transaction_occurred_at"],
                 condition=Q(status="posted"),
                 name="erpposting_posted_idx",
             ),
@@ -259,13 +262,28 @@ class ErpPostingAttempt(models.Model):
     error_message = models.TextField(blank=True)
     request = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Redacted")
     response = models.JSONField(encoder=DjangoJSONEncoder, default=dict, blank=True, help_text="Redacted")
+    # The posting's connection, copied by a PostgreSQL trigger (migration posting_lag_columns): the
+    # dashboard counts a window's attempts per connection from one index, without joining the postings.
+    connection = models.ForeignKey(
+        Connection,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        db_index=False,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = "ERP posting attempt"
         constraints = [models.UniqueConstraint(fields=["posting", "number"], name="erpattempt_unique_number")]
         # The dashboard's 30-day attempt success rate reads the window's attempts from this index alone.
         indexes = [
-            models.Index(fields=["started_at"], include=["posting", "outcome"], name="erpattempt_started_idx")
+            models.Index(
+                fields=["started_at"],
+                include=["posting", "outcome", "connection"],
+                name="erpattempt_started_idx",
+            )
         ]
         ordering = ["posting_id", "number"]
 

@@ -18,6 +18,7 @@ SCHEDULES = (
     ("paysage: sync customers both ways", "customers.tasks.customers_sync", 5),
     ("paysage: sync invoices from the ERPs", "payments.invoice_tasks.erp_invoices_sync_task", 5),
     ("paysage: reconcile invoices with the ERPs", "payments.invoice_tasks.invoices_reconcile_task", 60),
+    ("paysage: fold the unapplied running total", "payments.tasks.unapplied_totals_compact_task", 10),
 )
 
 

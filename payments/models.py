@@ -137,7 +137,8 @@ class Transaction(BaseModel):
         indexes = [
             models.Index(fields=["transaction_id"], name="transaction_external_idx"),
             models.Index(fields=["status", "occurred_at"], name="transaction_status_idx"),
-            models.Index(fields=["customer", "occurred_at"], name="transaction_customer_idx"),
+            # Also the list's search by customer name: a customer's payment ids read from the index alone.
+            models.Index(fields=["customer", "occurred_at"], include=["id"], name="transaction_customer_idx"),
             models.Index(fields=["invoice_reference"], name="transaction_invoice_ref_idx"),
             models.Index(fields=["occurred_at"], name="transaction_occurred_idx"),
             # Risk scoring's velocity lookups: the same card, or the same IP, in a recent window.
@@ -370,6 +371,8 @@ class Invoice(BaseModel):
             models.Index(fields=["reference"], name="invoice_reference_idx"),
             models.Index(fields=["invoice_number"], name="invoice_number_idx"),
             models.Index(fields=["amount"], name="invoice_amount_idx"),
+            # The list sorted by date, either way (the admin adds the id as the last key).
+            models.Index(fields=["issued_on", "id"], name="invoice_issued_idx"),
         ]
 
     def __str__(self) -> str:
@@ -709,7 +712,8 @@ class RiskAssessment(BaseModel):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(score__lte=100), name="riskassessment_score_range")]
         indexes = [
-            models.Index(fields=["status", "score"], name="riskassessment_queue_idx"),
+            # The queue (one status), highest score first, in the list's full order (the admin adds -id).
+            models.Index(fields=["status", "-score", "created_at", "-id"], name="riskassessment_queue_idx"),
             # The list of every assessment, in its order (highest score first).
             models.Index(fields=["-score", "created_at"], name="riskassessment_score_idx"),
         ]
@@ -871,3 +875,20 @@ class CallbackDelivery(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.order} → {self.payload.get('status', '')} ({self.get_status_display()})"
+
+
+class UnappliedTotalDelta(models.Model):
+    """A change to the dashboard's unapplied total: money taken (a sale or ACH sale approved, settled or
+    partially refunded) and not yet applied to invoices or refunded. A PostgreSQL trigger on Transaction
+    (migration unapplied_total_deltas) writes one row per currency for each statement that changes the
+    total, in that statement's own database transaction, whatever service wrote it. Rows are only ever
+    inserted, so concurrent writers never wait for each other on a running-total row; the dashboard sums
+    them (`payments.selectors.unapplied`), and `unapplied_totals_compact` folds them into one row per
+    currency every few minutes. `manage.py unapplied_totals_rebuild` writes them again from the payments."""
+
+    currency = models.CharField(max_length=3)
+    payments = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.payments:+} {self.amount:+}"

@@ -10,6 +10,7 @@ from payments.services.erp_reconciliation import erp_nets_reconcile
 from payments.services.paytrace import paytrace_transactions_sync
 from payments.services.pipeline import transaction_decide, transactions_decide_undecided
 from payments.services.reconciliation import settlements_reconcile
+from payments.services.unapplied_totals import unapplied_totals_compact
 from portal.queue import task
 
 # Each loop stops taking new work after this long, well inside its task's timeout (and the charge lease in
@@ -59,3 +60,8 @@ def transactions_undecided_decide() -> int:
 @task(timeout=90)
 def callbacks_deliver() -> int:
     return callbacks_deliver_due(time_budget_seconds=BUDGET_SECONDS)
+
+
+@task(timeout=60)
+def unapplied_totals_compact_task() -> int:
+    return unapplied_totals_compact()

@@ -31,17 +31,12 @@ from integrations.connection_health import connection_outage
 from integrations.models import ERP_SYSTEMS, ErpPosting, ErpPostingAttempt
 from integrations.selectors import connections_active
 from payments.models import ReconciliationException, SettlementBatch, Transaction
+from payments.selectors.unapplied import unapplied_totals
 from portal.review_queues import review_queues
 
 CHART_DAYS = 30
 PAYMENT_TYPES = (Transaction.Type.SALE, Transaction.Type.ACH_SALE)
 NOT_VOLUME = (Transaction.Status.DECLINED, Transaction.Status.VOIDED)
-# Money taken and kept: these can still be waiting for an invoice to be applied to.
-UNAPPLIED_STATUSES = (
-    Transaction.Status.APPROVED,
-    Transaction.Status.SETTLED,
-    Transaction.Status.PARTIALLY_REFUNDED,
-)
 SUCCESSFUL_ATTEMPTS = (ErpPostingAttempt.Outcome.POSTED, ErpPostingAttempt.Outcome.FOUND_EXISTING)
 HUNDRED = Decimal(100)
 
@@ -150,8 +145,16 @@ def _day_start(moment: datetime) -> datetime:
     return timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _copies_kept() -> bool:
+    """On PostgreSQL, triggers copy the transaction's occurred_at onto its postings and the posting's
+    connection onto its attempts (migration integrations posting_lag_columns), so a window's lag and
+    attempts are read from one index each; elsewhere (SQLite, few rows) the dashboard joins."""
+    return connection.vendor == "postgresql"
+
+
 def _lag() -> ExpressionWrapper:
-    return ExpressionWrapper(F("posted_at") - F("transaction__occurred_at"), output_field=DurationField())
+    occurred = "transaction_occurred_at" if _copies_kept() else "transaction__occurred_at"
+    return ExpressionWrapper(F("posted_at") - F(occurred), output_field=DurationField())
 
 
 def _payments() -> QuerySet[Transaction]:
@@ -159,9 +162,8 @@ def _payments() -> QuerySet[Transaction]:
 
 
 def _posted_since(since: datetime) -> QuerySet[ErpPosting]:
-    return ErpPosting.objects.filter(
-        status=ErpPosting.Status.POSTED, posted_at__gte=since, transaction__isnull=False
-    )
+    linked = {"transaction_occurred_at__isnull": False} if _copies_kept() else {"transaction__isnull": False}
+    return ErpPosting.objects.filter(status=ErpPosting.Status.POSTED, posted_at__gte=since, **linked)
 
 
 def dashboard_volumes(*, now: datetime) -> list[Volume]:
@@ -207,15 +209,12 @@ def dashboard_posting_lag(*, since: datetime) -> PostingLag:
 
 
 def dashboard_unapplied() -> list[Unapplied]:
-    remaining = F("amount") - F("amount_refunded") - F("amount_applied")
-    rows = (
-        _payments()
-        .filter(status__in=UNAPPLIED_STATUSES, amount__gt=F("amount_refunded") + F("amount_applied"))
-        .values("currency")
-        .annotate(count=Count("pk"), amount=Sum(remaining))
-        .order_by("currency")
-    )
-    return [Unapplied(**row) for row in rows]
+    """From the running total a trigger keeps (`payments.selectors.unapplied`): a few rows, not every
+    payment waiting to be applied."""
+    return [
+        Unapplied(currency=total.currency, count=total.count, amount=total.amount)
+        for total in unapplied_totals()
+    ]
 
 
 def dashboard_connection_rates(*, since: datetime) -> list[ConnectionRate]:
@@ -239,10 +238,11 @@ def dashboard_connection_rates(*, since: datetime) -> list[ConnectionRate]:
         )
         .order_by()
     }
+    via = "connection" if _copies_kept() else "posting__connection"
     attempts = {
-        row["posting__connection"]: row
-        for row in ErpPostingAttempt.objects.filter(posting__connection__in=names, started_at__gte=since)
-        .values("posting__connection")
+        row[via]: row
+        for row in ErpPostingAttempt.objects.filter(**{f"{via}__in": names}, started_at__gte=since)
+        .values(via)
         .annotate(attempts=Count("pk"), successful=Count("pk", filter=Q(outcome__in=SUCCESSFUL_ATTEMPTS)))
         .order_by()
     }

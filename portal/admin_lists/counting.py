@@ -1,7 +1,11 @@
 """Counting a list without scanning it: PostgreSQL's planner estimates how many rows a query returns (from
-pg_class.reltuples and the column statistics) for the price of planning it. Where the estimate is small the
-list is counted exactly; where it is large, the estimate is shown, and said to be one ("about 1,000,000")."""
+pg_class.reltuples and the column statistics), and what reading them costs, for the price of planning it.
+Where both are small the list is counted exactly; where either is large, the estimate is shown, and said
+to be one ("about 1,000,000"). The cost matters as much as the rows: 80,000 rows read from one index count
+in milliseconds, 28,000 matches of a name read row by row through a trigram index and a join take a
+second."""
 
+from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.paginator import Paginator
@@ -10,10 +14,22 @@ from django.db.models import QuerySet
 
 # Below this many rows an exact count costs a few milliseconds; above it, it costs a scan.
 EXACT_COUNT_BELOW = 100_000
+# Planner cost units (about one page read in sequence each): below this the count reads little enough.
+EXACT_COUNT_COST_BELOW = 40_000
 
 
-def queryset_rows_estimate(*, queryset: QuerySet) -> int | None:
-    """The planner's estimate of the rows `queryset` returns, or None where the database gives none."""
+@dataclass(frozen=True)
+class RowsEstimate:
+    rows: int
+    cost: float
+
+    def worth_counting(self) -> bool:
+        return self.rows < EXACT_COUNT_BELOW and self.cost < EXACT_COUNT_COST_BELOW
+
+
+def queryset_rows_estimate(*, queryset: QuerySet) -> RowsEstimate | None:
+    """The planner's estimate of the rows `queryset` returns and of reading them, or None where the
+    database gives none."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
@@ -21,7 +37,8 @@ def queryset_rows_estimate(*, queryset: QuerySet) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
-    return int(plan[0]["Plan"]["Plan Rows"])
+    top = plan[0]["Plan"]
+    return RowsEstimate(rows=int(top["Plan Rows"]), cost=float(top["Total Cost"]))
 
 
 class EstimatedCountPaginator(Paginator):
@@ -33,7 +50,7 @@ class EstimatedCountPaginator(Paginator):
     def count(self) -> int:
         queryset = self.object_list
         estimate = queryset_rows_estimate(queryset=queryset) if isinstance(queryset, QuerySet) else None
-        if estimate is None or estimate < EXACT_COUNT_BELOW:
+        if estimate is None or estimate.worth_counting():
             return super().count
         self.estimated = True
-        return estimate
+        return estimate.rows

@@ -14,10 +14,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from integrations.audit import audit_record_export
+from portal.admin_lists import totals
 from portal.admin_lists.counting import EXACT_COUNT_BELOW, EstimatedCountPaginator
 from portal.admin_lists.export import ExportColumn, csv_lines
 from portal.admin_lists.search import ListSearch, list_search_apply
-from portal.admin_lists.totals import list_totals
 
 
 class _IndexedOrderChangeList(ChangeList):
@@ -75,19 +75,27 @@ class MoneyListAdminMixin:
         context = getattr(response, "context_data", None)
         if isinstance(response, TemplateResponse) and context and "cl" in context:
             changelist = context["cl"]
-            context["list_totals"] = self._totals(changelist)
-            context["list_totals_skipped"] = bool(self.list_totals) and changelist.paginator.estimated
-            context["exact_count_below"] = EXACT_COUNT_BELOW
+            summed = self._totals_wanted(changelist)
+            context["list_totals"] = self._totals(changelist) if summed else []
+            context["list_totals_skipped"] = bool(self.list_totals) and not summed
+            context["totals_below"] = min(EXACT_COUNT_BELOW, totals.TOTALS_BELOW)
             if self.export_columns:
                 query = changelist.get_query_string(remove=[PAGE_VAR])
                 context["export_url"] = reverse(f"admin:{self._export_url_name()}") + query
         return response
 
+    def _totals_wanted(self, changelist: Any) -> bool:
+        # Summing an estimated million rows would cost the scan the estimate avoided, and a broad exact
+        # match (tens of thousands of rows) costs a read of each: totals only for a narrowed list.
+        paginator = changelist.paginator
+        return (
+            bool(self.list_totals)
+            and not paginator.estimated
+            and totals.list_totals_wanted(rows=paginator.count)
+        )
+
     def _totals(self, changelist: Any) -> list:
-        # Summing an estimated million rows would cost the scan the estimate avoided.
-        if not self.list_totals or changelist.paginator.estimated:
-            return []
-        return list_totals(
+        return totals.list_totals(
             queryset=changelist.queryset, columns=self.list_totals, currency=self.list_currency
         )
 

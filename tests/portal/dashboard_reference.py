@@ -3,11 +3,22 @@ as the reference the rewritten ones must agree with on the same rows (tests/port
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q
 
 from integrations.models import ERP_SYSTEMS, ErpPosting
 from integrations.selectors import connections_active
-from portal.dashboard import SUCCESSFUL_ATTEMPTS, ConnectionRate, PostingLag, _lag, _posted_since
+from portal.dashboard import SUCCESSFUL_ATTEMPTS, ConnectionRate, PostingLag
+
+
+def _lag() -> ExpressionWrapper:
+    # Through the join, not the trigger's copy (transaction_occurred_at), which this is the reference for.
+    return ExpressionWrapper(F("posted_at") - F("transaction__occurred_at"), output_field=DurationField())
+
+
+def _posted_since(since: datetime):
+    return ErpPosting.objects.filter(
+        status=ErpPosting.Status.POSTED, posted_at__gte=since, transaction__isnull=False
+    )
 
 
 def reference_posting_lag(*, since: datetime) -> PostingLag:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.models import AuditEvent
 from payments.models import Allocation, Transaction
-from portal.admin_lists import counting
+from portal.admin_lists import counting, totals
 from portal.admin_lists.export import csv_cell
 from portal.admin_lists.recognise import Kind, search_term_classify
 from portal.roles import AUDITOR
@@ -208,6 +208,38 @@ def test_a_big_list_shows_an_estimated_count_and_says_so(superuser_client, payme
     assert 'class="estimated-count"' in page
     assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
     assert "Totals are shown once the list is narrowed" in page
+
+
+@pytest.mark.django_db
+def test_a_broad_exact_match_is_counted_but_not_summed_and_says_so(
+    superuser_client, payment_world, monkeypatch
+):
+    monkeypatch.setattr(totals, "TOTALS_BELOW", 3)
+    with CaptureQueriesContext(connection) as queries:
+        response = superuser_client.get(TRANSACTIONS)  # four rows: at or over the bound
+    page = response.content.decode()
+    assert "estimated-count" not in page  # counted exactly
+    assert response.context["list_totals"] == []
+    assert not [q for q in queries.captured_queries if "SUM(" in q["sql"].upper()]
+    assert "Totals are shown once the list is narrowed to fewer than 3 rows" in page
+    narrowed = superuser_client.get(TRANSACTIONS, {"q": "1111"})  # three rows: still over
+    assert narrowed.context["list_totals"] == []
+    monkeypatch.setattr(totals, "TOTALS_BELOW", 4)
+    narrowed = superuser_client.get(TRANSACTIONS, {"q": "1111"})
+    assert [row.rows for row in narrowed.context["list_totals"]] == [3]
+    assert "Totals are shown once" not in narrowed.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_few_rows_dear_to_read_are_estimated_not_counted(superuser_client, payment_world, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the planner's estimate is PostgreSQL's")
+    monkeypatch.setattr(counting, "EXACT_COUNT_COST_BELOW", 0)  # every plan costs more than nothing
+    with CaptureQueriesContext(connection) as queries:
+        response = superuser_client.get(TRANSACTIONS)
+    assert 'class="estimated-count"' in response.content.decode()
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert response.context["list_totals"] == []
 
 
 @pytest.mark.django_db

@@ -301,3 +301,35 @@ def test_every_connection_shows_its_health_and_an_outage_is_red(client, settings
     assert UNREACHABLE in tile("sage-x3")
     assert 'class="tile outage"' in tile("paytrace") and ">down<" in tile("paytrace")
     assert "#dashboard .tile.outage" in page and "#ba2121" in page  # the outage style is the red one
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the copies are PostgreSQL triggers'")
+def test_the_copies_the_dashboard_reads_follow_every_change():
+    since = _day_start(NOW) - timedelta(days=CHART_DAYS - 1)
+    inside = since + timedelta(days=2)
+    erp_a = f.ConnectionFactory(name="erp-a", system="sage_300")
+    erp_b = f.ConnectionFactory(name="erp-b", system="sage_x3")
+    posting = posted(erp=erp_a, occurred_at=inside, lag_minutes=30)
+    attempt(posting, number=1, started_at=inside, outcome="posted")
+    posting.refresh_from_db()
+    assert posting.transaction_occurred_at == inside
+    assert ErpPostingAttempt.objects.get(posting=posting).connection_id == erp_a.pk
+
+    # The payment's time corrected, the posting moved to another payment and another connection.
+    type(posting.transaction).objects.filter(pk=posting.transaction_id).update(
+        occurred_at=inside - timedelta(minutes=30)
+    )
+    assert dashboard_posting_lag(since=since) == reference_posting_lag(since=since)
+    assert dashboard_posting_lag(since=since).longest == timedelta(minutes=60)
+    other = f.TransactionFactory(occurred_at=inside - timedelta(hours=2))
+    ErpPosting.objects.filter(pk=posting.pk).update(transaction=other, connection=erp_b)
+    assert dashboard_posting_lag(since=since) == reference_posting_lag(since=since)
+    assert dashboard_posting_lag(since=since).longest == timedelta(minutes=150)
+    assert dashboard_connection_rates(since=since) == reference_connection_rates(since=since)
+    assert {rate.name: rate.attempts for rate in dashboard_connection_rates(since=since)} == {
+        "erp-a": 0,
+        "erp-b": 1,
+    }
+    ErpPosting.objects.filter(pk=posting.pk).update(transaction=None)
+    assert dashboard_posting_lag(since=since) == reference_posting_lag(since=since)
+    assert dashboard_posting_lag(since=since).count == 0
