@@ -12,7 +12,7 @@ from django.db.models import Q
 from integrations.models import Connection, ErpPosting
 from integrations.outbox.services import postings_wake
 from integrations.selectors import ConnectionMissing
-from payments.models import Invoice, Order, RiskAssessment, Transaction
+from payments.models import Order, RiskAssessment, Transaction
 from payments.risk.services import HOLDING_STATUSES, transactions_risk_assess
 from payments.services.pipeline import transaction_decide, transaction_unpostable_alert
 from payments.services.postings import erp_connection_for_paytrace, receipt_reference
@@ -39,19 +39,15 @@ def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Tra
     unclaimed order by the payment's invoice reference) is an order's payment: `order_payment_deferred`.
     A customer's payment is applied to its invoices, may wait for its subscription period's invoice or
     for the customer's creation in the ERP (`postings._receipt_plan`): the single path plans those, and
-    a payment with no customer that names an invoice we hold (a keyed sale paying it) is that invoice's
-    customer's (`receipt_customers.transaction_invoice_customer_ensure`)."""
+    a payment with no customer that names an invoice (a keyed sale paying it, perhaps entered in the ERP
+    since the last invoice sync) is that invoice's customer's, found in the ERP
+    (`receipt_customers.transaction_invoice_customer_ensure`)."""
     named = Q(paytrace_transaction_id__in=[t.transaction_id for t in transactions])
     references = [t.invoice_reference for t in transactions if t.invoice_reference]
     if references:
         named |= Q(order_id__in=references, paytrace_transaction_id="")
     orders = Order.objects.filter(named).values_list("paytrace_transaction_id", "order_id")
     claimed = {reference for pair in orders for reference in pair if reference}
-    invoiced = set(
-        Invoice.objects.filter(invoice_number__in=references, customer__isnull=False).values_list(
-            "invoice_number", flat=True
-        )
-    )
     batched, single = [], []
     for transaction in transactions:
         plain = (
@@ -62,7 +58,7 @@ def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Tra
             and not transaction.customer_id
             and transaction.transaction_id not in claimed
             and not (transaction.invoice_reference and transaction.invoice_reference in claimed)
-            and transaction.invoice_reference not in invoiced
+            and not transaction.invoice_reference
         )
         (batched if plain else single).append(transaction)
     return batched, single
