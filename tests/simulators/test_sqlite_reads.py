@@ -1,15 +1,10 @@
 """On the embedded SQLite default the simulators share the portal's database file, and the portal reads an
 ERP from inside its own write transaction (the webhook drain applies a payment against the ERP's balance
 there). A simulator's read must not wait for the writer lock its own caller holds: it answered 500 after
-the lock timeout, so a keyed invoice created in Sage 300 after the last invoice sync was never found and
+the lock timeout, so an invoice entered in Sage 300 since the last invoice sync was never found and
 the sale went on account."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.sqlite_embedded import sqlite_shell_run
 
 SCRIPT = """
 import sqlite3
@@ -35,23 +30,6 @@ print(answer.status_code, "INV-5001" in answer.content.decode(), time.monotonic(
 
 
 def test_a_sage300_read_does_not_wait_for_the_writer_lock_its_caller_holds(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
-        "ALLOWED_HOSTS": "testserver",
-        "SANDBOX": "true",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v0", "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = sqlite_shell_run(tmp_path=tmp_path, script=SCRIPT, ALLOWED_HOSTS="testserver", SANDBOX="true")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[-3:] == ["200", "True", "True"], result.stdout[-2000:]
