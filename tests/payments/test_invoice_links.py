@@ -43,22 +43,15 @@ def test_an_invoice_carrying_the_erps_order_number_links_that_erps_order_only():
     OrderFactory(order_id="WEB-78", erp_connection=other, erp_order_number="ORD000000000002")
     CustomerLinkFactory(connection=erp, external_id="C1001", customer=order.customer)
 
-    by_erp_number = erp_invoice_upsert(
-        connection=erp, erp_invoice=_erp_invoice("IN-1", customer="C1001", reference="ORD000000000001")
-    ).invoice
-    by_storefront_id = erp_invoice_upsert(
-        connection=erp, erp_invoice=_erp_invoice("IN-2", customer="C1001", reference="WEB-77")
-    ).invoice
-    # Another ERP's order number means nothing here, and an unknown one links nothing.
-    elsewhere = erp_invoice_upsert(
-        connection=erp, erp_invoice=_erp_invoice("IN-3", customer="C1001", reference="ORD000000000002")
-    ).invoice
-    unknown = erp_invoice_upsert(
-        connection=erp, erp_invoice=_erp_invoice("IN-4", customer="C1001", reference="PO-4471")
-    ).invoice
-
-    assert by_erp_number.order == order and by_storefront_id.order == order
-    assert elsewhere.order is None and unknown.order is None
+    # By the ERP's own number for the order, by the storefront's id; another ERP's order number means
+    # nothing here, and an unknown reference links nothing.
+    linked = {
+        reference: erp_invoice_upsert(
+            connection=erp, erp_invoice=_erp_invoice(f"IN-{n}", customer="C1001", reference=reference)
+        ).invoice.order
+        for n, reference in enumerate(("ORD000000000001", "WEB-77", "ORD000000000002", "PO-4471"))
+    }
+    assert linked == {"ORD000000000001": order, "WEB-77": order, "ORD000000000002": None, "PO-4471": None}
 
 
 def test_a_keyed_sale_naming_a_held_invoice_is_its_customers_without_reading_the_erp(monkeypatch):
