@@ -245,6 +245,8 @@ class Order(BaseModel):
         indexes = [
             models.Index(fields=["status", "created_at"], name="order_status_idx"),
             models.Index(fields=["paytrace_transaction_id"], name="order_paytrace_txn_idx"),
+            # The invoice sync finds an ERP invoice's order by the number the ERP gave it.
+            models.Index(fields=["erp_connection", "erp_order_number"], name="order_erp_number_idx"),
         ]
 
     def __str__(self) -> str:

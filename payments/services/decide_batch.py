@@ -38,7 +38,10 @@ def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Tra
     """The payments the batch path decides, and the others. A payment some order names (by its id, or an
     unclaimed order by the payment's invoice reference) is an order's payment: `order_payment_deferred`.
     A customer's payment is applied to its invoices, may wait for its subscription period's invoice or
-    for the customer's creation in the ERP (`postings._receipt_plan`): the single path plans those."""
+    for the customer's creation in the ERP (`postings._receipt_plan`): the single path plans those, and
+    a payment with no customer that names an invoice (a keyed sale paying it, perhaps entered in the ERP
+    since the last invoice sync) is that invoice's customer's, found in the ERP
+    (`receipt_customers.transaction_invoice_customer_ensure`)."""
     named = Q(paytrace_transaction_id__in=[t.transaction_id for t in transactions])
     references = [t.invoice_reference for t in transactions if t.invoice_reference]
     if references:
@@ -55,6 +58,7 @@ def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Tra
             and not transaction.customer_id
             and transaction.transaction_id not in claimed
             and not (transaction.invoice_reference and transaction.invoice_reference in claimed)
+            and not transaction.invoice_reference
         )
         (batched if plain else single).append(transaction)
     return batched, single

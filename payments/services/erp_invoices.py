@@ -113,6 +113,19 @@ def invoice_balance_expected(*, invoice: Invoice | None, erp_balance: Decimal, a
     return min(amount, max(ZERO, balance))
 
 
+def invoice_order_find(*, connection: Connection, reference: str) -> Order | None:
+    """The storefront order an ERP invoice came from. The ERP's order entry invoices its own sales order,
+    so the invoice carries the number the ERP gave that order (Sage 300's AR document `OrderNumber` is the
+    OE order's number), which we keep as `erp_order_number`; an invoice keyed with the storefront's order
+    id names it too."""
+    if not reference:
+        return None
+    return (
+        Order.objects.filter(order_id=reference).first()
+        or Order.objects.filter(erp_connection=connection, erp_order_number=reference).order_by("pk").first()
+    )
+
+
 @dataclass(frozen=True)
 class InvoiceUpsert:
     invoice: Invoice
@@ -129,7 +142,7 @@ def erp_invoice_upsert(*, connection: Connection, erp_invoice: ErpInvoice) -> In
         .first()
     )
     reference = erp_invoice.reference
-    order = Order.objects.filter(order_id=reference).first() if reference else None
+    order = invoice_order_find(connection=connection, reference=reference)
     with transaction.atomic():
         invoice = (
             Invoice.objects.select_for_update()

@@ -11,7 +11,10 @@ from customers.paytrace import paytrace_customer_ingest
 from integrations.models import Connection, ErpPosting
 from integrations.outbox.services import postings_wake
 from integrations.paytrace.client import PayTraceClient
-from payments.models import Transaction
+from integrations.sage.errors import ErpError
+from integrations.sage.registry import connector_for
+from payments.models import Invoice, Transaction
+from payments.services.erp_invoices import erp_invoice_upsert
 
 
 def transaction_vault_customer_ensure(*, transaction: Transaction) -> Customer | None:
@@ -36,9 +39,38 @@ def transaction_vault_customer_ensure(*, transaction: Transaction) -> Customer |
     return link.customer
 
 
+def transaction_invoice_customer_ensure(*, transaction: Transaction, erp: Connection) -> Customer | None:
+    """A payment with no vault customer (a keyed sale, the virtual terminal) that names an invoice is that
+    invoice's customer's: paying an invoice by its number is what the number is for. The invoice is read
+    from the ERP when we hold no copy yet (created there since the last invoice sync); an ERP that cannot
+    be read leaves the payment without a customer, to go on account as before."""
+    if transaction.customer_id is not None or not transaction.invoice_reference:
+        return transaction.customer
+    invoice = (
+        Invoice.objects.filter(connection=erp, invoice_number=transaction.invoice_reference)
+        .exclude(customer=None)
+        .first()
+    )
+    if invoice is None:
+        try:
+            erp_invoice = connector_for(erp).invoice_get(number=transaction.invoice_reference)
+        except (ErpError, ValueError):  # ValueError: a connection not set up to be read
+            return None
+        if erp_invoice is None:
+            return None
+        invoice = erp_invoice_upsert(connection=erp, erp_invoice=erp_invoice).invoice
+    if invoice.customer_id is None:
+        return None
+    Transaction.objects.filter(pk=transaction.pk).update(customer=invoice.customer_id)
+    transaction.customer = invoice.customer
+    return invoice.customer
+
+
 def receipt_customer_plan(*, transaction: Transaction, erp: Connection) -> ErpPosting | None:
     """The customer posting the receipt must wait for, when the ERP does not know its customer yet."""
-    customer = transaction_vault_customer_ensure(transaction=transaction)
+    customer = transaction_vault_customer_ensure(
+        transaction=transaction
+    ) or transaction_invoice_customer_ensure(transaction=transaction, erp=erp)
     if customer is None or CustomerLink.objects.filter(customer=customer, connection=erp).exists():
         return None
     posting, created = ErpPosting.objects.get_or_create(

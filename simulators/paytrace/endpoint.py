@@ -3,8 +3,9 @@ daily settlement, one database transaction, PayTrace's error answer, and the aft
 
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from typing import Any
@@ -96,14 +97,13 @@ def _bearer(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _account_settled(*, account: PtAccount, writes: bool) -> PtAccount:
+def _account_settled(*, account: PtAccount, writes: bool, now: datetime) -> PtAccount:
     """The account, its due cut-off settled. A write holds the account's lock for its whole transaction:
     one write at a time per account keeps batch numbers sequential. A read does not queue behind other
     calls: PayTrace's export pages (help.paytrace.com/json-export-tranx-date, /api-export-single-batch)
     describe plain reads of what is recorded, with nothing that orders them per account; so a read takes
     the lock only when a cut-off has passed with sales still pending, to settle them first, as a read
     after the cut-off sees them settled."""
-    now = timezone.now()
     if not writes and not pt_settlement_due(account=account, now=now):
         return account
     locked = PtAccount.objects.select_for_update().get(pk=account.pk)
@@ -139,9 +139,15 @@ def pt_endpoint(
             if body is None:
                 error = PtApiError(codes.REQUEST_INVALID, "The request body must be a JSON object.")
                 return pt_json(error.as_body(external_id=external_id), status=400)
+            # A plain read runs outside a transaction: on the embedded SQLite default `transaction.atomic`
+            # takes the one writer lock, which the portal holds while it reads PayTrace inside its own
+            # transaction (a new vault customer read during the webhook drain): the read would wait on
+            # its own caller until the lock timed out.
+            now = timezone.now()
+            locks = writes or pt_settlement_due(account=account, now=now)
             try:
-                with transaction.atomic():
-                    current = _account_settled(account=account, writes=writes)
+                with transaction.atomic() if locks else nullcontext():
+                    current = _account_settled(account=account, writes=writes, now=now)
                     answer = handler(
                         Call(account=current, body=body, from_ip=request.META.get("REMOTE_ADDR", ""))
                     )

@@ -4,6 +4,7 @@ front door (sign-on, the mandatory Content-Type, faults) and hands the verb to t
 import base64
 import binascii
 import re
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import transaction
@@ -147,8 +148,12 @@ def web_api(request: HttpRequest, company: str, module: str, resource: str) -> H
         return _json({"Message": "An error has occurred."}, status=500)
     if resource == "$metadata" and request.method == "GET" and module.upper() in _METADATA:
         return HttpResponse(_METADATA[module.upper()].read_bytes(), content_type="application/xml")
+    # A read runs outside a transaction: on the embedded SQLite default, `transaction.atomic` begins
+    # IMMEDIATE (takes the writer lock), and the portal reads this ERP from inside its own write
+    # transaction (the webhook drain applies payments against the ERP's balances there), so an atomic read
+    # would wait on its own caller until the lock timed out and answer 500.
     try:
-        with transaction.atomic():
+        with transaction.atomic() if request.method != "GET" else nullcontext():
             status, body = _dispatch(request, record, module.upper(), resource)
     except WebApiError as error:
         return _error(error)

@@ -1,12 +1,7 @@
 """The embedded default runs on SQLite, whose SQL arithmetic on decimals is floating point: balances must
 still come out exact (89.99 − 50 − 39.99 = 0.00, not −7e-15 refused by the balance check)."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.sqlite_embedded import sqlite_shell_run
 
 SCRIPT = """
 from datetime import date
@@ -35,21 +30,6 @@ print(invoice.balance, invoice.status, payment.amount_applied)
 
 
 def test_partial_payments_leave_an_exact_balance_on_sqlite(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v0", "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = sqlite_shell_run(tmp_path=tmp_path, script=SCRIPT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["0.00", "paid", "39.99"]
