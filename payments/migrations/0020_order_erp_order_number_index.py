@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0005_customer_search_indexes"),
         ("integrations", "0015_webhook_event_list_indexes"),
-        ("payments", "0016_dashboard_volume_unapplied_indexes"),
+        ("payments", "0019_transaction_customer_index_holds_id"),
     ]
 
     operations = [
