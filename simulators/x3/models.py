@@ -133,6 +133,9 @@ class X3Invoice(FolderScoped):
     duddat = models.DateField(null=True, blank=True)
     amtati = models.DecimalField(**MONEY)
     paycur = models.DecimalField(**MONEY, default=Decimal("0"))
+    # The header's comment (SINVOICE INVDES; Sage's GraphQL schema shows the invoice header comments as
+    # x3InvoicingData/customerInvoiceHeaderComments), the one field `modify` changes on an invoice.
+    invdes = models.CharField(max_length=250, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["folder", "num"], name="x3invoice_unique")]
