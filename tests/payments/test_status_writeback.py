@@ -6,6 +6,7 @@ folder); Sage 300: the customer's optional field PAYSTATUS; Sage X3: the sales i
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import CustomerLink
@@ -19,7 +20,7 @@ from simulators.sage300.models import Customer as Sage300Customer
 from simulators.sagepro.drop import sandbox_sagepro_drop_process
 from simulators.sagepro.models import SproInvoice, SproPaymentNote
 from simulators.x3.models import X3Invoice
-from tests.factories import ConnectionFactory, TransactionFactory
+from tests.factories import ConnectionFactory, TransactionFactory, UserFactory
 from tests.integrations.test_sagepro_connector import scheduled_import
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,6 +66,12 @@ def _written(system: str, reference: str) -> int:
 @pytest.fixture
 def world(demo_world):
     return demo_world["connections"]
+
+
+@pytest.fixture
+def superuser_client(client):
+    client.force_login(UserFactory(username="root", is_superuser=True))
+    return client
 
 
 @pytest.fixture
@@ -227,3 +234,19 @@ def test_x3_without_an_invoice_has_nowhere_to_write_and_says_so(world, acme):
 
     posting = ErpPosting.objects.get(document_type=NOTE)
     assert posting.status == "cancelled" and "invoice only" in posting.last_error
+
+
+def test_the_write_back_shows_in_the_erp_documents_and_the_payments_story(world, superuser_client):
+    sale = _declined(world[System.SAGE_PRO])
+    transaction_decide(sale)
+    _post()
+    posting = ErpPosting.objects.get(document_type=NOTE)
+
+    listed = superuser_client.get(
+        reverse("admin:integrations_erpposting_changelist"), {"document_type__exact": NOTE}
+    ).content.decode()
+    assert sale.transaction_id in listed and posting.erp_document_number in listed
+    story = superuser_client.get(
+        reverse("admin:payments_transaction_change", args=[sale.pk])
+    ).content.decode()
+    assert "Payment status write-back" in story and posting.erp_document_number in story
