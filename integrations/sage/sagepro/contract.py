@@ -41,7 +41,8 @@ Transport 1: the REST gateway (`base_url` = the gateway root, e.g. http://host/s
        invoices custno, open=1 (IN with BALANCE > 0, oldest first), doctype, ponum, reference,
        updated_since; payments custno, checkno, reference (= CHECKNO), batch, status, updated_since;
        orders custno, ponum, reference (= PONUM), updated_since; journalentries reference, batch,
-       updated_since; items item (comma-separated), loctid. An unknown filter is a 400.
+       updated_since; paymentnotes custno, invno, reference, updated_since; items item
+       (comma-separated), loctid. An unknown filter is a 400.
   GET  /api/<resource>/<key>                   one record, 404 when absent
   POST /api/<resource>                         create, 201 + the record. /api/payments also takes an array
        (at most 200): 200 {"results": [{"row": n, "status": "ok", "record": {...}} |
