@@ -4,20 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0015_webhook_event_list_indexes'),
+        ("integrations", "0015_webhook_event_list_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='erpposting',
-            name='document_type',
-            field=models.CharField(choices=[('customer', 'Customer'), ('sales_order', 'Sales order'), ('receipt', 'Receipt'), ('credit_memo', 'Credit memo'), ('reversal', 'Receipt reversal'), ('journal_entry', 'Journal entry'), ('invoice', 'Invoice'), ('status_note', 'Payment status write-back')], max_length=20),
+            model_name="erpposting",
+            name="document_type",
+            field=models.CharField(
+                choices=[
+                    ("customer", "Customer"),
+                    ("sales_order", "Sales order"),
+                    ("receipt", "Receipt"),
+                    ("credit_memo", "Credit memo"),
+                    ("reversal", "Receipt reversal"),
+                    ("journal_entry", "Journal entry"),
+                    ("invoice", "Invoice"),
+                    ("status_note", "Payment status write-back"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='statusmapping',
-            name='action',
-            field=models.CharField(choices=[('receipt', 'Post a receipt'), ('credit_memo', 'Post a credit memo'), ('reversal', 'Reverse the receipt'), ('journal_entry', 'Post a journal entry'), ('status_note', 'Write the status to the ERP'), ('none', 'Post nothing')], max_length=20),
+            model_name="statusmapping",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("receipt", "Post a receipt"),
+                    ("credit_memo", "Post a credit memo"),
+                    ("reversal", "Reverse the receipt"),
+                    ("journal_entry", "Post a journal entry"),
+                    ("status_note", "Write the status to the ERP"),
+                    ("none", "Post nothing"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -5,34 +5,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sandbox_sagepro', '0001_initial'),
+        ("sandbox_sagepro", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sproinvoice',
-            name='paystatus',
+            model_name="sproinvoice",
+            name="paystatus",
             field=models.CharField(blank=True, max_length=20),
         ),
         migrations.CreateModel(
-            name='SproPaymentNote',
+            name="SproPaymentNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('noteno', models.CharField(max_length=10)),
-                ('paystatus', models.CharField(max_length=20)),
-                ('note', models.CharField(blank=True, max_length=254)),
-                ('reference', models.CharField(max_length=30)),
-                ('notedate', models.DateField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payment_notes', to='sandbox_sagepro.sprocustomer')),
-                ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payment_notes', to='sandbox_sagepro.sproinvoice')),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payment_notes', to='sandbox_sagepro.sproorder')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payment_notes', to='sandbox_sagepro.sprosite')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("noteno", models.CharField(max_length=10)),
+                ("paystatus", models.CharField(max_length=20)),
+                ("note", models.CharField(blank=True, max_length=254)),
+                ("reference", models.CharField(max_length=30)),
+                ("notedate", models.DateField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_notes",
+                        to="sandbox_sagepro.sprocustomer",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_notes",
+                        to="sandbox_sagepro.sproinvoice",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_notes",
+                        to="sandbox_sagepro.sproorder",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payment_notes",
+                        to="sandbox_sagepro.sprosite",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('site', 'noteno'), name='spro_paynote_unique'), models.UniqueConstraint(fields=('site', 'reference'), name='spro_paynote_reference_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("site", "noteno"), name="spro_paynote_unique"),
+                    models.UniqueConstraint(
+                        fields=("site", "reference"), name="spro_paynote_reference_unique"
+                    ),
+                ],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sandbox_x3', '0002_customer_category_ten_characters'),
+        ("sandbox_x3", "0002_customer_category_ten_characters"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='x3invoice',
-            name='invdes',
+            model_name="x3invoice",
+            name="invdes",
             field=models.CharField(blank=True, max_length=250),
         ),
     ]
