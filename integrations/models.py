@@ -315,7 +315,12 @@ class StatusMapping(BaseModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["erp", "paytrace_status"], name="statusmapping_unique")
+            models.UniqueConstraint(fields=["erp", "paytrace_status"], name="statusmapping_unique"),
+            # Only a declined (or failed) payment has a status to write back; any other row posts documents.
+            models.CheckConstraint(
+                condition=~Q(action="status_note") | Q(paytrace_status="declined"),
+                name="statusmapping_status_note_declined",
+            ),
         ]
         ordering = ["erp", "paytrace_status"]
 

@@ -6,6 +6,7 @@ folder); Sage 300: the customer's optional field PAYSTATUS; Sage X3: the sales i
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -250,3 +251,13 @@ def test_the_write_back_shows_in_the_erp_documents_and_the_payments_story(world,
         reverse("admin:payments_transaction_change", args=[sale.pk])
     ).content.decode()
     assert "Payment status write-back" in story and posting.erp_document_number in story
+
+
+def test_only_the_declined_row_may_write_a_status_back():
+    StatusMapping.objects.create(
+        erp=System.SAGE_PRO, paytrace_status="declined", erp_status="Payment Failed", action="status_note"
+    )
+    with pytest.raises(IntegrityError, match="statusmapping_status_note_declined"):
+        StatusMapping.objects.create(
+            erp=System.SAGE_PRO, paytrace_status="approved", erp_status="Paid", action="status_note"
+        )
