@@ -4,6 +4,7 @@ holds it in the vendor's shape. Sage Pro: the invoice's PAYSTATUS "Payment Faile
 folder); Sage 300: the customer's optional field PAYSTATUS; Sage X3: the sales invoice's header comment."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError
@@ -13,6 +14,8 @@ from django.utils import timezone
 from customers.models import CustomerLink
 from integrations.models import Connection, ErpPosting, StatusMapping, System
 from integrations.outbox.poster import postings_post_due
+from integrations.sage.base import SalesOrderData, SalesOrderLine
+from integrations.sage.registry import connector_for
 from payments.models import Transaction
 from payments.services.decide_batch import transactions_decide_created
 from payments.services.pipeline import transaction_decide
@@ -21,7 +24,7 @@ from simulators.sage300.models import Customer as Sage300Customer
 from simulators.sagepro.drop import sandbox_sagepro_drop_process
 from simulators.sagepro.models import SproInvoice, SproPaymentNote
 from simulators.x3.models import X3Invoice
-from tests.factories import ConnectionFactory, TransactionFactory, UserFactory
+from tests.factories import ConnectionFactory, OrderFactory, TransactionFactory, UserFactory
 from tests.integrations.test_sagepro_connector import scheduled_import
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -261,3 +264,30 @@ def test_only_the_declined_row_may_write_a_status_back():
         StatusMapping.objects.create(
             erp=System.SAGE_PRO, paytrace_status="approved", erp_status="Paid", action="status_note"
         )
+
+
+def test_a_declined_order_payment_writes_on_the_orders_sales_order(world, acme):
+    erp = world[System.SAGE_PRO]
+    sales_order = connector_for(erp).sales_order_create(
+        order=SalesOrderData(
+            reference="WEB-DECLINE-1",
+            customer_number="C1001",
+            currency="USD",
+            order_date=timezone.now().date(),
+            lines=(SalesOrderLine(sku="TENT-2P", quantity=Decimal("1"), unit_price=Decimal("249.00")),),
+            defaults={"LOCTID": "WH1"},
+        )
+    )
+    order = OrderFactory(
+        order_id="WEB-DECLINE-1", erp_connection=erp, customer=acme, erp_order_number=sales_order.number
+    )
+    sale = _declined(erp, invoice_reference="", order=order)
+    transaction_decide(sale)
+    _post()
+
+    order.refresh_from_db()
+    assert order.status == "failed"
+    posting = ErpPosting.objects.get(document_type=NOTE)
+    assert posting.status == "posted", posting.last_error
+    note = SproPaymentNote.objects.get(reference=sale.transaction_id)
+    assert (note.order.sono, note.invoice, note.customer.custno) == (sales_order.number, None, "C1001")
