@@ -150,6 +150,7 @@ class ErpPosting(BaseModel):
         REVERSAL = "reversal", "Receipt reversal"
         JOURNAL_ENTRY = "journal_entry", "Journal entry"
         INVOICE = "invoice", "Invoice"
+        STATUS_NOTE = "status_note", "Payment status write-back"
 
     class Status(models.TextChoices):
         HELD = "held", "Held for review"
@@ -320,6 +321,8 @@ class StatusMapping(BaseModel):
         CREDIT_MEMO = "credit_memo", "Post a credit memo"
         REVERSAL = "reversal", "Reverse the receipt"
         JOURNAL_ENTRY = "journal_entry", "Post a journal entry"
+        # A declined or failed payment: its erp_status written on the invoice / order / customer.
+        STATUS_NOTE = "status_note", "Write the status to the ERP"
         NONE = "none", "Post nothing"
 
     erp = models.CharField(max_length=20, choices=ErpSystem.choices)
@@ -330,7 +333,12 @@ class StatusMapping(BaseModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["erp", "paytrace_status"], name="statusmapping_unique")
+            models.UniqueConstraint(fields=["erp", "paytrace_status"], name="statusmapping_unique"),
+            # Only a declined (or failed) payment has a status to write back; any other row posts documents.
+            models.CheckConstraint(
+                condition=~Q(action="status_note") | Q(paytrace_status="declined"),
+                name="statusmapping_status_note_declined",
+            ),
         ]
         ordering = ["erp", "paytrace_status"]
 

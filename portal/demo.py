@@ -154,7 +154,8 @@ ERP_CODES = {
 
 STATUS_MAPPINGS = (
     ("approved", "Paid", StatusMapping.Action.RECEIPT, False),
-    ("declined", "Failed", StatusMapping.Action.NONE, False),
+    # Sage Pro's seed status; in Sage 300 and X3 it is the note's text (finance may set the action to none).
+    ("declined", "Payment Failed", StatusMapping.Action.STATUS_NOTE, False),
     ("refunded", "Credit memo", StatusMapping.Action.CREDIT_MEMO, False),
     ("voided", "Reversed", StatusMapping.Action.REVERSAL, False),
     ("chargeback", "Reversed (chargeback)", StatusMapping.Action.REVERSAL, True),

@@ -212,6 +212,20 @@ class InvoiceData:
 
 
 @dataclass(frozen=True)
+class StatusNoteData:
+    """A declined or failed payment's status written back to the ERP: on the invoice it carried, else the
+    order's sales order, else the customer. Each ERP keeps `reference` so a retry finds the note."""
+
+    reference: str  # ours: the PayTrace transaction id
+    customer_number: str
+    erp_status: str  # StatusMapping.erp_status, e.g. "Payment Failed"
+    note: str
+    note_date: date
+    invoice_number: str = ""
+    order_number: str = ""  # the ERP's sales order number
+
+
+@dataclass(frozen=True)
 class ErpDocument:
     document_type: str  # ErpPosting.DocumentType value
     number: str  # the ERP's own document number

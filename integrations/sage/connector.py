@@ -36,6 +36,7 @@ from integrations.sage.base import (
     ReceiptData,
     ReversalData,
     SalesOrderData,
+    StatusNoteData,
     StockLevel,
 )
 from integrations.sage.rates import RateQuote
@@ -105,6 +106,8 @@ class ErpConnector(ABC):
     system: ClassVar[str]  # the ERP's code in `integrations.erps`
     default_receipt_batch_size: ClassVar[int] = 20
     rate_table: ClassVar[str] = ""  # the ERP's exchange-rate resource, when it publishes one
+    # What a payment's status note may be written on (`status_note_write`): invoice, order, customer.
+    status_note_targets: ClassVar[frozenset[str]] = frozenset({"invoice", "order", "customer"})
 
     def __init__(self, *, settings: ConnectorSettings, transport: Transcribed):
         self.settings = settings
@@ -161,6 +164,7 @@ class ErpConnector(ABC):
             DocumentType.REVERSAL: lambda: self.receipt_reverse(reversal=document),
             DocumentType.JOURNAL_ENTRY: lambda: self.journal_entry_post(entry=document),
             DocumentType.INVOICE: lambda: self.invoice_create(invoice=document),
+            DocumentType.STATUS_NOTE: lambda: self.status_note_write(note=document),
         }
         if document_type not in senders:
             raise ValueError(f"{self.system} cannot send a {document_type!r}")
@@ -244,6 +248,11 @@ class ErpConnector(ABC):
 
     @abstractmethod
     def journal_entry_post(self, *, entry: JournalEntryData) -> ErpDocument: ...
+
+    @abstractmethod
+    def status_note_write(self, *, note: StatusNoteData) -> ErpDocument:
+        """A declined or failed payment's status on its invoice (else order, else customer), carrying
+        our reference; `document_find("status_note", ref)` finds it again."""
 
     @abstractmethod
     def document_find(self, *, document_type: str, reference: str) -> ErpDocument | None:

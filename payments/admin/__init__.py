@@ -8,7 +8,9 @@ from payments.admin.api_tokens import ApiTokenAdmin
 from payments.admin.billing import SUBSCRIPTION_ACTIONS, SubscriptionTermsAdminMixin
 from payments.admin.lists import (
     AllocationListMixin,
+    CallbackDeliveryListMixin,
     CreditMemoListMixin,
+    CurrencyConversionListMixin,
     InvoiceListMixin,
     JournalEntryListMixin,
     OrderListMixin,
@@ -32,7 +34,9 @@ from payments.admin.story import (
 )
 from payments.models import (
     Allocation,
+    CallbackDelivery,
     CreditMemo,
+    CurrencyConversion,
     Invoice,
     JournalEntry,
     JournalEntryLine,
@@ -119,6 +123,16 @@ class SettlementBatchAdmin(SettlementBatchListMixin, ReadOnlyAdminMixin, admin.M
 @admin.register(CreditMemo)
 class CreditMemoAdmin(CreditMemoListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["refund", "original", "invoice"]
+
+
+@admin.register(CurrencyConversion)
+class CurrencyConversionAdmin(CurrencyConversionListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
+
+
+@admin.register(CallbackDelivery)
+class CallbackDeliveryAdmin(CallbackDeliveryListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 class JournalEntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -432,3 +432,58 @@ class RiskAssessmentListMixin(MoneyListAdminMixin):
     amount_money = money_column(
         amount="transaction__amount", currency="transaction__currency", sortable=False
     )
+
+
+class CallbackDeliveryListMixin(MoneyListAdminMixin):
+    """The storefront callbacks (`payments.services.callbacks`): what went to which order's URL, and how."""
+
+    list_display = [
+        "order",
+        "event",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
+    ]
+    list_sortable = ()  # a small table, newest first by its key: no index to sort another way
+    list_filter = [date_range("created_at", "date"), "status"]
+    list_select_related = ["order", "event"]
+    list_search = ListSearch(reference=("order__order_id",))
+    export_columns = (
+        Col("order__order_id", "Order"),
+        Col("event__status", "Status sent"),
+        Col("url", "Callback URL"),
+        Col("status", "Delivery"),
+        Col("attempt_count", "Attempts"),
+        Col("delivered_at", "Delivered at"),
+        Col("last_error", "Last error"),
+        Col("created_at", "Created at"),
+    )
+
+
+class CurrencyConversionListMixin(MoneyListAdminMixin):
+    """The receipts posted in another currency than their payment: both amounts, the rate and its source."""
+
+    list_display = ["posting", "from_money", "to_money", "rate", "operation", "rate_date", "source"]
+    list_sortable = ()  # a small table, newest first by its key: no index to sort another way
+    list_filter = [date_range("rate_date", "rate date"), "from_currency", "to_currency"]
+    list_select_related = ["posting"]
+    list_search = ListSearch(reference=("posting__reference", "posting__erp_document_number"))
+    list_currency = "to_currency"
+    export_columns = (
+        Col("posting__reference", "Reference"),
+        Col("posting__erp_document_number", "ERP document number"),
+        Col("from_currency", "From currency"),
+        Col("from_amount", "From amount"),
+        Col("to_currency", "To currency"),
+        Col("to_amount", "To amount"),
+        Col("rate", "Rate"),
+        Col("operation", "Operation"),
+        Col("rate_date", "Rate date"),
+        Col("source", "Source"),
+    )
+    from_money = money_column(
+        amount="from_amount", currency="from_currency", description="paid", sortable=False
+    )
+    to_money = money_column(amount="to_amount", currency="to_currency", description="posted", sortable=False)

@@ -24,6 +24,7 @@ from payments.erp.documents import (
 )
 from payments.erp.invoices import invoice_build, invoice_posted
 from payments.erp.receipt_mend import receipt_refusal_mend
+from payments.erp.status_notes import status_note_build
 from payments.models import CreditMemo, JournalEntry, Transaction
 from payments.services.orders import (
     Status,
@@ -125,6 +126,7 @@ def payments_outbox_register() -> None:
         DocumentType.SALES_ORDER: sales_order_build,
         DocumentType.CUSTOMER: customer_build,
         DocumentType.INVOICE: invoice_build,
+        DocumentType.STATUS_NOTE: status_note_build,
     }
     for document_type, build in builders.items():
         document_builder_register(document_type=document_type, build=build)

@@ -2,10 +2,11 @@
 
 It gives each transaction what `transaction_decide` gives it, in a number of queries that does not grow
 with the batch: the risk assessments in one pass (`transactions_risk_assess`), the ERP connection looked
-up once, the receipts inserted together. Whatever the batch path does not cover (an order's payment, a
-voided sale, a refund, a chargeback) goes through `transaction_decide` one by one, in the same database
-transaction. Call it in the database transaction that created the rows: the rows and their decision commit
-together, so an interrupted batch leaves nothing planned and nothing undecided."""
+up once, the receipts inserted together (a declined payment's status write-back, rare, one by one).
+Whatever the batch path does not cover (an order's payment, a voided sale, a refund, a chargeback) goes
+through `transaction_decide` one by one, in the same database transaction. Call it in the database
+transaction that created the rows: the rows and their decision commit together, so an interrupted batch
+leaves nothing planned and nothing undecided."""
 
 from django.db.models import Q
 
@@ -16,6 +17,7 @@ from payments.models import Order, RiskAssessment, Transaction
 from payments.risk.services import HOLDING_STATUSES, transactions_risk_assess
 from payments.services.pipeline import transaction_decide, transaction_unpostable_alert
 from payments.services.postings import erp_connection_for_paytrace, receipt_reference
+from payments.services.status_writebacks import status_writeback_plan
 
 PostingStatus = ErpPosting.Status
 
@@ -74,6 +76,8 @@ def _receipts_plan(*, batched: list[Transaction], assessments: dict[int, RiskAss
         for transaction in batched:
             transaction_unpostable_alert(transaction=transaction, error=exc)
         return
+    for transaction in batched:  # a declined payment's status, where the ERP's mapping writes it back
+        status_writeback_plan(transaction=transaction, erp=erp)
     received = [t for t in batched if t.status in Transaction.RECEIVED_STATUSES]
     if not received:
         return

@@ -390,7 +390,7 @@ def order_payment_deferred(*, transaction: Transaction) -> bool:
         order_status_move(
             order=order, to_status=Status.FAILED, reason=f"Payment {transaction.transaction_id} was declined"
         )
-        return True
+        return False  # nothing to wait for: the decide step plans its status write-back, if any
     return transaction.status in Transaction.RECEIVED_STATUSES and not order.erp_order_number
 
 

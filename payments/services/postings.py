@@ -18,6 +18,7 @@ from payments.services.allocations import allocation_reverse, payment_apply
 from payments.services.chargeback_policy import chargeback_reopens, chargeback_reversal_reference
 from payments.services.order_prepayments import order_prepayment_awaits, order_prepayment_hold_fields
 from payments.services.receipt_customers import receipt_customer_plan
+from payments.services.status_writebacks import status_writeback_plan
 
 DocumentType = ErpPosting.DocumentType
 PostingStatus = ErpPosting.Status
@@ -120,7 +121,8 @@ def postings_plan_for_transaction(*, transaction: Transaction, held: bool = Fals
             return [_credit_memo_plan(transaction=transaction, erp=erp, held=held)]
         if transaction.transaction_type == Transaction.Type.CHARGEBACK:
             return [_chargeback_plan(transaction=transaction, erp=erp)]
-    return []
+        writeback = status_writeback_plan(transaction=transaction, erp=erp)
+    return [writeback] if writeback is not None else []
 
 
 def _invoice_awaited(

@@ -126,6 +126,8 @@ class SproInvoice(models.Model):
     glacct = models.CharField(max_length=10, blank=True)
     applinvno = models.CharField(max_length=10, blank=True)
     descript = models.CharField(max_length=60, blank=True)
+    # The invoice's payment status (contract: PAYSTATUS, e.g. "Payment Failed"), set by a payment note.
+    paystatus = models.CharField(max_length=20, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -257,3 +259,32 @@ class SproGlLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.debit}/{self.credit}"
+
+
+class SproPaymentNote(models.Model):
+    """A payment status written against an invoice, else an order, else a customer (contract:
+    paymentnotes). Writing one sets its invoice's PAYSTATUS."""
+
+    site = models.ForeignKey(SproSite, on_delete=models.CASCADE, related_name="payment_notes")
+    noteno = models.CharField(max_length=10)
+    customer = models.ForeignKey(SproCustomer, on_delete=models.PROTECT, related_name="payment_notes")
+    invoice = models.ForeignKey(
+        SproInvoice, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_notes"
+    )
+    order = models.ForeignKey(
+        SproOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_notes"
+    )
+    paystatus = models.CharField(max_length=20)
+    note = models.CharField(max_length=254, blank=True)
+    reference = models.CharField(max_length=30)
+    notedate = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "noteno"], name="spro_paynote_unique"),
+            models.UniqueConstraint(fields=["site", "reference"], name="spro_paynote_reference_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.noteno

@@ -13,6 +13,7 @@ from simulators.sagepro.models import (
     SproGlBatch,
     SproInvoice,
     SproOrder,
+    SproPaymentNote,
     SproReceipt,
     SproStock,
 )
@@ -69,6 +70,7 @@ def invoice_record(invoice: SproInvoice) -> dict[str, Any]:
         "GLACCT": invoice.glacct,
         "APPLINVNO": invoice.applinvno,
         "DESCRIPT": invoice.descript,
+        "PAYSTATUS": invoice.paystatus,
         "UPDATED": _stamp(invoice.updated_at),
     }
 
@@ -146,4 +148,18 @@ def stock_record(stock: SproStock) -> dict[str, Any]:
         "LOCTID": stock.loctid,
         "ONHAND": _quantity(stock.onhand),
         "ALLOC": _quantity(stock.alloc),
+    }
+
+
+def payment_note_record(note: SproPaymentNote) -> dict[str, Any]:
+    return {
+        "NOTENO": note.noteno,
+        "CUSTNO": note.customer.custno,
+        "INVNO": note.invoice.invno if note.invoice else "",
+        "SONO": note.order.sono if note.order else "",
+        "PAYSTATUS": note.paystatus,
+        "NOTE": note.note,
+        "REFERENCE": note.reference,
+        "NOTEDATE": _day(note.notedate),
+        "UPDATED": _stamp(note.updated_at),
     }

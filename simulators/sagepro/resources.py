@@ -102,6 +102,16 @@ RESOURCES = {
             group_by=("REFERENCE",),
         ),
         Resource(
+            name="paymentnotes",
+            key="NOTENO",
+            lookup="noteno",
+            queryset=selectors.sandbox_sagepro_payment_note_list,
+            filters=selectors.PAYMENT_NOTE_FILTERS,
+            record=records.payment_note_record,
+            create=services.sandbox_sagepro_payment_note_post,
+            import_prefix="ARPSTAT",
+        ),
+        Resource(
             name="items",
             queryset=selectors.sandbox_sagepro_stock_list,
             filters=selectors.STOCK_FILTERS,

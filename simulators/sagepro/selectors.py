@@ -11,6 +11,7 @@ from simulators.sagepro.models import (
     SproGlBatch,
     SproInvoice,
     SproOrder,
+    SproPaymentNote,
     SproReceipt,
     SproSite,
     SproStock,
@@ -73,6 +74,12 @@ JOURNAL_FILTERS: dict[str, Filter] = {
     "batch": _exact("batch", upper=True),
     "updated_since": _since,
 }
+PAYMENT_NOTE_FILTERS: dict[str, Filter] = {
+    "custno": _exact("customer__custno", upper=True),
+    "invno": _exact("invoice__invno", upper=True),
+    "reference": _exact("reference"),
+    "updated_since": _since,
+}
 STOCK_FILTERS: dict[str, Filter] = {"item": _one_of("item__item"), "loctid": _exact("loctid", upper=True)}
 
 
@@ -120,3 +127,11 @@ def sandbox_sagepro_filter(
             raise SproError("UNKNOWN_FILTER", f"no filter {name}; use one of {known}", field=name, status=400)
         queryset = filters[name](queryset, value)
     return queryset
+
+
+def sandbox_sagepro_payment_note_list(*, site: SproSite) -> QuerySet[SproPaymentNote]:
+    return (
+        SproPaymentNote.objects.filter(site=site)
+        .select_related("customer", "invoice", "order")
+        .order_by("noteno")
+    )

@@ -20,6 +20,7 @@ from simulators.sagepro.models import (
     SproItem,
     SproOrder,
     SproOrderLine,
+    SproPaymentNote,
     SproReceipt,
     SproSequence,
     SproSite,
@@ -464,3 +465,44 @@ def sandbox_sagepro_journal_post(*, site: SproSite, data: dict[str, Any]) -> Spr
         line.batch = batch
     SproGlLine.objects.bulk_create(lines)
     return batch
+
+
+# --- payment status notes ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sandbox_sagepro_payment_note_post(*, site: SproSite, data: dict[str, Any]) -> SproPaymentNote:
+    """A payment status against an invoice (INVNO), else an order (SONO), else the customer alone; the
+    invoice's PAYSTATUS becomes the note's. REFERENCE is the sender's own and is unique."""
+    reference = text(data, "REFERENCE", max_length=30, required=True)
+    paystatus = text(data, "PAYSTATUS", max_length=20, required=True)
+    customer = _customer(site=site, data=data)
+    if SproPaymentNote.objects.filter(site=site, reference=reference).exists():
+        raise _conflict(
+            "DUPLICATE_REFERENCE", f"a payment note with REFERENCE {reference} exists", "REFERENCE"
+        )
+    invno = text(data, "INVNO", max_length=10).upper()
+    invoice = _invoice_locked(site=site, invno=invno, customer=customer, field="INVNO") if invno else None
+    sono = text(data, "SONO", max_length=10).upper()
+    order = None
+    if sono:
+        order = SproOrder.objects.filter(site=site, sono=sono, customer=customer).first()
+        if order is None:
+            raise SproError(
+                "UNKNOWN_ORDER", f"order {sono} of {customer.custno} does not exist", field="SONO"
+            )
+    note = SproPaymentNote.objects.create(
+        site=site,
+        noteno=_number_next(site=site, name="NOTE", prefix="PN"),
+        customer=customer,
+        invoice=invoice,
+        order=order,
+        paystatus=paystatus,
+        note=text(data, "NOTE", max_length=254),
+        reference=reference,
+        notedate=day(data, "NOTEDATE") if data.get("NOTEDATE") else timezone.now().date(),
+    )
+    if invoice is not None:
+        invoice.paystatus = paystatus
+        invoice.save(update_fields=["paystatus", "updated_at"])
+    return note

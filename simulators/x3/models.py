@@ -133,6 +133,11 @@ class X3Invoice(FolderScoped):
     duddat = models.DateField(null=True, blank=True)
     amtati = models.DecimalField(**MONEY)
     paycur = models.DecimalField(**MONEY, default=Decimal("0"))
+    # The header's comment, the one field `modify` changes on an invoice. Sage documents that a customer
+    # invoice header carries comments (developer.sage.com/x3/graphql/reference/x3InvoicingData/
+    # customerInvoiceHeaderComments: `comment`, a string); the SOAP field name INVDES is SINVOICE's comment
+    # field as X3's dictionary names it, which no public artefact kept here confirms.
+    invdes = models.CharField(max_length=250, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["folder", "num"], name="x3invoice_unique")]

@@ -183,3 +183,23 @@ def sales_invoice_save(*, folder: X3Folder, param: Param) -> X3Invoice:
             duddat=invoice_date + timedelta(days=30),
             amtati=total.quantize(Decimal("0.01")),
         )
+
+
+# The header fields `modify` may change on a sales invoice once it exists: its comment. A validated
+# invoice's amounts, customer and dates are not changed by a web service (X3 answers with an error).
+_INVOICE_MODIFIABLE = frozenset({"NUM", "INVDES"})
+
+
+def sales_invoice_modify(*, folder: X3Folder, num: str, param: Param) -> X3Invoice:
+    """`modify` on SIH keyed by NUM: the header comment INVDES (SIH0_1) is written, nothing else."""
+    header = param.group("SIH0_1")
+    refused = sorted(name for name, value in header.items() if name not in _INVOICE_MODIFIABLE and value)
+    if refused or param.lines("SIH4_1"):
+        raise X3Refusal(f"Invoice {num} : {', '.join(refused) or 'SIH4_1'} : Modification not allowed")
+    with transaction.atomic():
+        invoice = X3Invoice.objects.select_for_update().filter(folder=folder, num=num).first()
+        if invoice is None:
+            raise X3Refusal(f"Invoice {num} : Record does not exist")
+        invoice.invdes = param.text("SIH0_1", "INVDES")[:250]
+        invoice.save(update_fields=["invdes"])
+    return invoice

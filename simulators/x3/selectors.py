@@ -126,6 +126,7 @@ def invoice_result(invoice: X3Invoice) -> Result:
         "INVDAT": invoice.invdat,
         "BPCINV": invoice.customer.bpcnum,
         "CUR": invoice.cur,
+        "INVDES": invoice.invdes,
     }
     return Result(groups={"SIH0_1": header})
 

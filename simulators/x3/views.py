@@ -22,7 +22,13 @@ from simulators.models import System
 from simulators.x3.adx import Result, XmlUnreadable, result_text
 from simulators.x3.imports import import_run
 from simulators.x3.models import X3Folder
-from simulators.x3.objects import customer_modify, customer_save, sales_invoice_save, sales_order_save
+from simulators.x3.objects import (
+    customer_modify,
+    customer_save,
+    sales_invoice_modify,
+    sales_invoice_save,
+    sales_order_save,
+)
 from simulators.x3.selectors import (
     API1_CLASSES,
     Api1Class,
@@ -102,6 +108,9 @@ def _soap_save(folder: X3Folder, call: SoapCall) -> _Outcome:
 
 def _soap_modify(folder: X3Folder, call: SoapCall) -> _Outcome:
     keys = dict(call.keys)
+    if call.public_name == "SIH" and "NUM" in keys:
+        invoice = sales_invoice_modify(folder=folder, num=keys["NUM"], param=call.param)
+        return _Outcome(invoice_result(invoice), wrote=True)
     if call.public_name != "BPC" or "BPCNUM" not in keys:
         raise X3Refusal(f"Web service {call.public_name} does not allow modify with these keys")
     customer = customer_modify(folder=folder, bpcnum=keys["BPCNUM"], param=call.param)

@@ -55,11 +55,12 @@ CONTRACT_RECORDS = {
     "customers": "CUSTNO COMPANY ADDRESS1 ADDRESS2 CITY STATE ZIP COUNTRY PHONE EMAIL TERMS CREDITLMT "
     "CURRENCY REFERENCE UPDATED",
     "invoices": "INVNO DOCTYPE CUSTNO INVDATE DUEDATE INVAMT BALANCE CURRENCY PONUM REFERENCE GLACCT "
-    "APPLINVNO DESCRIPT UPDATED",
+    "APPLINVNO DESCRIPT PAYSTATUS UPDATED",
     "payments": "RCPTNO CUSTNO CHECKNO PAYDATE PAYAMT UNAPPLIED CURRENCY PAYCODE BANKNO GLACCT BATCH "
     "DESCRIPT STATUS REVERSES APPLS UPDATED",
     "orders": "SONO CUSTNO ORDDATE PONUM CURRENCY STATUS LINES UPDATED",
     "journalentries": "BATCH TRANDATE REFERENCE DESCRIPT LINES UPDATED",
+    "paymentnotes": "NOTENO CUSTNO INVNO SONO PAYSTATUS NOTE REFERENCE NOTEDATE UPDATED",
     "items": "ITEM DESCRIP PRICE LOCTID ONHAND ALLOC",
 }
 CONTRACT_CHILDREN = {
@@ -69,12 +70,14 @@ CONTRACT_CHILDREN = {
 }
 CONTRACT_KEYS = {"customers": "CUSTNO", "invoices": "INVNO", "payments": "RCPTNO", "orders": "SONO"}
 CONTRACT_KEYS["journalentries"] = "BATCH"  # items: a list only
+CONTRACT_KEYS["paymentnotes"] = "NOTENO"
 CONTRACT_REFERENCES = {
     "customers": "REFERENCE",
     "invoices": "REFERENCE",
     "payments": "CHECKNO",
     "orders": "PONUM",
     "journalentries": "REFERENCE",
+    "paymentnotes": "REFERENCE",
 }
 CONTRACT_FILTERS = {
     "customers": "custno email company reference updated_since",
@@ -82,6 +85,7 @@ CONTRACT_FILTERS = {
     "payments": "custno checkno reference batch status updated_since",
     "orders": "custno ponum reference updated_since",
     "journalentries": "reference batch updated_since",
+    "paymentnotes": "custno invno reference updated_since",
     "items": "item loctid",
 }
 CONTRACT_IMPORTS = {
@@ -90,13 +94,14 @@ CONTRACT_IMPORTS = {
     "ARCASH": "payments",
     "SOORD": "orders",
     "GLTRAN": "journalentries",
+    "ARPSTAT": "paymentnotes",
 }
 CONTRACT_RESULT_COLUMNS = ["ROW", "REFERENCE", "STATUS", "DOCNO", "CODE", "MESSAGE"]
 CONTRACT_PAGE = {"count", "page", "page_size", "next", "results"}
 CONTRACT_SITE = {"SITE", "COMPANY", "VERSION", "TIME"}
 MONEY = {"CREDITLMT", "INVAMT", "BALANCE", "PAYAMT", "UNAPPLIED", "APPLAMT", "PRICE", "DEBIT", "CREDIT"}
 QUANTITIES = {"QTYORD", "QTYALLOC", "QTYBACK", "ONHAND", "ALLOC"}
-DATES = {"INVDATE", "DUEDATE", "PAYDATE", "ORDDATE", "TRANDATE"}
+DATES = {"INVDATE", "DUEDATE", "PAYDATE", "ORDDATE", "TRANDATE", "NOTEDATE"}
 _MONEY = re.compile(r"-?\d+\.\d{2}")
 _QUANTITY = re.compile(r"-?\d+(\.\d+)?")
 
@@ -192,6 +197,16 @@ JOURNAL = {
 }
 
 
+PAYMENT_NOTE = {
+    "CUSTNO": "C1001",
+    "INVNO": "INV-5001",
+    "PAYSTATUS": "Payment Failed",
+    "NOTE": "Payment Failed: PayTrace PT-404 declined",
+    "REFERENCE": "PT-404",
+    "NOTEDATE": "2026-11-30",
+}
+
+
 @pytest.fixture
 def gateway(sandbox_base) -> Gateway:
     sandbox_sagepro_site_ensure(site="DEMO", api_key=API_KEY)
@@ -202,6 +217,7 @@ def gateway(sandbox_base) -> Gateway:
         ("payments", _receipt("PT-100", "300.00", ("INV-5002", "300.00"))),
         ("orders", ORDER),
         ("journalentries", JOURNAL),
+        ("paymentnotes", PAYMENT_NOTE),
     ):
         status, record = gateway.call("POST", resource, body)
         assert status == 201 and sorted(record) == sorted(_fields(resource)), record
@@ -388,6 +404,14 @@ IMPORT_FILES = [
             {**JOURNAL_ROW, "REFERENCE": "FEES-8", "GLACNT": "1050", "DEBIT": "0.00", "CREDIT": "2.00"},
         ],
         [("1", "FEES-7", "OK", ""), ("3", "FEES-8", "ERROR", "UNBALANCED")],
+    ),
+    (
+        f"ARPSTAT_{STAMP}_n",
+        [
+            {**PAYMENT_NOTE, "REFERENCE": "PT-405"},
+            {**PAYMENT_NOTE, "REFERENCE": "PT-406", "INVNO": "INV-9999"},
+        ],
+        [("1", "PT-405", "OK", ""), ("2", "PT-406", "ERROR", "UNKNOWN_INVOICE")],
     ),
 ]
 

@@ -348,3 +348,24 @@ def test_reviewer_may_neither_export_nor_import(mappings, client):
     assert client.post(reverse("admin:integrations_mappingsnapshot_export")).status_code == 403
     changelist = client.get(reverse("admin:integrations_mappingsnapshot_changelist")).content.decode()
     assert 'id="export-mappings"' not in changelist
+
+
+def test_the_status_write_back_action_travels_with_the_mappings(mappings):
+    """The demo's declined rows write the status back; a document exported where Sage 300's was set to
+    none imports as such elsewhere (audited), and an action nobody knows is refused."""
+    declined = StatusMapping.objects.filter(paytrace_status="declined")
+    assert set(declined.values_list("action", "erp_status")) == {("status_note", "Payment Failed")}
+    declined.filter(erp="sage_300").update(action="none")
+    document = mappings_document_parse(text=exported())
+    declined.update(action="status_note")  # the other environment, before the import
+
+    mappings_import(document=document)
+    actions = dict(declined.values_list("erp", "action"))
+    assert actions == {"sage_300": "none", "sage_x3": "status_note", "sage_pro": "status_note"}
+    assert AuditEvent.objects.filter(action="mappings.import").count() == 1
+
+    raw = json.loads(exported())
+    rows = raw["tables"]["status_mappings"]
+    next(row for row in rows if row["paytrace_status"] == "declined")["action"] = "x"
+    with pytest.raises(MappingFileError, match="action"):
+        mappings_document_parse(text=json.dumps(raw))

@@ -254,7 +254,9 @@ def test_decline_starts_dunning_with_email_and_alert(demo_world):
         today + timedelta(days=1),
     )
     assert charge.transaction.status == Transaction.Status.DECLINED
-    assert not ErpPosting.objects.exists()  # nothing to receipt
+    # Nothing to receipt; the failed charge's status is written back (the demo's declined mapping).
+    (posting,) = ErpPosting.objects.all()
+    assert (posting.document_type, posting.reference) == ("status_note", charge.transaction.transaction_id)
     subscription.refresh_from_db()
     assert subscription.status == Sub.PAST_DUE
     (email,) = mail.outbox

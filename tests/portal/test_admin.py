@@ -25,8 +25,11 @@ from integrations.models import (
 )
 from payments.models import (
     Allocation,
+    CallbackDelivery,
     CreditMemo,
+    CurrencyConversion,
     JournalEntryLine,
+    OrderEvent,
     OrderLine,
     ReconciliationException,
     RiskAssessment,
@@ -80,6 +83,21 @@ def build_world(count: int) -> None:
         posting = f.ErpPostingFactory(connection=erp, transaction=sale, order=order, customer=customer)
         ErpPostingAttempt.objects.create(
             posting=posting, number=1, started_at=timezone.now(), outcome="transient"
+        )
+        CurrencyConversion.objects.create(
+            posting=posting,
+            from_currency="CAD",
+            from_amount=Decimal("13.60"),
+            to_currency="USD",
+            to_amount=Decimal("10.00"),
+            rate=Decimal("1.36"),
+            operation="divide",
+            rate_date=timezone.now().date(),
+            source="CurrencyRate",
+        )
+        event = OrderEvent.objects.create(order=order, status="received")
+        CallbackDelivery.objects.create(
+            order=order, event=event, url="https://shop.example/callback", payload={"status": "received"}
         )
         f.WebhookEventFactory(transaction=sale)
         entry = f.JournalEntryFactory(erp_connection=erp, transaction=sale, settlement_batch=batch)

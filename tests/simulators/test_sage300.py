@@ -439,3 +439,27 @@ def test_an_answer_can_hold_no_name_the_artefact_lacks():
     assert "CustomerCurrencyAmountDue" in documents.types
     with pytest.raises(ValueError, match="CurrentBalanceInCustomerCurrency"):
         documents.complete({"CurrentBalanceInCustomerCurrency": Decimal("1")})
+
+
+def test_customer_optional_fields_patch_by_key_and_keep_the_others(api):
+    key = "AR/ARCustomers('C1001')"
+
+    def fields():
+        rows = _get(api, key).json().get("CustomerOptionalFieldValues") or []
+        return {row["OptionalField"]: row["Value"] for row in rows}
+
+    def row(field, value):
+        return {"CustomerNumber": "C1001", "OptionalField": field, "Value": value}
+
+    assert _patch(api, key, {"CustomerOptionalFieldValues": [row("REGION", "WEST")]}).status_code == 204
+    assert (
+        _patch(api, key, {"CustomerOptionalFieldValues": [row("PAYSTATUS", "PT-1 Failed")]}).status_code
+        == 204
+    )
+    assert (
+        _patch(api, key, {"CustomerOptionalFieldValues": [row("PAYSTATUS", "PT-2 Failed")]}).status_code
+        == 204
+    )
+    assert fields() == {"REGION": "WEST", "PAYSTATUS": "PT-2 Failed"}
+    missing = _patch(api, "AR/ARCustomers('NOPE')", {"CustomerOptionalFieldValues": [row("PAYSTATUS", "x")]})
+    assert missing.status_code == 404

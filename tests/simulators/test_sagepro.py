@@ -267,9 +267,35 @@ def test_drop_folder_import_results_and_exports(site, tmp_path):
     assert (invoices["INV-5001"]["BALANCE"], invoices["INV-5002"]["BALANCE"]) == ("0.00", "210.40")
     exported = {p.name for p in (tmp_path / "export").iterdir()}
     assert exported == {
-        f"{n}.csv" for n in ("customers", "invoices", "payments", "orders", "journalentries", "items")
+        f"{n}.csv"
+        for n in ("customers", "invoices", "payments", "orders", "journalentries", "paymentnotes", "items")
     }
 
     _write(tmp_path / "in" / "ARCASH_0003.csv", [{**cash, "CHECKNO": "PT-3", "PAYAMT": "7.00"}])
     [again] = sandbox_sagepro_drop_process(folder=tmp_path, site="DEMO")
     assert _read(again)[0]["CODE"] == "DUPLICATE_RECEIPT"
+
+
+def test_payment_notes_set_the_invoices_paystatus_once_per_reference(api):
+    note = {"CUSTNO": "C1001", "INVNO": "INV-5001", "PAYSTATUS": "Payment Failed", "REFERENCE": "PT-9"}
+    status, record, _ = api("POST", "paymentnotes", note)
+    assert status == 201 and (record["INVNO"], record["PAYSTATUS"]) == ("INV-5001", "Payment Failed")
+    assert api("GET", "invoices/INV-5001")[1]["PAYSTATUS"] == "Payment Failed"
+    found = api("GET", "paymentnotes?reference=PT-9")[1]["results"]
+    assert [r["NOTENO"] for r in found] == [record["NOTENO"]]
+
+    status, body, _ = api("POST", "paymentnotes", note)
+    assert (status, body["error"]["code"], body["error"]["field"]) == (
+        409,
+        "DUPLICATE_REFERENCE",
+        "REFERENCE",
+    )
+    refusals = [
+        ({**note, "REFERENCE": "PT-10", "INVNO": "INV-5004"}, "INVOICE_CUSTOMER_MISMATCH"),
+        ({**note, "REFERENCE": "PT-11", "INVNO": "", "SONO": "SO-NOPE"}, "UNKNOWN_ORDER"),
+        ({**note, "REFERENCE": "PT-12", "PAYSTATUS": ""}, "REQUIRED"),
+    ]
+    for body_in, code in refusals:
+        status, body, _ = api("POST", "paymentnotes", body_in)
+        assert (status, body["error"]["code"]) == (422, code), body
+    assert api("GET", "paymentnotes")[1]["count"] == 1

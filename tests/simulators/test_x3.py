@@ -241,3 +241,28 @@ def test_xml_with_a_dtd_is_refused(x3_url, padding):
     assert "DTD or entity declaration is refused" in response.json()["$diagnoses"][0]["$message"]
     with pytest.raises(XmlRefused):
         adx_parse(f"{padding}<!DOCTYPE x><PARAM/>")
+
+
+def test_modify_on_a_sales_invoice_writes_its_comment_and_nothing_else(x3_url):
+    keys = [("NUM", "INV-5001")]
+    comment = AdxObject(groups={"SIH0_1": {"INVDES": "PT-7 Payment Failed: declined"}})
+    modified = soap_result_parse(
+        _soap(
+            x3_url, "modify", {"publicName": "SIH", "objectKeys": keys, "objectXml": adx_build(comment)}
+        ).text
+    )
+    assert modified.ok and modified.obj().value("SIH0_1", "INVDES") == "PT-7 Payment Failed: declined"
+    read = soap_result_parse(_soap(x3_url, "read", {"publicName": "SIH", "objectKeys": keys}).text)
+    assert read.obj().value("SIH0_1", "INVDES") == "PT-7 Payment Failed: declined"
+
+    amount = AdxObject(groups={"SIH0_1": {"CUR": "EUR", "INVDES": "x"}})
+    refused = _soap(
+        x3_url, "modify", {"publicName": "SIH", "objectKeys": keys, "objectXml": adx_build(amount)}
+    )
+    assert soap_result_parse(refused.text).texts(3) == ["Invoice INV-5001 : CUR : Modification not allowed"]
+    unknown = _soap(
+        x3_url,
+        "modify",
+        {"publicName": "SIH", "objectKeys": [("NUM", "NOPE")], "objectXml": adx_build(comment)},
+    )
+    assert soap_result_parse(unknown.text).texts(3) == ["Invoice NOPE : Record does not exist"]

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from integrations.sage.base import (
     BatchItemResult,
@@ -30,6 +31,7 @@ from integrations.sage.base import (
     ReceiptData,
     ReversalData,
     SalesOrderData,
+    StatusNoteData,
     StockLevel,
 )
 from integrations.sage.connector import ConnectorSettings, ErpConnector, chunked
@@ -55,6 +57,23 @@ from integrations.sage.sage300.receipts import receipt_batch_post, receipt_rever
 ITEMS = "IC/ICItems"
 _STOCK_SKUS_PER_CALL = 20  # keeps the $filter (and the URL) short
 INVOICE_TYPES = "(DocumentType eq 'Invoice' or DocumentType eq 'DebitNote')"
+
+
+# The customer optional field a payment's status is written to (Sage 300: AR optional fields setup).
+STATUS_FIELD = "PAYSTATUS"
+
+
+def _status_note_found(customer: dict[str, Any], reference: str) -> dict[str, Any] | None:
+    rows = customer.get("CustomerOptionalFieldValues") or []
+    return next(
+        (
+            row
+            for row in rows
+            if row.get("OptionalField") == STATUS_FIELD
+            and str(row.get("Value") or "").split()[:1] == [reference]
+        ),
+        None,
+    )
 
 
 def changed_after(field: str, since: datetime) -> str:
@@ -247,7 +266,24 @@ class Sage300Connector(ErpConnector):
         body = payloads.journal_batch_body(entry, description=batch_description("journal", entry.reference))
         return documents.journal_document(self.client.post(JOURNAL_BATCHES, body), entry.reference)
 
+    def status_note_write(self, *, note: StatusNoteData) -> ErpDocument:
+        """Posted AR documents take no edits through the Web API, so the note is the customer's optional
+        field PAYSTATUS (ARCustomers' CustomerOptionalFieldValues, metadata type
+        CustomerOptionalFieldValue: OptionalField, Value): "<our reference> <status> <invoice / order>".
+        It is read first, so a retry after a lost answer writes nothing twice."""
+        path = entry_path(CUSTOMERS, note.customer_number)
+        value = " ".join(
+            filter(None, (note.reference, note.erp_status, note.invoice_number or note.order_number))
+        )
+        found = _status_note_found(self.client.get(path), note.reference)
+        if found is None:
+            row = {"CustomerNumber": note.customer_number, "OptionalField": STATUS_FIELD, "Value": value[:60]}
+            self.client.patch(path, {"CustomerOptionalFieldValues": [row]})
+        return ErpDocument("status_note", f"{note.customer_number}/{STATUS_FIELD}", note.reference)
+
     def document_find(self, *, document_type: str, reference: str) -> ErpDocument | None:
+        if document_type == "status_note":
+            return None  # found by `status_note_write` itself, on the customer it names
         return documents.document_find(self.client, document_type=document_type, reference=reference)
 
     # Inventory

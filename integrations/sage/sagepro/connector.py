@@ -23,6 +23,7 @@ from integrations.sage.base import (
     ReceiptData,
     ReversalData,
     SalesOrderData,
+    StatusNoteData,
     StockLevel,
 )
 from integrations.sage.connector import ConnectorSettings, ErpConnector
@@ -164,6 +165,11 @@ class SageProConnector(ErpConnector):
     def journal_entry_post(self, *, entry: JournalEntryData) -> ErpDocument:
         record = self._create_one("journalentries", contract.journal_record(entry))
         return contract.document_from_record("journal_entry", record)
+
+    def status_note_write(self, *, note: StatusNoteData) -> ErpDocument:
+        """A payment note: the invoice's PAYSTATUS becomes the note's (contract: paymentnotes)."""
+        record = self._create_one("paymentnotes", contract.status_note_record(note))
+        return contract.document_from_record("status_note", record)
 
     def document_find(self, *, document_type: str, reference: str) -> ErpDocument | None:
         """Look a document up by our reference. In the drop folder, a reference still waiting in in/

@@ -21,6 +21,11 @@ Records (the same field names in JSON and in CSV columns)
   orders          SONO (key), CUSTNO, ORDDATE, PONUM (storefront order id, unique), CURRENCY, STATUS (OPEN |
                   BACKORDER), LINES [{ITEM, LOCTID, QTYORD, PRICE, QTYALLOC, QTYBACK}]: stock is allocated
                   on create, what is short is back-ordered.
+  paymentnotes    a payment's status written back (a declined or failed PayTrace payment). NOTENO (key,
+                  numbered by Sage Pro), CUSTNO, INVNO (the invoice it concerns, if any), SONO (else the
+                  order), PAYSTATUS (e.g. "Payment Failed"), NOTE, REFERENCE (ours, unique:
+                  DUPLICATE_REFERENCE), NOTEDATE. Writing one sets its invoice's PAYSTATUS, which invoices
+                  carry read-only (blank until a note sets it).
   journalentries  BATCH (key), TRANDATE, REFERENCE (ours, unique), DESCRIPT, LINES [{GLACNT, DEBIT, CREDIT,
                   DESCRIPT}]; accounts must be in the chart and the batch balanced.
   items           read-only stock: ITEM, DESCRIP, PRICE, LOCTID, ONHAND, ALLOC (one row per location)
@@ -36,7 +41,8 @@ Transport 1: the REST gateway (`base_url` = the gateway root, e.g. http://host/s
        invoices custno, open=1 (IN with BALANCE > 0, oldest first), doctype, ponum, reference,
        updated_since; payments custno, checkno, reference (= CHECKNO), batch, status, updated_since;
        orders custno, ponum, reference (= PONUM), updated_since; journalentries reference, batch,
-       updated_since; items item (comma-separated), loctid. An unknown filter is a 400.
+       updated_since; paymentnotes custno, invno, reference, updated_since; items item
+       (comma-separated), loctid. An unknown filter is a 400.
   GET  /api/<resource>/<key>                   one record, 404 when absent
   POST /api/<resource>                         create, 201 + the record. /api/payments also takes an array
        (at most 200): 200 {"results": [{"row": n, "status": "ok", "record": {...}} |
@@ -51,7 +57,8 @@ Transport 1: the REST gateway (`base_url` = the gateway root, e.g. http://host/s
 
 Transport 2: the CSV drop folder (option `drop_folder`)
   in/      we drop `<PREFIX>_<UTC stamp>_<id>.csv` (written as a dot-temp file, then renamed), PREFIX
-           CUSTOMER (upsert: a known CUSTNO updates), ARINV, ARCASH, SOORD or GLTRAN. Child lists are
+           CUSTOMER (upsert: a known CUSTNO updates), ARINV, ARCASH, SOORD, GLTRAN or ARPSTAT
+           (paymentnotes). Child lists are
            flattened, one row per child with the parent's columns repeated: ARCASH rows with the same
            CUSTNO + CHECKNO + PAYAMT are one receipt (APPLINVNO, APPLAMT per row, blank = on account);
            SOORD rows with one PONUM are one order (ITEM, LOCTID, QTYORD, PRICE); GLTRAN rows with one
@@ -91,6 +98,7 @@ from integrations.sage.base import (
     ReceiptData,
     ReversalData,
     SalesOrderData,
+    StatusNoteData,
     StockLevel,
 )
 from integrations.sage.errors import ErpErrors, ErrorParts
@@ -132,6 +140,7 @@ RESOURCES = {
             "LINES",
             ("GLACNT", "DEBIT", "CREDIT", "DESCRIPT"),
         ),
+        ResourceSpec("paymentnotes", "NOTENO", "REFERENCE", "ARPSTAT"),
         ResourceSpec("items", "ITEM", ""),
     )
 }
@@ -144,6 +153,7 @@ DOCUMENT_RESOURCES = {
     "credit_memo": "invoices",
     "invoice": "invoices",
     "journal_entry": "journalentries",
+    "status_note": "paymentnotes",
 }
 
 
@@ -317,6 +327,18 @@ def memo_record(memo: CreditMemoData) -> dict[str, Any]:
         "DESCRIPT": memo.description or f"Refund of {memo.original_reference}".strip(),
     }
     return _with_defaults(record, memo.defaults)
+
+
+def status_note_record(note: StatusNoteData) -> dict[str, Any]:
+    return {
+        "CUSTNO": note.customer_number,
+        "INVNO": note.invoice_number,
+        "SONO": "" if note.invoice_number else note.order_number,
+        "PAYSTATUS": note.erp_status,
+        "NOTE": note.note[:254],
+        "REFERENCE": note.reference,
+        "NOTEDATE": note.note_date.isoformat(),
+    }
 
 
 def journal_record(entry: JournalEntryData) -> dict[str, Any]:

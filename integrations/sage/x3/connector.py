@@ -24,6 +24,7 @@ from integrations.sage.base import (
     ReceiptData,
     ReversalData,
     SalesOrderData,
+    StatusNoteData,
     StockLevel,
 )
 from integrations.sage.connector import ConnectorSettings, ErpConnector
@@ -41,6 +42,7 @@ from integrations.sage.x3.soap import AdxMessage, AdxResult, CallContext
 # Document types as ErpPosting.DocumentType spells them.
 CUSTOMER, SALES_ORDER, RECEIPT, REVERSAL = "customer", "sales_order", "receipt", "reversal"
 CREDIT_MEMO, JOURNAL_ENTRY, INVOICE = "credit_memo", "journal_entry", "invoice"
+STATUS_NOTE = "status_note"
 
 
 def _decimal(value: Any) -> Decimal:
@@ -89,6 +91,7 @@ class X3Options:
 
 class X3Connector(ErpConnector):
     system = "sage_x3"
+    status_note_targets = frozenset({"invoice"})
 
     def __init__(self, *, settings: ConnectorSettings):
         self.options = X3Options.from_dict(settings.options)
@@ -248,6 +251,8 @@ class X3Connector(ErpConnector):
             where = f"CUSORDREF eq {where_literal(reference)}"
             order = next(iter(self.client.feed("SORDER", where=where, count=1)), None)
             return ErpDocument(SALES_ORDER, order["SOHNUM"], reference, raw=order) if order else None
+        if document_type == STATUS_NOTE:
+            return None  # found by `status_note_write` itself, on the invoice it names
         if document_type == INVOICE:
             where = f"INVREF eq {where_literal(reference)}"
             invoice = next(iter(self.client.feed("SINVOICE", where=where, count=1)), None)
@@ -356,6 +361,22 @@ class X3Connector(ErpConnector):
             "save", {"publicName": self.options.invoice_public_name, "objectXml": adx_build(obj)}
         )
         return ErpDocument(INVOICE, result.obj().value("SIH0_1", "NUM"), invoice.reference)
+
+    def status_note_write(self, *, note: StatusNoteData) -> ErpDocument:
+        """The sales invoice's header comment (SIH0_1 INVDES), by SOAP `modify` on SIH keyed by NUM:
+        "<our reference> <status>: <note>". It is read first, so a retry after a lost answer writes
+        nothing twice. X3 keeps no such note on an order or a customer through its web services."""
+        keys = [("NUM", note.invoice_number)]
+        public_name = self.options.invoice_public_name
+        current = self.client.soap_ok("read", {"publicName": public_name, "objectKeys": keys}).obj()
+        comment = current.value("SIH0_1", "INVDES")
+        if comment.split()[:1] != [note.reference]:
+            comment = f"{note.reference} {note.note}"[:250]
+            obj = AdxObject(groups={"SIH0_1": {"INVDES": comment}})
+            self.client.soap_ok(
+                "modify", {"publicName": public_name, "objectKeys": keys, "objectXml": adx_build(obj)}
+            )
+        return ErpDocument(STATUS_NOTE, note.invoice_number, note.reference, raw={"INVDES": comment})
 
     # --- imports (AOWSIMPORT) -----------------------------------------------------------------
     def _import_run(self, template: str, documents: list[Document]) -> AdxResult:

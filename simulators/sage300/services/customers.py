@@ -16,6 +16,16 @@ _LIMITS = {"CustomerNumber": 12, "CustomerName": 60, "ShortName": 10, "Email": 5
 _SERVER_SET = frozenset(("CustomerNumber", "BalanceDueInCustomerCurrency", "DateLastMaintained"))
 
 
+def _optional_fields_merge(kept: list[dict[str, Any]], sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """PATCH of a detail collection updates the rows it names by key (the metadata's complex type
+    CustomerOptionalFieldValue: CustomerNumber + OptionalField) and inserts the others; rows it leaves
+    out stay, as a PATCH leaves unsent properties."""
+    rows = {str(row.get("OptionalField", "")): row for row in kept}
+    for row in sent:
+        rows[str(row.get("OptionalField", ""))] = {**rows.get(str(row.get("OptionalField", "")), {}), **row}
+    return list(rows.values())
+
+
 def _apply(customer: Customer, payload: dict[str, Any], *, replace: bool = False) -> None:
     for name, limit in _LIMITS.items():
         if len(str(payload.get(name) or "")) > limit:
@@ -30,6 +40,8 @@ def _apply(customer: Customer, payload: dict[str, Any], *, replace: bool = False
             setattr(customer, CUSTOMER_COLUMNS[name], str(value or ""))
         elif name == "AllowBackorderQuantities":
             customer.allow_backorders = value in ("Yes", True)
+        elif name == "CustomerOptionalFieldValues" and not replace and isinstance(value, list):
+            properties[name] = _optional_fields_merge(properties.get(name) or [], value)
         elif name not in _SERVER_SET:
             properties[name] = value
     customer.properties = properties

@@ -20,11 +20,13 @@ from integrations.sage.base import (
     ErpDocument,
     ErpError,
     ErpInvoice,
+    ErpPermanentError,
     InvoiceData,
     JournalEntryData,
     ReceiptData,
     ReversalData,
     SalesOrderData,
+    StatusNoteData,
     StockLevel,
 )
 from integrations.sage.connector import ConnectorSettings, ErpConnector
@@ -209,6 +211,9 @@ class FakeConnector(ErpConnector):
             for line in entry.lines
         ]
         return _document(self._send("POST", "journals", {"reference": entry.reference, "lines": lines}))
+
+    def status_note_write(self, *, note: StatusNoteData) -> ErpDocument:
+        raise ErpPermanentError("the fake ERP keeps no payment notes", code="NotSupported")
 
     def document_find(self, *, document_type: str, reference: str) -> ErpDocument | None:
         if document_type == "customer":
