@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0015_webhook_event_list_indexes"),
+        ("integrations", "0016_posting_lag_columns"),
     ]
 
     operations = [
