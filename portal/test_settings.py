@@ -12,3 +12,5 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": "10000/minute"}  # noqa: F405
 # One test database per run, so concurrent runs on one machine never fight over it.
 DATABASES["default"]["TEST"] = {"NAME": f"test_paysage_{os.environ.get('TEST_DB_SUFFIX', os.getpid())}"}  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.postgres_flush"  # noqa: F405
