@@ -227,6 +227,13 @@ def _drain(deadline: float, results: multiprocessing.Queue) -> None:
 
     Status = ErpPosting.Status
     total = PostSummary()
+    profile_dir = os.environ.get("BENCH_PROFILE_DIR")  # a cProfile of each worker, to find the hot spots
+    profiler = None
+    if profile_dir:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         while time.monotonic() < deadline:
             done = postings_post_due(time_budget_seconds=max(deadline - time.monotonic(), 0.1))
@@ -242,6 +249,9 @@ def _drain(deadline: float, results: multiprocessing.Queue) -> None:
             open_rows.filter(status=Status.RETRYABLE).update(next_attempt_at=timezone.now())
             time.sleep(0.05)  # the rest is in the other workers' hands
     finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_dir}/worker-{os.getpid()}.prof")
         connections.close_all()
         results.put(total)
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from customers.matching import erp_customer_match
 from customers.models import Customer, CustomerLink
+from integrations.memo import memo_forget, memoized
 from integrations.models import ErpPosting
 from integrations.sage.address import address_normalize
 from integrations.sage.base import Address, CustomerData, ErpPermanentError
@@ -46,9 +47,14 @@ def erp_customer_number(*, posting: ErpPosting, connector: ErpConnector, custome
         return field_default_required(
             erp=erp.system, document_type=posting.document_type, field="default_customer"
         )
-    link = CustomerLink.objects.filter(customer=customer, connection=erp).first()
+    # Read once per outbox batch (`integrations.memo`): a relink made meanwhile is seen by the next batch.
+    link = memoized(
+        ("customer_link", customer.pk, erp.pk),
+        lambda: CustomerLink.objects.filter(customer=customer, connection=erp).first(),
+    )
     if link is not None:
         return link.external_id
+    memo_forget(("customer_link", customer.pk, erp.pk))
     matches = connector.customer_find_by_email(email=customer.email) if customer.email else []
     if not matches:
         matches = connector.customer_find_by_name(name=customer.name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Q
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 
 from integrations.alerts import alert_raise
@@ -183,17 +183,26 @@ def _events_processed(*, events: list[WebhookEvent]) -> None:
     for event in events:
         event.status, event.attempt_count = Status.PROCESSED, event.attempt_count + 1
         event.processed_at, event.updated_at, event.last_error, event.next_attempt_at = now, now, "", None
-    WebhookEvent.objects.filter(status=Status.PROCESSING).bulk_update(
-        events,
-        fields=[
-            "status",
-            "attempt_count",
-            "processed_at",
-            "updated_at",
-            "last_error",
-            "next_attempt_at",
-            "transaction",
-        ],
+    # Only the transaction differs from event to event: one CASE for it, the rest plain values (a
+    # bulk_update wrote a CASE of every event for each of seven fields, a good part of a batch's time).
+    linked = [event for event in events if event.transaction_id is not None]
+    transaction = (
+        Case(
+            *[When(pk=event.pk, then=Value(event.transaction_id)) for event in linked],
+            default=None,
+            output_field=BigIntegerField(),
+        )
+        if linked
+        else None
+    )
+    WebhookEvent.objects.filter(pk__in=[event.pk for event in events], status=Status.PROCESSING).update(
+        status=Status.PROCESSED,
+        attempt_count=F("attempt_count") + 1,
+        processed_at=now,
+        updated_at=now,
+        last_error="",
+        next_attempt_at=None,
+        transaction_id=transaction,
     )
 
 

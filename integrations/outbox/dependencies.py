@@ -43,8 +43,15 @@ def dependents_hold(*, posting: ErpPosting) -> int:
 
 def dependents_release(*, posting: ErpPosting) -> int:
     """`posting` is settled: what it held for being dead goes back to pending."""
+    return dependents_release_many(postings=[posting])
+
+
+def dependents_release_many(*, postings: list[ErpPosting]) -> int:
+    """`dependents_release` for several settled postings in one statement."""
     return ErpPosting.objects.filter(
-        depends_on=posting, status=Status.HELD, last_error_code=PREREQUISITE_DEAD
+        depends_on__in=[posting.pk for posting in postings],
+        status=Status.HELD,
+        last_error_code=PREREQUISITE_DEAD,
     ).update(status=Status.PENDING, last_error_code="", last_error="", updated_at=timezone.now())
 
 

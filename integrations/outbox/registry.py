@@ -36,6 +36,10 @@ class _DocumentKind:
 
 _KINDS: dict[str, _DocumentKind] = {}
 _DEAD_EFFECTS: list[DeadEffect] = []
+# (*, postings: list[ErpPosting]) -> None: reads ahead, in a few queries, what building each of a batch of
+# postings of one type would read one by one (into `integrations.memo`, whose scope is the batch).
+BatchPrepare = Callable[..., None]
+_PREPARES: dict[str, BatchPrepare] = {}
 
 
 def _kind(document_type: str) -> _DocumentKind:
@@ -73,6 +77,17 @@ def posting_refusal_mend(*, posting: ErpPosting, connector: ErpConnector, error:
     """Before a refusal makes a dead letter: may its owner mend the document so that it is sent again?"""
     mend = _kind(posting.document_type).mend
     return bool(mend and mend(posting=posting, connector=connector, error=error))
+
+
+def documents_prepare_register(*, document_type: str, prepare: BatchPrepare) -> None:
+    _kind(document_type)
+    _PREPARES[document_type] = prepare
+
+
+def documents_prepare(*, document_type: str, postings: list[ErpPosting]) -> None:
+    prepare = _PREPARES.get(document_type)
+    if prepare is not None and postings:
+        prepare(postings=postings)
 
 
 def document_types_unbuilt() -> list[str]:

@@ -18,6 +18,8 @@ read as empty would reconcile a batch as empty or send a charge twice); `recurre
 
 import hashlib
 import json
+import threading
+import time
 from datetime import date
 from decimal import Decimal
 from functools import partialmethod
@@ -52,6 +54,10 @@ from portal.pci import redact
 
 TOKEN_PATH = "oauth/token"
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
+# How long a client keeps the token it read from the shared cache before asking the cache again: a drain's
+# pool reads a batch's 100 transactions through one client, and asked the cache (a database round trip on
+# a fresh connection per pool thread, with the database cache) for every one of them.
+TOKEN_HELD_SECONDS = 30
 AUTHENTICATION_ERROR_CODES = frozenset({981, 998})
 # 503 (maintenance, our sandbox's injected fault) and 429 are refused before any work is done; any other
 # 5xx may come after PayTrace acted on the request.
@@ -188,6 +194,8 @@ class PayTraceClient:
         self._integrator_id = integrator_id
         digest = hashlib.sha256(f"{base_url.rstrip('/')}|{username}".encode()).hexdigest()
         self._token_cache_key = f"paytrace:token:{digest}"
+        self._held: tuple[str, float] | None = None  # (token, monotonic time it stops being used)
+        self._held_lock = threading.Lock()
 
     @classmethod
     def from_connection(cls, connection: Connection) -> "PayTraceClient":
@@ -212,12 +220,22 @@ class PayTraceClient:
             raise PayTraceTransientError(str(exc), maybe_applied=exc.maybe_applied) from exc
         return response.status_code, _body_parse(response.text)
 
+    def _hold(self, token: str | None, seconds: float = TOKEN_HELD_SECONDS) -> None:
+        with self._held_lock:
+            self._held = (token, time.monotonic() + seconds) if token else None
+
     def _token(self, *, renew: bool = False) -> str:
         if renew:
+            self._hold(None)
             cache.delete(self._token_cache_key)
         else:
+            with self._held_lock:
+                held = self._held
+            if held is not None and time.monotonic() < held[1]:
+                return held[0]
             token = cache.get(self._token_cache_key)
             if token:
+                self._hold(token)
                 return token
         status, body = self._send(
             TOKEN_PATH,
@@ -229,6 +247,7 @@ class PayTraceClient:
             raise PayTraceAuthenticationError("PayTrace issued no access token", http_status=status)
         lifetime = int(body.get("expires_in") or 0) - TOKEN_EXPIRY_MARGIN_SECONDS
         cache.set(self._token_cache_key, token, timeout=max(lifetime, 1))
+        self._hold(token, seconds=min(TOKEN_HELD_SECONDS, max(lifetime, 1)))
         return token
 
     def _post(self, path: str, payload: Body | None = None) -> Body:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from integrations.memo import memoized
 from integrations.models import CurrencyRate, FieldDefault, GLAccountRule, PaymentMethodMapping, StatusMapping
 from integrations.sage.base import ErpPermanentError
 from portal.money import money_quantize
@@ -19,7 +20,10 @@ class MappingMissing(ErpPermanentError):
 
 
 def status_mapping_get(*, erp: str, paytrace_status: str) -> StatusMapping:
-    mapping = StatusMapping.objects.filter(erp=erp, paytrace_status=paytrace_status).first()
+    mapping = memoized(
+        ("status_mapping", erp, paytrace_status),
+        lambda: StatusMapping.objects.filter(erp=erp, paytrace_status=paytrace_status).first(),
+    )
     if mapping is None:
         raise MappingMissing(f"No status mapping for {erp} / PayTrace status '{paytrace_status}'.")
     return mapping
@@ -30,15 +34,18 @@ def payment_code_get(
 ) -> PaymentMethodMapping:
     """The most specific row: its currency's (the bank that takes that currency) over the any-currency
     row, then the brand's over the any-brand row (blank matches anything)."""
-    mapping = (
-        PaymentMethodMapping.objects.filter(
-            erp=erp,
-            payment_method=payment_method,
-            card_brand__in=[card_brand, ""],
-            currency__in=[currency, ""],
-        )
-        .order_by("-currency", "-card_brand")
-        .first()
+    mapping = memoized(
+        ("payment_code", erp, payment_method, card_brand, currency),
+        lambda: (
+            PaymentMethodMapping.objects.filter(
+                erp=erp,
+                payment_method=payment_method,
+                card_brand__in=[card_brand, ""],
+                currency__in=[currency, ""],
+            )
+            .order_by("-currency", "-card_brand")
+            .first()
+        ),
     )
     if mapping is None:
         raise MappingMissing(
@@ -59,13 +66,18 @@ def gl_rule_get(
 ) -> GLAccountRule:
     """The most specific matching rule: a rule's blank fields match anything, and each filled field
     that matches makes it more specific (type, then merchant, then brand, then product category)."""
-    candidates = GLAccountRule.objects.filter(
-        Q(transaction_type__in=[transaction_type, ""]),
-        Q(merchant_id__in=[merchant_id, ""]),
-        Q(card_brand__in=[card_brand, ""]),
-        Q(product_category__in=[product_category, ""]),
-        erp=erp,
-        purpose=purpose,
+    candidates = memoized(
+        ("gl_rules", erp, purpose, transaction_type, merchant_id, card_brand, product_category),
+        lambda: list(
+            GLAccountRule.objects.filter(
+                Q(transaction_type__in=[transaction_type, ""]),
+                Q(merchant_id__in=[merchant_id, ""]),
+                Q(card_brand__in=[card_brand, ""]),
+                Q(product_category__in=[product_category, ""]),
+                erp=erp,
+                purpose=purpose,
+            )
+        ),
     )
     best = max(
         candidates,
@@ -109,8 +121,13 @@ def currency_convert(*, amount: Decimal, from_currency: str, to_currency: str, o
 
 def field_defaults_get(*, erp: str, document_type: str) -> dict[str, str]:
     """Defaults for every document, overridden by the document type's own."""
-    rows = FieldDefault.objects.filter(erp=erp, document_type__in=["", document_type]).order_by(
-        "document_type"
+    rows = memoized(
+        ("field_defaults", erp, document_type),
+        lambda: list(
+            FieldDefault.objects.filter(erp=erp, document_type__in=["", document_type]).order_by(
+                "document_type"
+            )
+        ),
     )
     return {row.field: row.value for row in rows}
 

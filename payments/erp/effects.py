@@ -10,6 +10,7 @@ from customers.models import CustomerLink
 from integrations.models import ErpPosting
 from integrations.outbox.registry import (
     document_builder_register,
+    documents_prepare_register,
     posting_dead_effect_register,
     posting_effect_register,
     posting_refusal_mend_register,
@@ -24,6 +25,7 @@ from payments.erp.documents import (
 )
 from payments.erp.invoices import invoice_build, invoice_posted
 from payments.erp.receipt_mend import receipt_refusal_mend
+from payments.erp.receipt_money import receipts_allocations_prepare
 from payments.erp.status_notes import status_note_build
 from payments.models import CreditMemo, JournalEntry, Transaction
 from payments.services.orders import (
@@ -143,3 +145,4 @@ def payments_outbox_register() -> None:
         posting_effect_register(document_type=document_type, effect=effect)
     posting_dead_effect_register(effect=order_posting_dead)
     posting_refusal_mend_register(document_type=DocumentType.RECEIPT, mend=receipt_refusal_mend)
+    documents_prepare_register(document_type=DocumentType.RECEIPT, prepare=receipts_allocations_prepare)

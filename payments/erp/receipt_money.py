@@ -8,14 +8,41 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from customers.models import Customer
+from integrations.memo import memo_forget, memo_set, memoized
 from integrations.models import ErpPosting
 from integrations.sage.base import ReceiptApplication
 from integrations.sage.connector import ErpConnector
 from integrations.sage.mapping import home_currency
 from integrations.sage.rates import rate_quote
-from payments.models import ZERO, CurrencyConversion, Invoice, Transaction
+from payments.models import ZERO, Allocation, CurrencyConversion, Invoice, Transaction
 from payments.services.allocations import payment_apply
 from payments.services.erp_invoices import OPEN_STATUSES
+
+RECEIPT_ALLOCATIONS = "receipt_allocations"
+
+
+def receipts_allocations_prepare(*, postings: list[ErpPosting]) -> None:
+    """The live allocations of a batch of receipts' payments, in one query, for `receipt_money` to find
+    (`integrations.memo`): it read them one receipt at a time."""
+    keys = {(p.transaction_id, p.connection_id) for p in postings if p.transaction_id}
+    if not keys:
+        return
+    found: dict[tuple[int, int], list[Allocation]] = {key: [] for key in keys}
+    rows = (
+        Allocation.objects.filter(
+            payment_id__in={payment for payment, _ in keys},
+            invoice__connection_id__in={erp for _, erp in keys},
+            reversed_at__isnull=True,
+        )
+        .select_related("invoice")
+        .order_by("pk")
+    )
+    for allocation in rows:
+        key = (allocation.payment_id, allocation.invoice.connection_id)
+        if key in found:
+            found[key].append(allocation)
+    for (payment, erp), allocations in found.items():
+        memo_set((RECEIPT_ALLOCATIONS, payment, erp), allocations)
 
 
 @dataclass(frozen=True)
@@ -31,24 +58,36 @@ def _foreign_invoices_waiting(*, transaction: Transaction, posting: ErpPosting) 
     finance adds the rate pays the invoice instead of leaving the money on account."""
     if transaction.customer_id is None or transaction.amount_applied > ZERO:
         return False
-    return (
-        Invoice.objects.filter(
-            connection=posting.connection, customer_id=transaction.customer_id, status__in=OPEN_STATUSES
-        )
-        .exclude(currency=transaction.currency)
-        .exists()
+    key = ("foreign_invoices_open", posting.connection_id, transaction.customer_id, transaction.currency)
+    waiting = memoized(
+        key,
+        lambda: (
+            Invoice.objects.filter(
+                connection=posting.connection, customer_id=transaction.customer_id, status__in=OPEN_STATUSES
+            )
+            .exclude(currency=transaction.currency)
+            .exists()
+        ),
     )
+    if waiting:
+        memo_forget(key)  # applying this payment may pay them: the next one asks again
+    return waiting
 
 
 def receipt_money(*, posting: ErpPosting, connector: ErpConnector, customer: Customer | None) -> ReceiptMoney:
     transaction = posting.transaction
+    key = (RECEIPT_ALLOCATIONS, transaction.pk, posting.connection_id)
     if _foreign_invoices_waiting(transaction=transaction, posting=posting):
         payment_apply(payment=transaction, erp_connection=posting.connection)
         transaction.refresh_from_db(fields=["amount_applied"])
-    allocations = list(
-        transaction.allocations.filter(reversed_at__isnull=True, invoice__connection=posting.connection)
-        .select_related("invoice")
-        .order_by("pk")
+        memo_forget(key)  # read ahead before this application
+    allocations = memoized(
+        key,
+        lambda: list(
+            transaction.allocations.filter(reversed_at__isnull=True, invoice__connection=posting.connection)
+            .select_related("invoice")
+            .order_by("pk")
+        ),
     )
     currency = (
         allocations[0].currency
@@ -62,7 +101,8 @@ def receipt_money(*, posting: ErpPosting, connector: ErpConnector, customer: Cus
         for allocation in allocations
     )
     if currency == transaction.currency:
-        CurrencyConversion.objects.filter(posting=posting).delete()
+        if posting.attempt_count:  # only an earlier try can have left a conversion behind
+            CurrencyConversion.objects.filter(posting=posting).delete()
         return ReceiptMoney(currency=currency, amount=transaction.amount, applications=applications)
     quote = rate_quote(
         connector=connector,

@@ -117,10 +117,15 @@ def sandbox_sagepro_seed(*, site: str, today: date | None = None) -> None:
 # --- shared look-ups ------------------------------------------------------------------------------
 
 
-def _number_next(*, site: SproSite, name: str, prefix: str, width: int = 6, start: int = 0) -> str:
+def _sequence_locked(*, site: SproSite, name: str, start: int = 0) -> SproSequence:
     sequence, _ = SproSequence.objects.select_for_update().get_or_create(
         site=site, name=name, defaults={"value": start}
     )
+    return sequence
+
+
+def _number_next(*, site: SproSite, name: str, prefix: str, width: int = 6, start: int = 0) -> str:
+    sequence = _sequence_locked(site=site, name=name, start=start)
     sequence.value += 1
     sequence.save(update_fields=["value"])
     return f"{prefix}{sequence.value:0{width}d}"
@@ -282,6 +287,10 @@ def sandbox_sagepro_receipt_post(*, site: SproSite, data: dict[str, Any]) -> Spr
 
 
 def _receipt_post(*, site: SproSite, data: dict[str, Any]) -> SproReceipt:
+    # The receipt-number lock first, then the invoices': every receipt writer takes them in that order, so
+    # an array of receipts, whose rows share one database transaction (`views._batch`), cannot deadlock
+    # with another writer holding an invoice.
+    _sequence_locked(site=site, name="RCPTNO")
     customer = _customer(site=site, data=data)
     payamt = positive(data, "PAYAMT")
     glacct = text(data, "GLACCT", max_length=10, default="1000")

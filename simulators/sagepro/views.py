@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -125,13 +126,17 @@ def _batch(resource: Resource, site: SproSite, body: list[Any]) -> JsonResponse:
     if len(body) > BATCH_MAX:
         raise SproError("BATCH_TOO_LARGE", f"at most {BATCH_MAX} rows per request", status=400)
     results = []
-    for row, data in enumerate(body, start=1):
-        try:
-            entry = resource.create(site=site, data=_object(data))
-        except SproError as exc:
-            results.append({"row": row, "status": "error", "error": exc.as_dict()})
-        else:
-            results.append({"row": row, "status": "ok", "record": resource.record(entry)})
+    # One database transaction for the array, each row in a savepoint of its own (the row's service is
+    # atomic): a row is still applied or refused on its own, but the array commits once instead of once a
+    # row, which made a commit per receipt most of the gateway's time.
+    with transaction.atomic():
+        for row, data in enumerate(body, start=1):
+            try:
+                entry = resource.create(site=site, data=_object(data))
+            except SproError as exc:
+                results.append({"row": row, "status": "error", "error": exc.as_dict()})
+            else:
+                results.append({"row": row, "status": "ok", "record": resource.record(entry)})
     return JsonResponse({"results": results})
 
 

@@ -5,10 +5,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from simulators import demo_data
+from simulators.counters import counter_increment
 from simulators.x3.models import (
     X3Account,
     X3Counter,
@@ -122,10 +122,8 @@ def sandbox_x3_seed(*, folder: str) -> X3Folder:
 
 def counter_next(*, folder: X3Folder, code: str, prefix: str) -> str:
     """Next document number of a counter; the row lock keeps concurrent imports from sharing one."""
-    counter, _ = X3Counter.objects.select_for_update().get_or_create(folder=folder, code=code)
-    X3Counter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
-    counter.refresh_from_db(fields=["value"])
-    return f"{prefix}{counter.value:06d}"
+    value = counter_increment(model=X3Counter, keys={"folder": folder.pk, "code": code})
+    return f"{prefix}{value:06d}"
 
 
 def parse_x3_date(value: str, *, field: str) -> date:

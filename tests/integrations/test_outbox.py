@@ -8,7 +8,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from integrations.models import Alert, ErpPosting, ErpPostingAttempt, PaymentMethodMapping
-from integrations.outbox.poster import ANSWERING_RETRY, STALE_CLAIM, postings_claim, postings_post_due
+from integrations.outbox.poster import (
+    ANSWERING_RETRY,
+    STALE_CLAIM,
+    postings_claim,
+    postings_post,
+    postings_post_due,
+)
 from integrations.outbox.services import posting_replay
 from integrations.sage.registry import connector_for
 from payments.erp.documents import receipt_build
@@ -277,3 +283,87 @@ def test_an_erp_that_takes_a_document_has_its_long_waiting_retries_brought_forwa
     waiting.refresh_from_db()
     assert waiting.status == Status.RETRYABLE
     assert waiting.next_attempt_at <= timezone.now() + ANSWERING_RETRY
+
+
+def _plan_on_account(erp, count: int) -> None:
+    customers = ["C1001", "C1002", "C1003", "C1004", "C1005"]
+    for index in range(count):
+        txn = payment(erp, customer_number=customers[index % 5], amount="1.00", invoice="")
+        postings_plan_for_transaction(transaction=txn)
+
+
+def _statements_posting(count: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ids = postings_claim()
+    assert len(ids) == count
+    with CaptureQueriesContext(connection) as captured:
+        summary = postings_post(posting_ids=ids)
+    assert summary.posted == count
+    return len(captured)
+
+
+def test_a_receipt_batch_costs_about_one_statement_a_receipt_whatever_its_size(erp):
+    # The mappings and customer links are read once per batch, the outcome written once per batch: a
+    # receipt adds only the read of its own allocations (it was ~13 statements a receipt, one by one).
+    _plan_on_account(erp, 4)
+    four = _statements_posting(4)
+    _plan_on_account(erp, 16)
+    sixteen = _statements_posting(16)
+    assert sixteen - four <= 12 * 1.5, (four, sixteen)
+    posted = ErpPosting.objects.filter(status=Status.POSTED)
+    assert posted.count() == 20
+    assert not posted.filter(erp_document_number="").exists()
+    assert set(posted.values_list("attempt_count", flat=True)) == {1}
+    attempts = list(ErpPostingAttempt.objects.filter(outcome="posted"))
+    assert len(attempts) == 20
+    # A batch's calls are recorded once, on its first attempt; the others name that posting.
+    recorded = {a.posting.reference for a in attempts if a.request["calls"]}
+    assert len(recorded) == 2
+    assert {a.request.get("batch_calls_recorded_on") for a in attempts if not a.request["calls"]} == recorded
+    assert all(a.response["calls"] for a in attempts if a.posting.reference in recorded)
+
+
+def test_a_batch_whose_posting_was_taken_meanwhile_records_the_others_one_by_one(erp, monkeypatch):
+    from integrations.sage.connector import ErpConnector
+    from portal.lifecycle import StaleTransition
+
+    _plan_on_account(erp, 3)
+    ids = postings_claim()
+    taken = max(ids)
+    send = ErpConnector.receipts_post
+
+    def send_then_lose_one(self, *, receipts):
+        results = send(self, receipts=receipts)
+        # Cancelled by hand while its batch was at the ERP: the batch's one UPDATE would not move it.
+        ErpPosting.objects.filter(pk=taken).update(status=Status.CANCELLED)
+        return results
+
+    monkeypatch.setattr(ErpConnector, "receipts_post", send_then_lose_one)
+    with pytest.raises(StaleTransition):
+        postings_post(posting_ids=ids)
+    others = ErpPosting.objects.exclude(pk=taken)
+    assert set(others.values_list("status", flat=True)) == {Status.POSTED}
+    assert not others.filter(erp_document_number="").exists()
+    assert ErpPostingAttempt.objects.filter(posting__in=others).count() == 2
+    assert not ErpPostingAttempt.objects.filter(posting_id=taken).exists()
+
+
+def test_a_posted_receipt_releases_the_dependents_its_dead_letter_held(erp):
+    from integrations.outbox.dependencies import PREREQUISITE_DEAD
+
+    _plan_on_account(erp, 2)
+    receipts = list(ErpPosting.objects.order_by("pk"))
+    held = ErpPosting.objects.create(
+        connection=erp,
+        document_type=ErpPosting.DocumentType.CREDIT_MEMO,
+        reference="R-held",
+        status=Status.HELD,
+        last_error_code=PREREQUISITE_DEAD,
+        depends_on=receipts[1],
+        transaction=receipts[1].transaction,
+    )
+    postings_post(posting_ids=postings_claim(limit=2))
+    held.refresh_from_db()
+    assert held.status == Status.PENDING and held.last_error_code == ""

@@ -225,3 +225,33 @@ def test_a_source_the_action_cannot_use_is_refused_before_sending(paytrace):
             amount=Decimal("1.00"), source=BankAccount(account_number="000123456789", routing_number="1")
         )
     assert paytrace.transcript_take() == []
+
+
+def test_a_client_asks_the_shared_cache_for_its_token_once_while_it_holds_it(
+    paytrace, sandbox_base, monkeypatch
+):
+    # The drain reads a batch's transactions through one client from a pool of threads; with the
+    # database cache, every cache read was a round trip on the thread's own new connection.
+    paytrace.sale(amount=Decimal("10.00"), source=visa())
+    fresh = client_for(sandbox_base)
+    asked = []
+    get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, *a, **kw: asked.append(key) or get(key, *a, **kw))
+    sale = PtTransaction.objects.order_by("-pk").first()
+    for _ in range(5):
+        assert str(fresh.transaction_export_by_id(transaction_id=str(sale.pk))["transaction_id"]) == str(
+            sale.pk
+        )
+    assert asked == [fresh._token_cache_key]
+
+
+def test_a_revoked_token_a_client_holds_is_renewed(paytrace):
+    paytrace.sale(amount=Decimal("10.00"), source=visa())
+    held = paytrace._token()
+    paytrace._hold("revoked-long-ago")
+    sale = PtTransaction.objects.order_by("-pk").first()
+    assert str(paytrace.transaction_export_by_id(transaction_id=str(sale.pk))["transaction_id"]) == str(
+        sale.pk
+    )
+    assert paytrace._held and paytrace._held[0] not in ("revoked-long-ago", "")
+    assert held

@@ -4,9 +4,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import F
 from django.utils import timezone
 
+from simulators.counters import counter_increment
 from simulators.sage300.errors import field_invalid, invalid_payload
 from simulators.sage300.models import Bank, Company, Counter, Customer, GLAccount
 
@@ -17,10 +17,7 @@ def counter_next(*, company: Company, name: str) -> int:
     """Server-assigned numbers never repeat, even for concurrent requests: numbering is serialised on the
     company row (callers run inside the request's transaction)."""
     Company.objects.select_for_update().filter(pk=company.pk).first()
-    counter, _ = Counter.objects.get_or_create(company=company, name=name)
-    Counter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
-    counter.refresh_from_db()
-    return counter.value
+    return counter_increment(model=Counter, keys={"company": company.pk, "name": name})
 
 
 def today() -> date:
