@@ -13,6 +13,7 @@ from collections import defaultdict
 from django.db import transaction as db_transaction
 
 from integrations.inbox import Context, EventNotFound
+from integrations.memo import memo_scope
 from integrations.models import WebhookEvent
 from integrations.paytrace.reads import paytrace_transactions_read
 from integrations.paytrace.records import TransactionRecord, transaction_record_parse
@@ -25,6 +26,13 @@ from payments.services.transactions import transactions_create_from_records
 
 
 def transaction_events_batch_handle(events: list[WebhookEvent], context: Context) -> dict[int, Exception]:
+    # Reads that nothing in the batch changes (mapping rows, a customer's open invoices in the ERP) are
+    # made once for the batch's events, which are decided within seconds (`integrations.memo`).
+    with memo_scope():
+        return _events_handle(events=events, context=context)
+
+
+def _events_handle(*, events: list[WebhookEvent], context: Context) -> dict[int, Exception]:
     failures: dict[int, Exception] = {}
     named: dict[str, list[WebhookEvent]] = defaultdict(list)
     for event in events:

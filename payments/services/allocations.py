@@ -21,7 +21,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.models import CustomerLink
+from integrations.memo import memoized
 from integrations.models import Connection
+from integrations.sage.base import ErpInvoice
+from integrations.sage.connector import ErpConnector
 from integrations.sage.errors import ErpError
 from integrations.sage.registry import connector_for
 from payments.models import ZERO, Allocation, Invoice, ReconciliationException, Transaction
@@ -67,6 +70,22 @@ def payment_unapplied_amount(*, payment: Transaction) -> Decimal:
     return payment.amount - payment.amount_applied
 
 
+def _erp_invoices_open(
+    *, connector: ErpConnector, erp_connection: Connection, link: CustomerLink | None
+) -> dict[str, ErpInvoice]:
+    """The customer's open invoices as the ERP holds them, read once per decided batch
+    (`integrations.memo`): a batch's payments of one customer are decided within seconds, and what they
+    apply meanwhile is in flight, which the upsert keeps off the balance the ERP shows."""
+    if link is None:
+        return {}
+    return memoized(
+        ("erp_invoices_open", erp_connection.pk, link.external_id),
+        lambda: {
+            invoice.number: invoice for invoice in connector.invoices_open(customer_number=link.external_id)
+        },
+    )
+
+
 def payment_invoices_refresh(*, payment: Transaction, erp_connection: Connection) -> set[int]:
     """Bring our copies of the invoices `payment` may be applied to in step with the ERP; the pks of
     those the ERP no longer holds but that cannot be voided here (something is applied to them), which
@@ -86,11 +105,7 @@ def payment_invoices_refresh(*, payment: Transaction, erp_connection: Connection
         logger.warning("Invoices of %s not read from %s: %s", payment.transaction_id, erp_connection, exc)
         return gone
     try:
-        found = (
-            {invoice.number: invoice for invoice in connector.invoices_open(customer_number=link.external_id)}
-            if link
-            else {}
-        )
+        found = _erp_invoices_open(connector=connector, erp_connection=erp_connection, link=link)
         for number in sorted(numbers):
             erp_invoice = found.get(number) or connector.invoice_get(number=number)
             local = Invoice.objects.filter(connection=erp_connection, invoice_number=number).first()

@@ -127,3 +127,32 @@ def test_a_batch_that_fails_as_a_whole_is_processed_one_event_at_a_time(client, 
     inbox.webhook_events_drain(time_budget_seconds=60)
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == 3
     assert Transaction.objects.filter(transaction_id__in=ids, decision_pending=False).count() == 3
+
+
+def test_a_batch_reads_each_customers_open_invoices_from_the_erp_once(client, paytrace, monkeypatch):
+    # Six payments of three vault customers in one batch: three reads of the ERP's open invoices, not six;
+    # every payment is still applied or put on account as it is decided.
+    from payments.services import allocations
+
+    reads = []
+    connector_for = allocations.connector_for
+
+    def counting_connector_for(connection):
+        connector = connector_for(connection)
+        invoices_open = connector.invoices_open
+
+        def counted(*, customer_number):
+            reads.append(customer_number)
+            return invoices_open(customer_number=customer_number)
+
+        connector.invoices_open = counted
+        return connector
+
+    monkeypatch.setattr(allocations, "connector_for", counting_connector_for)
+    ids = _announced_sales(client, paytrace, count=6, label="memo", vaulted=True)
+    inbox.webhook_events_drain(time_budget_seconds=60)
+
+    assert sorted(reads) == ["C1001", "C1002", "C1003"]
+    assert Transaction.objects.filter(transaction_id__in=ids, decision_pending=False).count() == 6
+    receipts = ErpPosting.objects.filter(document_type=ErpPosting.DocumentType.RECEIPT, reference__in=ids)
+    assert receipts.count() == 6
