@@ -129,12 +129,12 @@ def test_a_batch_that_fails_as_a_whole_is_processed_one_event_at_a_time(client, 
     assert Transaction.objects.filter(transaction_id__in=ids, decision_pending=False).count() == 3
 
 
-def test_a_batch_reads_each_customers_open_invoices_from_the_erp_once(client, paytrace, monkeypatch):
-    # Six payments of three vault customers in one batch: three reads of the ERP's open invoices, not six;
-    # every payment is still applied or put on account as it is decided.
+@pytest.fixture
+def erp_invoice_reads(monkeypatch) -> list[str]:
+    """The customer numbers whose open invoices the payments' application reads from the ERP."""
     from payments.services import allocations
 
-    reads = []
+    reads: list[str] = []
     connector_for = allocations.connector_for
 
     def counting_connector_for(connection):
@@ -149,10 +149,45 @@ def test_a_batch_reads_each_customers_open_invoices_from_the_erp_once(client, pa
         return connector
 
     monkeypatch.setattr(allocations, "connector_for", counting_connector_for)
+    return reads
+
+
+def _decided_with_receipts(ids: list[str]) -> None:
+    assert Transaction.objects.filter(transaction_id__in=ids, decision_pending=False).count() == len(ids)
+    receipts = ErpPosting.objects.filter(document_type=ErpPosting.DocumentType.RECEIPT, reference__in=ids)
+    assert receipts.count() == len(ids)
+
+
+def test_a_batch_reads_each_customers_open_invoices_from_the_erp_once(client, paytrace, erp_invoice_reads):
+    # Six payments of three vault customers in one batch: three reads of the ERP's open invoices, not six;
+    # every payment is still applied or put on account as it is decided.
     ids = _announced_sales(client, paytrace, count=6, label="memo", vaulted=True)
     inbox.webhook_events_drain(time_budget_seconds=60)
+    assert sorted(erp_invoice_reads) == ["C1001", "C1002", "C1003"]
+    _decided_with_receipts(ids)
 
-    assert sorted(reads) == ["C1001", "C1002", "C1003"]
-    assert Transaction.objects.filter(transaction_id__in=ids, decision_pending=False).count() == 6
-    receipts = ErpPosting.objects.filter(document_type=ErpPosting.DocumentType.RECEIPT, reference__in=ids)
-    assert receipts.count() == 6
+
+def test_the_paytrace_sync_reads_each_customers_open_invoices_once_per_chunk(
+    client, paytrace, demo_world, erp_invoice_reads
+):
+    # The same six payments never announced: the sync finds and decides them, reading each customer's
+    # open invoices once for its chunk of records.
+    from payments.services.paytrace import paytrace_transactions_sync
+    from payments.services.pipeline import transaction_decide
+
+    Transaction.objects.all().delete()  # the demo's own payments are synced first, apart
+    connection = demo_world["connections"]["paytrace"]
+    paytrace_transactions_sync(connection=connection, on_change=transaction_decide)
+    erp_invoice_reads.clear()
+    ids = [
+        paytrace.sale(
+            amount=Decimal(f"4{n}.00"),
+            source=VaultCustomer(customer_id=("C1001", "C1002", "C1003")[n % 3]),
+            details=Details(invoice_id=f"sync-{n}"),
+        ).transaction_id
+        for n in range(6)
+    ]
+    paytrace_transactions_sync(connection=connection, on_change=transaction_decide)
+    assert sorted(set(erp_invoice_reads)) == ["C1001", "C1002", "C1003"]
+    assert len(erp_invoice_reads) == 3
+    _decided_with_receipts(ids)
