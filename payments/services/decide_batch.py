@@ -8,8 +8,6 @@ through `transaction_decide` one by one, in the same database transaction. Call 
 transaction that created the rows: the rows and their decision commit together, so an interrupted batch
 leaves nothing planned and nothing undecided."""
 
-from django.db.models import Q
-
 from integrations.models import Connection, ErpPosting
 from integrations.outbox.services import postings_wake
 from integrations.selectors import ConnectionMissing
@@ -37,19 +35,18 @@ def transactions_decide_created(*, transactions: list[Transaction]) -> None:
 
 
 def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Transaction]]:
-    """The payments the batch path decides, and the others. A payment some order names (by its id, or an
-    unclaimed order by the payment's invoice reference) is an order's payment: `order_payment_deferred`.
-    A customer's payment is applied to its invoices, may wait for its subscription period's invoice or
-    for the customer's creation in the ERP (`postings._receipt_plan`): the single path plans those, and
-    a payment with no customer that names an invoice (a keyed sale paying it, perhaps entered in the ERP
-    since the last invoice sync) is that invoice's customer's, found in the ERP
-    (`receipt_customers.transaction_invoice_customer_ensure`)."""
-    named = Q(paytrace_transaction_id__in=[t.transaction_id for t in transactions])
-    references = [t.invoice_reference for t in transactions if t.invoice_reference]
-    if references:
-        named |= Q(order_id__in=references, paytrace_transaction_id="")
-    orders = Order.objects.filter(named).values_list("paytrace_transaction_id", "order_id")
-    claimed = {reference for pair in orders for reference in pair if reference}
+    """The payments the batch path decides, and the others. A payment an order names by its id is an
+    order's payment (`order_payment_deferred`), and so may be one naming an invoice (an unclaimed order by
+    that reference). A customer's payment is applied to its invoices, may wait for its subscription
+    period's invoice or for the customer's creation in the ERP (`postings._receipt_plan`); a payment with
+    no customer that names an invoice (a keyed sale paying it, perhaps entered in the ERP since the last
+    invoice sync) is that invoice's customer's, found in the ERP
+    (`receipt_customers.transaction_invoice_customer_ensure`). The single path decides all of these."""
+    claimed = set(
+        Order.objects.filter(
+            paytrace_transaction_id__in=[t.transaction_id for t in transactions]
+        ).values_list("paytrace_transaction_id", flat=True)
+    )
     batched, single = [], []
     for transaction in transactions:
         plain = (
@@ -59,7 +56,6 @@ def _split(transactions: list[Transaction]) -> tuple[list[Transaction], list[Tra
             and not transaction.order_id
             and not transaction.customer_id
             and transaction.transaction_id not in claimed
-            and not (transaction.invoice_reference and transaction.invoice_reference in claimed)
             and not transaction.invoice_reference
         )
         (batched if plain else single).append(transaction)
