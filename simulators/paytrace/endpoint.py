@@ -97,14 +97,14 @@ def _bearer(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _account_settled(*, account: PtAccount, writes: bool, now: datetime) -> PtAccount:
+def _account_settled(*, account: PtAccount, locks: bool, now: datetime) -> PtAccount:
     """The account, its due cut-off settled. A write holds the account's lock for its whole transaction:
     one write at a time per account keeps batch numbers sequential. A read does not queue behind other
     calls: PayTrace's export pages (help.paytrace.com/json-export-tranx-date, /api-export-single-batch)
     describe plain reads of what is recorded, with nothing that orders them per account; so a read takes
     the lock only when a cut-off has passed with sales still pending, to settle them first, as a read
     after the cut-off sees them settled."""
-    if not writes and not pt_settlement_due(account=account, now=now):
+    if not locks:  # a read with no cut-off to settle (`locks`: a write, or a settlement due)
         return account
     locked = PtAccount.objects.select_for_update().get(pk=account.pk)
     pt_settle_due(account=locked, now=now)
@@ -147,7 +147,7 @@ def pt_endpoint(
             locks = writes or pt_settlement_due(account=account, now=now)
             try:
                 with transaction.atomic() if locks else nullcontext():
-                    current = _account_settled(account=account, writes=writes, now=now)
+                    current = _account_settled(account=account, locks=locks, now=now)
                     answer = handler(
                         Call(account=current, body=body, from_ip=request.META.get("REMOTE_ADDR", ""))
                     )
